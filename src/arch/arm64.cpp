@@ -1,0 +1,141 @@
+// arm64: broadcast TLBI + DSB, no IPIs for TLB maintenance (arch/arm64/include/asm/tlb.h,
+// tlbflush.h, 6.x / 2026). Remote CPUs are never interrupted, so a flush fences no
+// IRQs-off walker: table freeing relies on RCU and reuse on tlb_remove_table_sync_one.
+#include <memory>
+
+#include "arch/arch.h"
+#include "arch/tlb_common.h"
+#include "check/invariants.h"
+#include "kernel/kernel.h"
+
+namespace sd::arch {
+namespace {
+
+using kern::kernel;
+using mm::mm_struct;
+using mm::va_t;
+
+// MAX_TLBI_RANGE_PAGES = __TLBI_RANGE_PAGES(31, 3): 32 << 16 pages (FEAT_TLBIRANGE).
+constexpr std::uint64_t MAX_TLBI_RANGE_PAGES = std::uint64_t{32} << 16;
+// MAX_DVM_OPS = PTRS_PER_PTE: without range TLBIs, this many single ops or more -> flush_tlb_mm.
+constexpr std::uint64_t MAX_DVM_OPS = 512;
+
+// How many TLBI instructions __flush_tlb_range_op issues for `pages` pages at `stride`:
+// range ops from scale 3 down to 0 (each covering (num+1) << (5*scale+1) pages), and a
+// single-page op for an odd remainder (e2768b798a19 "decrement scale").
+std::uint64_t tlbi_ops_for(std::uint64_t pages, std::uint64_t stride_pages, bool range) {
+  if (!range || stride_pages != 1) return (pages + stride_pages - 1) / stride_pages;
+  std::uint64_t ops = 0;
+  for (int scale = 3; scale >= 0 && pages > 0; --scale) {
+    const unsigned shift = 5 * static_cast<unsigned>(scale) + 1;
+    const std::uint64_t num_plus_1 = pages >> shift;
+    if (num_plus_1 == 0) continue;
+    ++ops;
+    pages -= num_plus_1 << shift;
+  }
+  return ops + (pages ? 1 : 0);
+}
+
+class arm64 final : public arch_ops {
+ public:
+  std::string_view name() const override { return "arm64"; }
+  bool maintains_mm_cpumask() const override { return false; }
+  // Assumption: arch/arm64/Kconfig does not select MMU_GATHER_MERGE_VMAS (only x86, s390,
+  // powerpc, loongarch were seen selecting it), so tlb_end_vma() flushes per VMA.
+  bool merge_vmas() const override { return false; }
+
+  // asm/tlb.h tlb_flush(): leaf-only unless tables were freed; fullmm flushes only when
+  // tables were freed (the ASID allocator never reuses an ASID without a full flush).
+  sim::task<> tlb_flush(kernel& k, unsigned cpu, mm::mmu_gather& tlb) override {
+    const bool last_level = !tlb.freed_tables;
+    if (tlb.fullmm) {
+      if (!last_level) co_await flush_tlb_mm(k, cpu, *tlb.mm);
+      co_return;
+    }
+    const unsigned stride_shift = tlb_get_unmap_shift(tlb);
+    co_await flush_range(k, cpu, *tlb.mm, tlb.start, tlb.end, stride_shift, last_level);
+  }
+
+  sim::task<> flush_tlb_range(kernel& k, unsigned cpu, mm_struct& mm, va_t start,
+                              va_t end) override {
+    co_await flush_range(k, cpu, mm, start, end, mm::PAGE_SHIFT, false);
+  }
+
+  // DSB ISHST; TLBI ASIDE1IS; DSB ISH
+  sim::task<> flush_tlb_mm(kernel& k, unsigned cpu, mm_struct& mm) override {
+    co_await broadcast(k, cpu, mm, 0, mm::TLB_FLUSH_ALL, 1, false, true);
+  }
+
+  // check_and_switch_context(): the mm's ASID is global; no flush unless the ASID
+  // generation rolled over (rollover is not modeled).
+  sim::task<> switch_mm_irqs_off(kernel& k, unsigned cpu, mm_struct& next) override {
+    hw::cpu& c = k.cpus[cpu];
+    c.is_lazy = false;
+    co_await k.step(cost::param::switch_mm);
+    c.loaded_mm = &next;
+    c.loaded_asid = next.id;
+  }
+  // A kthread keeps the previous TTBR0; the TLBI broadcast reaches this CPU anyway.
+  void enter_lazy_tlb(kernel& k, unsigned cpu) override {
+    hw::cpu& c = k.cpus[cpu];
+    if (c.loaded_mm != &k.init_mm()) c.is_lazy = true;
+  }
+
+ private:
+  // __flush_tlb_range(): falls back to flush_tlb_mm past the DVM-op limit.
+  sim::task<> flush_range(kernel& k, unsigned cpu, mm_struct& mm, va_t start, va_t end,
+                          unsigned stride_shift, bool last_level) {
+    const va_t stride = va_t{1} << stride_shift;
+    start &= ~(stride - 1);
+    end = (end + stride - 1) & ~(stride - 1);
+    const std::uint64_t pages = (end - start) >> mm::PAGE_SHIFT;
+    const std::uint64_t stride_pages = stride >> mm::PAGE_SHIFT;
+    const bool range = tlbi_range_supported;
+    if ((!range && pages >= MAX_DVM_OPS * stride_pages) || pages > MAX_TLBI_RANGE_PAGES) {
+      co_await flush_tlb_mm(k, cpu, mm);
+      co_return;
+    }
+    co_await broadcast(k, cpu, mm, start, end, tlbi_ops_for(pages, stride_pages, range),
+                       last_level, false);
+  }
+
+  sim::task<> broadcast(kernel& k, unsigned cpu, mm_struct& mm, va_t start, va_t end,
+                        std::uint64_t ops, bool last_level, bool whole_asid);
+
+  bool tlbi_range_supported = true;  // FEAT_TLBIRANGE (Armv8.4), present on current servers
+  unsigned broadcasters_ = 0;        // CPUs between their TLBIs and DSB completion
+};
+
+sim::task<> arm64::broadcast(kernel& k, unsigned cpu, mm_struct& mm, va_t start, va_t end,
+                             std::uint64_t ops, bool last_level, bool whole_asid) {
+  // DSB ISHST, then the TLBIs: broadcast to every CPU of the inner-shareable domain.
+  co_await k.step(cost::param::tlbi_op, static_cast<std::int64_t>(ops));
+  k.stats.tlbi_broadcasts += ops;
+  k.count_flush(whole_asid ? "tlbi_asid" : (last_level ? "tlbi_range_leaf" : "tlbi_range"));
+  ++broadcasters_;
+  // DSB ISH: waits until every CPU completed the invalidations. Completion time grows with
+  // the CPU count and with concurrent broadcasters.
+  const sim::sim_time dsb = k.c(cost::param::dsb_ish_base) +
+                            k.c(cost::param::dsb_ish_per_cpu) * k.ncpus() +
+                            k.c(cost::param::dsb_ish_per_broadcaster) * (broadcasters_ - 1);
+  co_await k.step_ns(dsb);
+  --broadcasters_;
+  ++k.stats.dsb_waits;
+  // The invalidation is guaranteed complete everywhere at the DSB (pitfall s12.14: issue
+  // and completion are separate events), so it is applied here.
+  for (auto& c : k.cpus) {
+    if (whole_asid) {
+      c.tlb.flush_asid(mm.id);
+    } else {
+      c.tlb.flush_leaf_range(mm.id, start, end);
+      if (!last_level) c.tlb.flush_walk_range(mm.id, start, end);
+    }
+  }
+  check::flush_completed(k, cpu, mm, start, end);
+}
+
+}  // namespace
+
+std::unique_ptr<arch_ops> make_arm64() { return std::make_unique<arm64>(); }
+
+}  // namespace sd::arch

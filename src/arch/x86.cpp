@@ -1,0 +1,231 @@
+// x86 native TLB flushing: arch/x86/mm/tlb.c and arch/x86/include/asm/tlb.h (v6.19 / mm
+// tree 2026). IPIs to mm_cpumask CPUs, lazy-TLB CPUs skipped unless tables are freed,
+// per-CPU ASID slots with tlb_gen catch-up, and the 33-page full-flush ceiling.
+#include <memory>
+
+#include "arch/arch.h"
+#include "arch/tlb_common.h"
+#include "check/invariants.h"
+#include "kernel/kernel.h"
+#include "kernel/smp.h"
+
+namespace sd::arch {
+namespace {
+
+using kern::kernel;
+using mm::mm_struct;
+using mm::va_t;
+
+constexpr va_t tlb_single_page_flush_ceiling = 33;  // pages (stride units), tlb.c
+constexpr sim::sim_time HZ_NS = 1'000'000'000;      // should_trim_cpumask: once per second
+
+struct flush_tlb_info {
+  mm_struct* mm = nullptr;
+  va_t start = 0;
+  va_t end = 0;
+  unsigned stride_shift = mm::PAGE_SHIFT;
+  bool freed_tables = false;
+  std::uint64_t new_tlb_gen = 0;
+  unsigned initiating_cpu = 0;
+  bool trim_cpumask = false;
+};
+
+std::uint32_t ctx_id(const mm_struct& mm) { return mm.id + 1; }
+
+class x86 final : public arch_ops {
+ public:
+  std::string_view name() const override { return "x86"; }
+  bool maintains_mm_cpumask() const override { return true; }
+  // arch/x86/Kconfig selects MMU_GATHER_MERGE_VMAS.
+  bool merge_vmas() const override { return true; }
+
+  // asm/tlb.h tlb_flush(): the gather's range, or everything for fullmm/need_flush_all.
+  sim::task<> tlb_flush(kernel& k, unsigned cpu, mm::mmu_gather& tlb) override {
+    va_t start = 0, end = mm::TLB_FLUSH_ALL;
+    const unsigned stride_shift = tlb_get_unmap_shift(tlb);
+    if (!tlb.fullmm && !tlb.need_flush_all) {
+      start = tlb.start;
+      end = tlb.end;
+    }
+    co_await flush_tlb_mm_range(k, cpu, *tlb.mm, start, end, stride_shift, tlb.freed_tables);
+  }
+
+  sim::task<> flush_tlb_range(kernel& k, unsigned cpu, mm_struct& mm, va_t start,
+                              va_t end) override {
+    co_await flush_tlb_mm_range(k, cpu, mm, start, end, mm::PAGE_SHIFT, true);
+  }
+
+  sim::task<> flush_tlb_mm(kernel& k, unsigned cpu, mm_struct& mm) override {
+    co_await flush_tlb_mm_range(k, cpu, mm, 0, mm::TLB_FLUSH_ALL, mm::PAGE_SHIFT, true);
+  }
+
+  sim::task<> switch_mm_irqs_off(kernel& k, unsigned cpu, mm_struct& next) override;
+  void enter_lazy_tlb(kernel& k, unsigned cpu) override {
+    hw::cpu& c = k.cpus[cpu];
+    if (c.loaded_mm != &k.init_mm()) c.is_lazy = true;
+  }
+
+ private:
+  sim::task<> flush_tlb_mm_range(kernel& k, unsigned cpu, mm_struct& mm, va_t start, va_t end,
+                                 unsigned stride_shift, bool freed_tables);
+  sim::task<> flush_tlb_func(kernel& k, unsigned cpu, const flush_tlb_info& f);
+  static bool should_flush_tlb(const kernel& k, unsigned cpu, const flush_tlb_info& f);
+};
+
+sim::task<> x86::flush_tlb_mm_range(kernel& k, unsigned cpu, mm_struct& mm, va_t start, va_t end,
+                                    unsigned stride_shift, bool freed_tables) {
+  // inc_mm_tlb_gen(): a full barrier that pairs with switch_mm_irqs_off's tlb_gen read.
+  co_await k.step(cost::param::atomic);
+  flush_tlb_info info;
+  info.mm = &mm;
+  info.new_tlb_gen = ++mm.tlb_gen;
+  info.stride_shift = stride_shift;
+  info.freed_tables = freed_tables;
+  info.initiating_cpu = cpu;
+  if (end == mm::TLB_FLUSH_ALL || ((end - start) >> stride_shift) > tlb_single_page_flush_ceiling) {
+    info.start = 0;
+    info.end = mm::TLB_FLUSH_ALL;
+  } else {
+    info.start = start;
+    info.end = end;
+  }
+
+  hw::cpu& c = k.cpus[cpu];
+  if (mm.cpumask_.any_but(cpu)) {
+    if (k.eng.now() >= mm.next_trim_cpumask) {
+      mm.next_trim_cpumask = k.eng.now() + HZ_NS;
+      info.trim_cpumask = true;
+    }
+    // native_flush_tlb_multi()
+    k.count_flush("remote_send_ipi");
+    kern::smp_call_func_t func = [this, &info](kernel& kk, unsigned t) {
+      return flush_tlb_func(kk, t, info);
+    };
+    if (info.freed_tables && k.knob(patches::knob::wake_lazy_on_freed_tables)) {
+      co_await kern::on_each_cpu_mask(k, cpu, mm.cpumask_, func, kern::ipi_kind::tlb_flush);
+    } else {
+      co_await kern::on_each_cpu_cond_mask(
+          k, cpu, [&k, &info](unsigned t) { return should_flush_tlb(k, t, info); }, func,
+          mm.cpumask_, kern::ipi_kind::tlb_flush);
+    }
+  } else if (c.loaded_mm == &mm) {
+    k.local_irq_disable(cpu);
+    co_await flush_tlb_func(k, cpu, info);
+    k.local_irq_enable(cpu);
+  }
+  check::flush_completed(k, cpu, mm, start, end);
+}
+
+bool x86::should_flush_tlb(const kernel& k, unsigned cpu, const flush_tlb_info& f) {
+  const hw::cpu& c = k.cpus[cpu];
+  if (c.is_lazy) return false;  // catches up via tlb_gen at its next switch
+  if (c.switching) return true;
+  if (c.loaded_mm == f.mm) return true;
+  return f.trim_cpumask;
+}
+
+sim::task<> x86::flush_tlb_func(kernel& k, unsigned cpu, const flush_tlb_info& f) {
+  hw::cpu& c = k.cpus[cpu];
+  const bool local = cpu == f.initiating_cpu;
+  co_await k.step(cost::param::pt_read);  // loaded_mm, loaded_mm_asid
+  if (f.mm && f.mm != c.loaded_mm) {
+    // Stale cpumask bit (mm_cpumask is updated lazily since 2024): drop out of the mask.
+    f.mm->cpumask_.clear(cpu);
+    k.count_flush("remote_wrong_cpu");
+    co_return;
+  }
+  if (c.loaded_mm == &k.init_mm()) co_return;
+  if (c.is_lazy) {
+    // Lazy: switching to init_mm also drops the walk caches' view of the old tables.
+    co_await switch_mm_irqs_off(k, cpu, k.init_mm());
+    co_return;
+  }
+  hw::tlb_context& slot = c.ctxs[c.loaded_asid];
+  const std::uint64_t local_gen = slot.tlb_gen;
+  if (f.new_tlb_gen <= local_gen) co_return;  // already caught up
+  co_await k.step(cost::param::remote_read);  // mm->context.tlb_gen, read as late as possible
+  const std::uint64_t mm_gen = f.mm->tlb_gen;
+  std::uint64_t invalidated = 0;
+  if (local_gen != mm_gen) {
+    if (local_gen > mm_gen)
+      check::report_tlb_gen_regression(k, cpu, *f.mm, local_gen, mm_gen);
+    if (f.end != mm::TLB_FLUSH_ALL && f.new_tlb_gen == local_gen + 1 &&
+        f.new_tlb_gen == mm_gen) {
+      // Partial flush: one INVLPG per stride step. INVLPG also drops every
+      // paging-structure-cache entry of the current PCID (Intel SDM 4.10.4.1).
+      const std::int64_t n = static_cast<std::int64_t>((f.end - f.start) >> f.stride_shift);
+      co_await k.step(cost::param::invlpg, n);
+      for (va_t a = f.start; a < f.end; a += va_t{1} << f.stride_shift)
+        c.tlb.flush_leaf_range(c.loaded_asid, a, a + mm::PAGE_SIZE);
+      c.tlb.flush_walk_all(c.loaded_asid);
+      invalidated = static_cast<std::uint64_t>(n);
+    } else {
+      co_await k.step(cost::param::flush_full);
+      c.tlb.flush_asid(c.loaded_asid);
+      invalidated = 1;
+    }
+    slot.tlb_gen = mm_gen;
+  }
+  (void)invalidated;
+  k.count_flush(local ? "local_mm_shootdown" : "remote_shootdown");
+}
+
+sim::task<> x86::switch_mm_irqs_off(kernel& k, unsigned cpu, mm_struct& next) {
+  hw::cpu& c = k.cpus[cpu];
+  mm_struct* prev = c.loaded_mm;
+  const bool was_lazy = c.is_lazy;
+  c.is_lazy = false;
+  co_await k.step(cost::param::switch_mm);
+  if (prev == &next) {
+    if (!was_lazy) co_return;  // thread switch within one process
+    // Leaving lazy mode for the same mm: flushes may have skipped us; catch up via tlb_gen.
+    co_await k.step(cost::param::remote_read);
+    hw::tlb_context& slot = c.ctxs[c.loaded_asid];
+    if (slot.tlb_gen < next.tlb_gen) {
+      co_await k.step(cost::param::flush_full);
+      c.tlb.flush_asid(c.loaded_asid);
+      slot.tlb_gen = next.tlb_gen;
+      k.count_flush("task_switch");
+    }
+    co_return;
+  }
+  // Publish LOADED_MM_SWITCHING, set our bit in next's cpumask (a full barrier), then read
+  // tlb_gen: either we see a concurrent flush's new generation or it sees us and IPIs us.
+  c.switching = true;
+  if (&next != &k.init_mm() && !next.cpumask_.test(cpu)) {
+    co_await k.step(cost::param::atomic);
+    next.cpumask_.set(cpu);
+  }
+  co_await k.step(cost::param::remote_read);
+  const std::uint64_t next_tlb_gen = next.tlb_gen;
+  // choose_new_asid()
+  std::uint32_t asid = hw::TLB_NR_DYN_ASIDS;
+  bool need_flush = true;
+  for (std::uint32_t i = 0; i < hw::TLB_NR_DYN_ASIDS; ++i)
+    if (c.ctxs[i].ctx_id == ctx_id(next)) {
+      asid = i;
+      need_flush = c.ctxs[i].tlb_gen < next_tlb_gen;
+      break;
+    }
+  if (asid == hw::TLB_NR_DYN_ASIDS) {
+    asid = c.next_asid++;
+    if (asid >= hw::TLB_NR_DYN_ASIDS) {
+      asid = 0;
+      c.next_asid = 1;
+    }
+  }
+  if (need_flush) {
+    c.ctxs[asid] = {ctx_id(next), next_tlb_gen};
+    c.tlb.flush_asid(asid);  // load CR3 without NOFLUSH
+    k.count_flush("task_switch");
+  }
+  c.loaded_mm = &next;
+  c.loaded_asid = asid;
+  c.switching = false;
+}
+
+}  // namespace
+
+std::unique_ptr<arch_ops> make_x86() { return std::make_unique<x86>(); }
+
+}  // namespace sd::arch

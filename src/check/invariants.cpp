@@ -1,0 +1,122 @@
+#include "check/invariants.h"
+
+#include <fmt/format.h>
+
+#include "kernel/kernel.h"
+#include "mm/pt_lookup.h"
+
+namespace sd::check {
+
+namespace {
+const char* level_name(mm::level l) {
+  switch (l) {
+    case mm::level::pte:
+      return "pte";
+    case mm::level::pmd:
+      return "pmd";
+    case mm::level::pud:
+      return "pud";
+    case mm::level::pgd:
+      return "pgd";
+  }
+  return "?";
+}
+}  // namespace
+
+void flush_completed(kern::kernel& k, unsigned cpu, const mm::mm_struct& mm, mm::va_t start,
+                     mm::va_t end) {
+  const mm::va_t hi = end == mm::TLB_FLUSH_ALL ? mm::TASK_SIZE : end;
+  if (hi <= start) return;
+  for (auto& c : k.cpus) {
+    if (c.loaded_mm != &mm || c.is_lazy || c.switching) continue;
+    c.tlb.for_each_leaf(c.loaded_asid, start, hi, [&](mm::va_t va, const hw::tlb_entry& e) {
+      const mm::pt_entry* pte = mm::lookup_pte(k.mem, mm, va);
+      if (pte && pte->present() && pte->pfn == e.pfn) return;
+      k.mon.report({invariant::stale_tlb_after_flush,
+                    {cpu, c.id},
+                    fmt::format("mm {} va {:#x} -> page {}", mm.name, va, e.pfn),
+                    "flush completed",
+                    fmt::format("CPU {} still translates {:#x} after CPU {}'s flush of "
+                                "[{:#x}, {:#x}) returned",
+                                c.id, va, cpu, start, hi),
+                    k.eng.now()});
+    });
+  }
+}
+
+void before_table_free(kern::kernel& k, mm::pfn_t table, const char* where) {
+  const mm::frame& f = k.mem[table];
+  for (const auto& h : f.holders) {
+    const hw::cpu& c = k.cpus[h.cpu];
+    if (!c.loaded_mm || c.loaded_mm->id != f.owner_mm || c.loaded_asid != h.asid) continue;
+    k.mon.report({c.is_lazy ? invariant::lazy_cpu_freed_table : invariant::walk_cache_freed_table,
+                  {k.eng.current(), h.cpu},
+                  fmt::format("{} table page {} of mm {}", level_name(f.lvl), table,
+                              k.mm_by_id(f.owner_mm).name),
+                  where,
+                  fmt::format("CPU {} ({}) still caches a pointer to it in its paging-structure "
+                              "cache when CPU {} frees it",
+                              h.cpu, c.is_lazy ? "lazy" : "running the mm", k.eng.current()),
+                  k.eng.now()});
+  }
+}
+
+void before_page_free(kern::kernel& k, mm::pfn_t page, const char* where) {
+  for (const auto& h : k.mem[page].holders) {
+    const hw::cpu& c = k.cpus[h.cpu];
+    if (c.is_lazy || c.loaded_asid != h.asid || c.loaded_mm == &k.init_mm()) continue;
+    k.mon.report({invariant::data_page_freed_while_mapped,
+                  {k.eng.current(), h.cpu},
+                  fmt::format("page {}", page),
+                  where,
+                  fmt::format("CPU {} running mm {} still has a TLB entry for it", h.cpu,
+                              c.loaded_mm->name),
+                  k.eng.now()});
+  }
+}
+
+bool table_still_valid(kern::kernel& k, unsigned cpu, mm::pfn_t table, std::uint32_t gen,
+                       const char* walker, const char* where) {
+  const mm::frame& f = k.mem[table];
+  if (f.generation == gen && f.kind == mm::frame_kind::pgtable) return true;
+  k.mon.report({invariant::pt_use_after_free,
+                {cpu},
+                fmt::format("table page {}", table),
+                where,
+                fmt::format("{} on CPU {} read a page-table page that was {} after it read the "
+                            "pointer to it",
+                            walker, cpu,
+                            f.kind == mm::frame_kind::free ? "freed" : "freed and reused"),
+                k.eng.now()});
+  return false;
+}
+
+void report_stale_tlb_use(kern::kernel& k, unsigned cpu, mm::va_t va, mm::pfn_t page) {
+  k.mon.report({invariant::stale_tlb_use,
+                {cpu},
+                fmt::format("va {:#x} -> page {}", va, page),
+                "user access (TLB hit)",
+                fmt::format("CPU {} used a TLB entry whose page was freed since it was filled", cpu),
+                k.eng.now()});
+}
+
+void report_tlb_gen_regression(kern::kernel& k, unsigned cpu, const mm::mm_struct& mm,
+                               std::uint64_t local_gen, std::uint64_t mm_gen) {
+  k.mon.report({invariant::tlb_gen_regression,
+                {cpu},
+                fmt::format("mm {}", mm.name),
+                "flush_tlb_func",
+                fmt::format("local tlb_gen {} > mm tlb_gen {}", local_gen, mm_gen),
+                k.eng.now()});
+}
+
+void report_gup_fast_stale_page(kern::kernel& k, unsigned cpu, mm::va_t va, mm::pfn_t page) {
+  k.mon.report({invariant::gup_fast_stale_page,
+                {cpu},
+                fmt::format("va {:#x} -> page {}", va, page),
+                "gup_fast_pte_range",
+                "the PTE changed before the reference was taken and the page was returned anyway",
+                k.eng.now()});
+}
+
+}  // namespace sd::check

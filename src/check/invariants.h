@@ -1,0 +1,33 @@
+// The invariant checks that need model state (kernel-mechanisms.md s11). Kernel paths call
+// them at the points where the kernel's guarantee must hold.
+#pragma once
+#include <cstdint>
+
+#include "mm/mm_types.h"
+
+namespace sd::kern {
+struct kernel;
+}
+
+namespace sd::check {
+
+// A flush of [start, end) of mm, issued by `cpu`, completed: no CPU running mm (non-lazy)
+// may still translate an address there differently from the page table (s11.5).
+void flush_completed(kern::kernel& k, unsigned cpu, const mm::mm_struct& mm, mm::va_t start,
+                     mm::va_t end);
+// A page-table page is about to be freed: no CPU that has the owning mm loaded may cache a
+// pointer to it in its walk cache (s11.2, s11.7).
+void before_table_free(kern::kernel& k, mm::pfn_t table, const char* where);
+// A data page is about to be freed: no CPU running an mm (non-lazy) may map it (s11.1).
+void before_page_free(kern::kernel& k, mm::pfn_t page, const char* where);
+// A walker read table `table` expecting generation `gen` (s11.3). Returns false (and
+// reports) when the table was freed or reused since the pointer to it was read.
+bool table_still_valid(kern::kernel& k, unsigned cpu, mm::pfn_t table, std::uint32_t gen,
+                       const char* walker, const char* where);
+// A CPU translated through a TLB entry to a page freed since (s11.5).
+void report_stale_tlb_use(kern::kernel& k, unsigned cpu, mm::va_t va, mm::pfn_t page);
+void report_tlb_gen_regression(kern::kernel& k, unsigned cpu, const mm::mm_struct& mm,
+                               std::uint64_t local_gen, std::uint64_t mm_gen);
+void report_gup_fast_stale_page(kern::kernel& k, unsigned cpu, mm::va_t va, mm::pfn_t page);
+
+}  // namespace sd::check

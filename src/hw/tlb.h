@@ -1,0 +1,74 @@
+// One CPU's TLB: leaf translations and paging-structure (walk) cache entries, both tagged
+// by an ASID/PCID. x86 tags with the per-CPU dynamic ASID slot (0..5), arm64 with the mm's
+// ASID. Every entry remembers the generation of the frame it points at, so a later use can
+// tell whether that frame was freed or reused in between.
+#pragma once
+#include <compare>
+#include <cstdint>
+#include <map>
+
+#include "mm/memory.h"
+
+namespace sd::hw {
+
+using mm::pfn_t;
+using mm::va_t;
+
+struct tlb_entry {
+  pfn_t pfn = 0;
+  std::uint32_t generation = 0;
+  bool writable = false;
+};
+
+class tlb {
+ public:
+  // level 0: leaf entry for the page at va. level L >= 1: cached upper-level entry that
+  // points at the level-L table covering va.
+  struct key {
+    std::uint32_t asid;
+    std::uint8_t lvl;
+    std::uint64_t index;
+    auto operator<=>(const key&) const = default;
+  };
+  static key leaf_key(std::uint32_t asid, va_t va) { return {asid, 0, va >> mm::PAGE_SHIFT}; }
+  static key walk_key(std::uint32_t asid, unsigned table_level, va_t va) {
+    return {asid, static_cast<std::uint8_t>(table_level), va >> mm::level_shift(table_level + 1)};
+  }
+
+  tlb(std::uint32_t cpu, mm::memory& mem) : cpu_(cpu), mem_(&mem) {}
+
+  const tlb_entry* find(const key& k) const {
+    auto it = map_.find(k);
+    return it == map_.end() ? nullptr : &it->second;
+  }
+  void insert(const key& k, tlb_entry e);
+
+  // Leaf entries of [start, end) (arm64 TLBI VALE*, x86 INVLPG's leaf part).
+  std::uint64_t flush_leaf_range(std::uint32_t asid, va_t start, va_t end);
+  // Walk-cache entries whose table covers part of [start, end) (arm64 TLBI VAE*).
+  std::uint64_t flush_walk_range(std::uint32_t asid, va_t start, va_t end);
+  // Every walk-cache entry of the tag (x86 INVLPG drops all paging-structure caches of the
+  // current PCID, Intel SDM 4.10.4.1).
+  std::uint64_t flush_walk_all(std::uint32_t asid);
+  // Everything of the tag (CR3 write without NOFLUSH, TLBI ASIDE1IS).
+  std::uint64_t flush_asid(std::uint32_t asid);
+
+  // Calls f(va, entry) for each leaf entry of the tag in [start, end), in address order.
+  template <typename F>
+  void for_each_leaf(std::uint32_t asid, va_t start, va_t end, F&& f) const {
+    const key last = leaf_key(asid, end - 1);
+    for (auto it = map_.lower_bound(leaf_key(asid, start)); it != map_.end() && it->first <= last;
+         ++it)
+      f(it->first.index << mm::PAGE_SHIFT, it->second);
+  }
+  std::size_t size() const { return map_.size(); }
+
+ private:
+  using map_t = std::map<key, tlb_entry>;
+  map_t::iterator erase(map_t::iterator it);
+  std::uint32_t cpu_;
+  mm::memory* mem_;
+  map_t map_;
+};
+
+}  // namespace sd::hw

@@ -1,0 +1,56 @@
+#include "kernel/kernel.h"
+
+#include <stdexcept>
+
+#include "kernel/smp.h"
+
+namespace sd::kern {
+
+kernel::kernel(const machine_config& c, sim::scheduler& sched)
+    : cfg(c), eng(sched), cost(cfg.costs), knobs(cfg.knobs) {
+  if (cfg.cpus < 1 || cfg.cpus > MAX_CPUS)
+    throw std::invalid_argument("cpus must be between 1 and 4096");
+  const arch::arch_info* a = arch::find_arch(cfg.arch);
+  if (!a) throw std::invalid_argument("unknown arch '" + cfg.arch + "'");
+  arch = a->make();
+  cpus.reserve(cfg.cpus);
+  for (unsigned i = 0; i < cfg.cpus; ++i) {
+    cpus.emplace_back(i, mem);
+    eng.add_actor();  // actor i is CPU i
+  }
+  stats.ipis_received_per_cpu.assign(cfg.cpus, 0);
+  eng.set_irq_entry([this](sim::actor_id a) { return generic_smp_call_function_interrupt(*this, a); });
+
+  // init_mm: the kernel's address space. Every CPU starts idle with it loaded.
+  mm::mm_struct& init = new_mm("init_mm");
+  for (auto& cpu : cpus) {
+    cpu.loaded_mm = &init;
+    cpu.loaded_asid = 0;
+    cpu.ctxs[0] = {init.id + 1, init.tlb_gen};
+  }
+  // The RCU grace-period kthread is the actor after the CPUs.
+  eng.start(eng.add_actor(), rcu.gp_kthread(*this));
+}
+
+mm::mm_struct& kernel::new_mm(std::string name) {
+  auto m = std::make_unique<mm::mm_struct>(cpus.size());
+  m->id = static_cast<std::uint32_t>(mms.size());
+  m->name = std::move(name);
+  m->pgd = mem.alloc_table(mm::level::pgd, m->id);
+  mms.push_back(std::move(m));
+  return *mms.back();
+}
+
+void kernel::local_irq_disable(unsigned cpu) {
+  if (!eng.irqs_enabled(cpu)) return;
+  eng.set_irqs_enabled(cpu, false);
+  rcu.reader_enter(*this, cpu);
+}
+
+void kernel::local_irq_enable(unsigned cpu) {
+  if (eng.irqs_enabled(cpu)) return;
+  rcu.reader_exit(*this, cpu);
+  eng.set_irqs_enabled(cpu, true);
+}
+
+}  // namespace sd::kern

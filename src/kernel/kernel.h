@@ -1,0 +1,70 @@
+// The modeled machine and kernel: CPUs, memory, address spaces, the arch backend, costs,
+// knobs, RCU, metrics and monitors. Kernel paths are coroutines taking `kernel&` and the
+// CPU they run on, like the kernel's smp_processor_id().
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "arch/arch.h"
+#include "check/monitor.h"
+#include "cost/cost_model.h"
+#include "hw/cpu.h"
+#include "kernel/metrics.h"
+#include "mm/memory.h"
+#include "mm/mm_types.h"
+#include "mm/rcu.h"
+#include "patches/knobs.h"
+#include "sim/engine.h"
+
+namespace sd::kern {
+
+struct machine_config {
+  std::string arch = "x86";
+  unsigned cpus = 4;
+  std::uint64_t seed = 1;
+  cost::cost_model costs{cost::preset::x86_server};
+  patches::knob_set knobs;
+};
+
+inline constexpr unsigned MAX_CPUS = 4096;
+
+struct kernel {
+  kernel(const machine_config& cfg, sim::scheduler& sched);
+  kernel(const kernel&) = delete;
+  kernel& operator=(const kernel&) = delete;
+
+  machine_config cfg;
+  sim::engine eng;
+  mm::memory mem;
+  std::vector<hw::cpu> cpus;
+  std::unique_ptr<arch::arch_ops> arch;
+  const cost::cost_model& cost;
+  const patches::knob_set& knobs;
+  metrics stats;
+  check::monitor mon;
+  mm::rcu_state rcu;
+  std::vector<std::unique_ptr<mm::mm_struct>> mms;  // [0] is init_mm
+
+  unsigned ncpus() const { return static_cast<unsigned>(cpus.size()); }
+  mm::mm_struct& init_mm() { return *mms[0]; }
+  mm::mm_struct& mm_by_id(std::uint32_t id) { return *mms[id]; }
+  mm::mm_struct& new_mm(std::string name);
+
+  bool knob(patches::knob k) const { return knobs[k]; }
+  sim::sim_time c(cost::param p) const { return cost[p]; }
+  // One step costing `n` times parameter p.
+  sim::engine::step_awaiter step(cost::param p, std::int64_t n = 1) { return eng.step(cost[p] * n); }
+  sim::engine::step_awaiter step_ns(sim::sim_time ns) { return eng.step(ns); }
+
+  // local_irq_disable/enable: IRQs-off regions are also RCU readers.
+  void local_irq_disable(unsigned cpu);
+  void local_irq_enable(unsigned cpu);
+  bool irqs_disabled(unsigned cpu) const { return !eng.irqs_enabled(cpu); }
+  void count_flush(const std::string& reason, std::uint64_t n = 1) {
+    stats.flushes_by_reason[reason] += n;
+  }
+};
+
+}  // namespace sd::kern

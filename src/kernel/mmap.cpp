@@ -1,0 +1,235 @@
+// mmap/munmap/exit of anonymous memory (mm/vma.c, mm/memory.c, mm/mmap.c, v6.12+):
+//   munmap: mmap_lock write, detach the VMAs (vma_start_write), downgrade to read, then
+//   unmap_region(): tlb_gather_mmu, unmap_vmas (zap), free_pgtables, tlb_finish_mmu.
+//   exit_mmap: the same with a fullmm gather over every VMA.
+// Only whole-VMA unmaps are modeled (no VMA split).
+#include <stdexcept>
+
+#include "kernel/paths.h"
+#include "mm/mmu_gather.h"
+
+namespace sd::kern {
+
+namespace {
+
+using mm::mmu_gather;
+using mm::pfn_t;
+using mm::va_t;
+
+// zap_pte_range(): clear each present PTE, add its range to the gather and queue the page.
+// When the page batch is full, flush the TLB still under the PTE lock and free the batch
+// after dropping it (force_flush).
+sim::task<> zap_pte_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t table, va_t addr,
+                          va_t end) {
+  mm::mm_struct& mm = *tlb.mm;
+  while (addr < end) {
+    co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
+    bool force_flush = false;
+    std::int64_t empty_reads = 0;
+    for (; addr < end; addr += mm::PAGE_SIZE) {
+      mm::pt_entry& pte = k.mem.table(table).e[mm::pt_index(addr, 1)];
+      if (pte.none()) {
+        ++empty_reads;
+        continue;
+      }
+      co_await k.step(cost::param::pt_read, empty_reads + 1);
+      empty_reads = 0;
+      co_await k.step(cost::param::pt_write);  // ptep_get_and_clear_full()
+      const pfn_t page = k.mem.table(table).e[mm::pt_index(addr, 1)].pfn;
+      k.mem.table(table).e[mm::pt_index(addr, 1)] = {};
+      mm::tlb_remove_tlb_entry(tlb, addr);
+      if (mm::__tlb_remove_page(tlb, page)) {
+        force_flush = true;
+        addr += mm::PAGE_SIZE;
+        break;
+      }
+    }
+    if (empty_reads) co_await k.step(cost::param::pt_read, empty_reads);
+    if (force_flush) co_await mm::tlb_flush_mmu_tlbonly(k, cpu, tlb);
+    mm.page_table_lock.unlock(k.eng);
+    if (force_flush) co_await mm::tlb_flush_mmu_free(k, cpu, tlb);
+  }
+}
+
+// zap_pmd_range / zap_pud_range / zap_p4d_range, as one recursive walk over present entries.
+sim::task<> zap_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t table, unsigned lvl,
+                      va_t addr, va_t end) {
+  while (addr < end) {
+    const va_t next = mm::entry_addr_end(addr, end, lvl);
+    co_await k.step(cost::param::pt_read);
+    const mm::pt_entry e = k.mem.table(table).e[mm::pt_index(addr, lvl)];
+    if (e.present()) {
+      if (lvl == 2)
+        co_await zap_pte_range(k, cpu, tlb, e.pfn, addr, next);
+      else
+        co_await zap_range(k, cpu, tlb, e.pfn, lvl - 1, addr, next);
+    }
+    addr = next;
+  }
+}
+
+// unmap_vmas(): tlb_start_vma, unmap_page_range, tlb_end_vma per VMA.
+sim::task<> unmap_vmas(kernel& k, unsigned cpu, mmu_gather& tlb,
+                       const std::vector<std::shared_ptr<mm::vm_area_struct>>& vmas) {
+  for (const auto& vma : vmas) {
+    co_await zap_range(k, cpu, tlb, tlb.mm->pgd, 4, vma->vm_start, vma->vm_end);
+    // tlb_end_vma(): flush at each VMA boundary unless the arch merges VMAs, or fullmm.
+    if (!tlb.fullmm && !k.arch->merge_vmas()) co_await mm::tlb_flush_mmu_tlbonly(k, cpu, tlb);
+  }
+}
+
+// free_pte_range .. free_pud_range: free lower tables under [addr, end), then the table
+// itself when its whole span lies within [floor, ceiling) (mm/memory.c free_pmd_range etc.).
+sim::task<> free_range(kernel& k, unsigned cpu, mmu_gather& tlb, mm::pt_entry& parent,
+                       unsigned lvl, va_t addr, va_t end, va_t floor, va_t ceiling) {
+  const pfn_t table = parent.pfn;
+  va_t start = addr;
+  if (lvl > 1) {
+    for (va_t a = addr; a != end;) {
+      const va_t next = mm::entry_addr_end(a, end, lvl);
+      co_await k.step(cost::param::pt_read);
+      mm::pt_entry& e = k.mem.table(table).e[mm::pt_index(a, lvl)];
+      if (e.present()) co_await free_range(k, cpu, tlb, e, lvl - 1, a, next, floor, ceiling);
+      a = next;
+    }
+  }
+  // This table spans the entry of the parent level: check it lies inside [floor, ceiling).
+  const va_t span_mask = ~((va_t{1} << mm::level_shift(lvl + 1)) - 1);
+  if (lvl > 1) {
+    start &= span_mask;
+    if (start < floor) co_return;
+    if (ceiling) {
+      ceiling &= span_mask;
+      if (!ceiling) co_return;
+    }
+    if (end - 1 > ceiling - 1) co_return;
+  }
+  co_await k.step(cost::param::pt_write);  // p?d_clear(parent)
+  parent = {};
+  co_await mm::free_table_tlb(k, cpu, tlb, table, static_cast<mm::level>(lvl), start);
+}
+
+// free_pgd_range(): rounds to PMD boundaries against floor and ceiling, then walks.
+sim::task<> free_pgd_range(kernel& k, unsigned cpu, mmu_gather& tlb, va_t addr, va_t end,
+                           va_t floor, va_t ceiling) {
+  addr &= mm::PMD_MASK;
+  if (addr < floor) {
+    addr += mm::PMD_SIZE;
+    if (!addr) co_return;
+  }
+  if (ceiling) {
+    ceiling &= mm::PMD_MASK;
+    if (!ceiling) co_return;
+  }
+  if (end - 1 > ceiling - 1) end -= mm::PMD_SIZE;
+  if (addr > end - 1) co_return;
+  const pfn_t pgd = tlb.mm->pgd;
+  for (va_t a = addr; a != end;) {
+    const va_t next = mm::entry_addr_end(a, end, 4);
+    co_await k.step(cost::param::pt_read);
+    mm::pt_entry& e = k.mem.table(pgd).e[mm::pt_index(a, 4)];
+    if (e.present()) co_await free_range(k, cpu, tlb, e, 3, a, next, floor, ceiling);
+    a = next;
+  }
+}
+
+// free_pgtables() for a list of adjacent-in-tree VMAs between floor and ceiling.
+sim::task<> free_pgtables(kernel& k, unsigned cpu, mmu_gather& tlb,
+                          const std::vector<std::shared_ptr<mm::vm_area_struct>>& vmas, va_t floor,
+                          va_t ceiling) {
+  for (std::size_t i = 0; i < vmas.size(); ++i) {
+    const va_t next_start = i + 1 < vmas.size() ? vmas[i + 1]->vm_start : ceiling;
+    co_await free_pgd_range(k, cpu, tlb, vmas[i]->vm_start, vmas[i]->vm_end, floor, next_start);
+  }
+}
+
+}  // namespace
+
+sim::task<> sys_mmap(kernel& k, unsigned cpu, va_t start, va_t len) {
+  mm::mm_struct& mm = *k.cpus[cpu].current_mm;
+  k.cpus[cpu].mode = hw::cpu_mode::kernel;
+  co_await k.step(cost::param::syscall_entry);
+  co_await mm.mmap_lock.down_write(k.eng, k.c(cost::param::atomic));
+  co_await k.step(cost::param::atomic);
+  if (mm.find_vma(start) || mm.find_vma(start + len - 1))
+    throw std::logic_error("model workload bug: MAP_FIXED over an existing VMA");
+  auto vma = std::make_shared<mm::vm_area_struct>();
+  vma->vm_start = start;
+  vma->vm_end = start + len;
+  mm.vmas.emplace(start, std::move(vma));
+  mm.mmap_lock.up_write(k.eng);
+  k.cpus[cpu].mode = hw::cpu_mode::user;
+}
+
+sim::task<> sys_munmap(kernel& k, unsigned cpu, va_t start, va_t len) {
+  mm::mm_struct& mm = *k.cpus[cpu].current_mm;
+  const va_t end = start + len;
+  k.cpus[cpu].mode = hw::cpu_mode::kernel;
+  co_await k.step(cost::param::syscall_entry);
+  co_await mm.mmap_lock.down_write(k.eng, k.c(cost::param::atomic));
+
+  std::vector<std::shared_ptr<mm::vm_area_struct>> victims;
+  for (auto it = mm.vmas.lower_bound(start); it != mm.vmas.end() && it->first < end; ++it) {
+    if (it->second->vm_end > end)
+      throw std::logic_error("munmap of part of a VMA is not modeled (no VMA split)");
+    victims.push_back(it->second);
+  }
+  if (victims.empty()) {
+    mm.mmap_lock.up_write(k.eng);
+    co_return;
+  }
+  for (const auto& vma : victims) {
+    co_await vma->vm_lock.down_write(k.eng, k.c(cost::param::atomic));  // vma_start_write()
+    vma->detached = true;
+    mm.vmas.erase(vma->vm_start);
+    vma->vm_lock.up_write(k.eng);
+  }
+  // floor and ceiling for free_pgtables: the neighbours' bounds.
+  auto next = mm.vmas.lower_bound(end);
+  const va_t ceiling = next == mm.vmas.end() ? 0 : next->first;  // USER_PGTABLES_CEILING
+  va_t floor = 0;                                                  // FIRST_USER_ADDRESS
+  if (next != mm.vmas.begin()) floor = std::prev(next)->second->vm_end;
+  mm.mmap_lock.downgrade_write(k.eng);
+
+  mmu_gather tlb;
+  mm::tlb_gather_mmu(tlb, mm, false);
+  co_await unmap_vmas(k, cpu, tlb, victims);
+  co_await free_pgtables(k, cpu, tlb, victims, floor, ceiling);
+  co_await mm::tlb_finish_mmu(k, cpu, tlb);
+  mm.mmap_lock.up_read(k.eng);
+  k.cpus[cpu].mode = hw::cpu_mode::user;
+}
+
+sim::task<> mmput_last(kernel& k, unsigned cpu) {
+  mm::mm_struct& mm = *k.cpus[cpu].current_mm;
+  k.cpus[cpu].mode = hw::cpu_mode::kernel;
+  // exit_mmap(): a fullmm gather over everything; the mm has no other users.
+  co_await mm.mmap_lock.down_write(k.eng, k.c(cost::param::atomic));
+  std::vector<std::shared_ptr<mm::vm_area_struct>> all;
+  for (auto& [start, vma] : mm.vmas) all.push_back(vma);
+  mmu_gather tlb;
+  mm::tlb_gather_mmu(tlb, mm, true);
+  co_await unmap_vmas(k, cpu, tlb, all);
+  co_await free_pgtables(k, cpu, tlb, all, 0, 0);
+  co_await mm::tlb_finish_mmu(k, cpu, tlb);
+  for (auto& vma : all) vma->detached = true;
+  mm.vmas.clear();
+  mm.exited = true;
+  mm.mmap_lock.up_write(k.eng);
+
+  // The exiting CPU leaves the mm; mmdrop() frees the pgd once no CPU has it loaded. A CPU
+  // still holding it lazily keeps it alive (lazy-TLB mm refcount), so it is left alone.
+  k.local_irq_disable(cpu);
+  co_await k.arch->switch_mm_irqs_off(k, cpu, k.init_mm());
+  k.local_irq_enable(cpu);
+  k.cpus[cpu].current_mm = nullptr;
+  bool loaded = false;
+  for (const auto& c : k.cpus) loaded = loaded || c.loaded_mm == &mm;
+  if (!loaded) {
+    co_await k.step(cost::param::page_free);
+    mm::pagetable_free(k, mm.pgd, "mmdrop (pgd_free)");
+    mm.pgd = 0;
+  }
+}
+
+}  // namespace sd::kern

@@ -1,0 +1,30 @@
+// Context switches as the MMU sees them (kernel/sched/core.c context_switch): a user task
+// switches the mm; idle and kthreads borrow the previous mm lazily (enter_lazy_tlb).
+#include "kernel/paths.h"
+
+namespace sd::kern {
+
+sim::task<> switch_to_task(kernel& k, unsigned cpu, mm::mm_struct& mm) {
+  hw::cpu& c = k.cpus[cpu];
+  c.current_mm = &mm;
+  c.mode = hw::cpu_mode::kernel;
+  k.local_irq_disable(cpu);
+  co_await k.arch->switch_mm_irqs_off(k, cpu, mm);
+  k.local_irq_enable(cpu);
+  c.mode = hw::cpu_mode::user;
+}
+
+sim::task<> switch_to_idle(kernel& k, unsigned cpu) {
+  hw::cpu& c = k.cpus[cpu];
+  co_await k.step(cost::param::switch_mm);
+  c.current_mm = nullptr;
+  k.arch->enter_lazy_tlb(k, cpu);
+  c.mode = hw::cpu_mode::idle;
+}
+
+sim::task<> user_run(kernel& k, unsigned cpu, sim::sim_time ns) {
+  k.cpus[cpu].mode = hw::cpu_mode::user;
+  co_await k.eng.run_interruptible(ns);
+}
+
+}  // namespace sd::kern

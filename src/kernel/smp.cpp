@@ -1,0 +1,75 @@
+#include "kernel/smp.h"
+
+#include <vector>
+
+namespace sd::kern {
+
+sim::task<> smp_call_function_many_cond(kernel& k, unsigned cpu, const mm::cpumask* mask,
+                                        smp_call_func_t func, smp_cond_func_t cond,
+                                        bool run_local, ipi_kind kind) {
+  std::vector<unsigned> targets;
+  bool local = false;
+  std::int64_t evaluated = 0;
+  auto consider = [&](unsigned t) {
+    if (cond) ++evaluated;
+    if (cond && !cond(t)) return;
+    if (t == cpu)
+      local = run_local;
+    else
+      targets.push_back(t);
+  };
+  if (mask) {
+    mask->for_each(consider);
+  } else {
+    for (unsigned t = 0; t < k.ncpus(); ++t)
+      if (t != cpu) consider(t);
+  }
+  // The predicate reads each candidate's per-CPU state remotely.
+  if (evaluated) co_await k.step(cost::param::remote_read, evaluated);
+
+  call_single_data csd;
+  csd.func = &func;
+  csd.pending = static_cast<int>(targets.size());
+  if (!targets.empty()) {
+    co_await k.step_ns(k.c(cost::param::ipi_send) +
+                       k.c(cost::param::ipi_per_target) * static_cast<std::int64_t>(targets.size()));
+    const sim::sim_time arrival = k.eng.step_end() + k.c(cost::param::ipi_delivery);
+    for (unsigned t : targets) {
+      auto& q = k.cpus[t].call_single_queue;
+      const bool was_empty = q.empty();
+      q.push_back(&csd);
+      if (!was_empty) continue;  // llist_add() found work queued: no new IPI needed
+      ++k.stats.ipis_sent;
+      if (kind == ipi_kind::tlb_flush) ++k.stats.flush_ipis;
+      if (kind == ipi_kind::table_sync) ++k.stats.sync_ipis;
+      k.eng.raise_irq(t, arrival);
+    }
+  }
+  if (local) {
+    const bool was_off = k.irqs_disabled(cpu);
+    k.local_irq_disable(cpu);
+    co_await func(k, cpu);
+    if (!was_off) k.local_irq_enable(cpu);
+  }
+  while (csd.pending > 0) co_await k.eng.wait(csd.done);
+}
+
+sim::task<> generic_smp_call_function_interrupt(kernel& k, unsigned cpu) {
+  hw::cpu& c = k.cpus[cpu];
+  k.local_irq_disable(cpu);
+  const hw::cpu_mode interrupted = c.mode;
+  c.mode = hw::cpu_mode::kernel;
+  co_await k.step(cost::param::irq_entry);
+  ++k.stats.ipis_received_per_cpu[cpu];
+  k.eng.clear_irq(cpu);
+  while (!c.call_single_queue.empty()) {
+    call_single_data* csd = c.call_single_queue.front();
+    c.call_single_queue.pop_front();
+    co_await (*csd->func)(k, cpu);
+    if (--csd->pending == 0) k.eng.wake_all(csd->done);
+  }
+  c.mode = interrupted;
+  k.local_irq_enable(cpu);
+}
+
+}  // namespace sd::kern

@@ -1,0 +1,72 @@
+// A user load/store as the MMU performs it: TLB lookup, else a page walk that starts from
+// the deepest paging-structure-cache entry and fills the TLB and walk cache, else a fault.
+#include <fmt/format.h>
+
+#include "check/invariants.h"
+#include "kernel/paths.h"
+
+namespace sd::kern {
+
+namespace {
+
+struct walk_result {
+  bool present = false;
+  unsigned levels_read = 0;
+};
+
+// The hardware walker. It never waits, so the whole walk is one step.
+walk_result hw_walk(kernel& k, hw::cpu& c, mm::va_t va) {
+  walk_result r;
+  const std::uint32_t asid = c.loaded_asid;
+  mm::pfn_t table = c.loaded_mm->pgd;
+  unsigned lvl = 4;
+  for (unsigned l = 1; l <= 3; ++l) {
+    const hw::tlb::key key = hw::tlb::walk_key(asid, l, va);
+    const hw::tlb_entry* e = c.tlb.find(key);
+    if (!e) continue;
+    if (!check::table_still_valid(k, c.id, e->pfn, e->generation, "the hardware page walker",
+                                  "walk through paging-structure cache")) {
+      break;  // the walk read garbage; the monitor has reported it
+    }
+    table = e->pfn;
+    lvl = l;
+    break;
+  }
+  for (;; --lvl) {
+    ++r.levels_read;
+    const mm::pt_entry e = k.mem.table(table).e[mm::pt_index(va, lvl)];
+    if (!e.present()) return r;
+    const std::uint32_t gen = k.mem[e.pfn].generation;
+    if (lvl == 1) {
+      c.tlb.insert(hw::tlb::leaf_key(asid, va), {e.pfn, gen, e.writable()});
+      r.present = true;
+      return r;
+    }
+    c.tlb.insert(hw::tlb::walk_key(asid, lvl - 1, va), {e.pfn, gen, false});
+    table = e.pfn;
+  }
+}
+
+}  // namespace
+
+sim::task<bool> user_access(kernel& k, unsigned cpu, mm::va_t va, bool write) {
+  hw::cpu& c = k.cpus[cpu];
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    c.mode = hw::cpu_mode::user;
+    if (const hw::tlb_entry* e = c.tlb.find(hw::tlb::leaf_key(c.loaded_asid, va));
+        e && (!write || e->writable)) {
+      co_await k.step(cost::param::tlb_hit);
+      if (k.mem[e->pfn].generation != e->generation) check::report_stale_tlb_use(k, cpu, va, e->pfn);
+      co_return true;
+    }
+    co_await k.step(cost::param::hw_walk_level);
+    walk_result w = hw_walk(k, c, va);
+    if (w.levels_read > 1)
+      co_await k.step(cost::param::hw_walk_level, static_cast<std::int64_t>(w.levels_read - 1));
+    if (w.present) continue;
+    if (!co_await handle_mm_fault(k, cpu, va, write)) co_return false;
+  }
+  throw std::logic_error(fmt::format("model bug: access to {:#x} on CPU {} never resolved", va, cpu));
+}
+
+}  // namespace sd::kern

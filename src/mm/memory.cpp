@@ -1,0 +1,66 @@
+#include "mm/memory.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace sd::mm {
+
+pfn_t memory::take_frame() {
+  pfn_t pfn;
+  if (!free_list_.empty()) {
+    pfn = free_list_.back();
+    free_list_.pop_back();
+  } else {
+    pfn = static_cast<pfn_t>(frames_.size());
+    frames_.emplace_back();
+  }
+  frame& f = frames_[pfn];
+  ++f.generation;  // reuse is a new life of the frame
+  ++allocated_;
+  return pfn;
+}
+
+pfn_t memory::alloc_data() {
+  pfn_t pfn = take_frame();
+  frame& f = frames_[pfn];
+  f.kind = frame_kind::data;
+  f.refcount = 1;
+  f.table.reset();
+  return pfn;
+}
+
+pfn_t memory::alloc_table(level l, std::uint32_t owner_mm) {
+  pfn_t pfn = take_frame();
+  frame& f = frames_[pfn];
+  f.kind = frame_kind::pgtable;
+  f.lvl = l;
+  f.refcount = 1;
+  f.owner_mm = owner_mm;
+  f.table = std::make_unique<pt_table>();
+  ++tables_;
+  return pfn;
+}
+
+void memory::free(pfn_t pfn) {
+  frame& f = frames_[pfn];
+  if (f.kind == frame_kind::free) throw std::logic_error("model bug: double free of a frame");
+  if (f.kind == frame_kind::pgtable) --tables_;
+  f.kind = frame_kind::free;
+  f.refcount = 0;
+  ++f.generation;
+  --allocated_;
+  // The memory keeps its old contents: a walker that still reads it sees stale entries,
+  // exactly the hazard the monitors look for. It is wiped when reused as a table.
+  free_list_.push_back(pfn);
+}
+
+void memory::remove_holder(pfn_t pfn, tlb_holder h) {
+  auto& v = frames_[pfn].holders;
+  auto it = std::find(v.begin(), v.end(), h);
+  if (it != v.end()) {
+    *it = v.back();
+    v.pop_back();
+  }
+}
+
+}  // namespace sd::mm

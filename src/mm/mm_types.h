@@ -1,0 +1,47 @@
+// struct mm_struct and struct vm_area_struct, reduced to what the flush and table-freeing
+// paths read and write (include/linux/mm_types.h).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "mm/cpumask.h"
+#include "mm/locks.h"
+#include "mm/pgtable.h"
+
+namespace sd::mm {
+
+struct vm_area_struct {
+  va_t vm_start = 0;
+  va_t vm_end = 0;
+  bool detached = false;  // unlinked by munmap; a fault that raced must back off
+  rw_semaphore vm_lock;   // per-VMA lock (lock_vma_under_rcu / vma_start_write)
+};
+
+struct mm_struct {
+  std::uint32_t id = 0;  // also the arm64 ASID and the x86 context.ctx_id
+  std::string name;
+  pfn_t pgd = 0;
+  std::map<va_t, std::shared_ptr<vm_area_struct>> vmas;  // by vm_start
+  cpumask cpumask_;       // mm_cpumask(); x86 only (arm64 does not maintain it)
+  std::uint64_t tlb_gen = 1;  // x86 context.tlb_gen: bumped by every flush request
+  int tlb_flush_pending = 0;  // gathers in flight (inc/dec_tlb_flush_pending)
+  rw_semaphore mmap_lock;
+  spinlock page_table_lock;
+  int users = 0;  // threads that still use the mm (mm_users)
+  // x86 context.next_trim_cpumask: jiffies + HZ at init_new_context (t = 0 here).
+  std::int64_t next_trim_cpumask = 1'000'000'000;
+  bool exited = false;
+
+  explicit mm_struct(std::size_t ncpus) : cpumask_(ncpus) {}
+  // find_vma(): the VMA containing addr, or null.
+  vm_area_struct* find_vma(va_t addr) const {
+    auto it = vmas.upper_bound(addr);
+    if (it == vmas.begin()) return nullptr;
+    --it;
+    return addr < it->second->vm_end ? it->second.get() : nullptr;
+  }
+};
+
+}  // namespace sd::mm

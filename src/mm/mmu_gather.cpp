@@ -1,0 +1,168 @@
+#include "mm/mmu_gather.h"
+
+#include <algorithm>
+
+#include "check/invariants.h"
+#include "kernel/kernel.h"
+#include "kernel/smp.h"
+
+namespace sd::mm {
+
+void __tlb_reset_range(mmu_gather& tlb) {
+  if (tlb.fullmm) {
+    tlb.start = tlb.end = ~va_t{0};
+  } else {
+    tlb.start = TASK_SIZE;
+    tlb.end = 0;
+  }
+  tlb.freed_tables = false;
+  tlb.cleared_ptes = tlb.cleared_pmds = tlb.cleared_puds = tlb.cleared_p4ds = false;
+}
+
+void tlb_gather_mmu(mmu_gather& tlb, mm_struct& mm, bool fullmm) {
+  tlb = mmu_gather{};
+  tlb.mm = &mm;
+  tlb.fullmm = fullmm;
+  __tlb_reset_range(tlb);
+  ++mm.tlb_flush_pending;  // inc_tlb_flush_pending(): before any PTE change of this gather
+}
+
+void __tlb_adjust_range(mmu_gather& tlb, va_t addr, va_t size) {
+  tlb.start = std::min(tlb.start, addr);
+  tlb.end = std::max(tlb.end, addr + size);
+}
+
+void tlb_remove_tlb_entry(mmu_gather& tlb, va_t addr) {
+  __tlb_adjust_range(tlb, addr, PAGE_SIZE);
+  tlb.cleared_ptes = true;
+}
+
+bool __tlb_remove_page(mmu_gather& tlb, pfn_t page) {
+  tlb.pages.push_back(page);
+  ++tlb.active_nr;
+  if (tlb.active_nr >= tlb.active_max - 1) {
+    // tlb_next_batch(): GFP_NOWAIT allocation assumed to succeed, up to the count limit.
+    if (tlb.batch_count >= MAX_GATHER_BATCH_COUNT) return true;
+    ++tlb.batch_count;
+    tlb.active_nr = 0;
+    tlb.active_max = MAX_GATHER_BATCH;
+  }
+  return false;
+}
+
+namespace {
+
+// tlb_table_flush(): invalidate (so walk caches drop the tables), then free the batch via
+// RCU. Software walkers may still be inside the tables, hence the grace period.
+sim::task<> tlb_table_flush(kern::kernel& k, unsigned cpu, mmu_gather& tlb) {
+  if (!tlb.has_table_batch) co_return;
+  co_await tlb_flush_mmu_tlbonly(k, cpu, tlb);  // tlb_table_invalidate()
+  std::vector<pfn_t> batch = std::move(tlb.tables);
+  tlb.tables.clear();
+  tlb.has_table_batch = false;
+  k.rcu.call_rcu(k.eng, [batch](kern::kernel& kk) {
+    for (pfn_t t : batch) pagetable_free(kk, t, "tlb_remove_table_rcu");
+  });
+}
+
+sim::task<> tlb_remove_table(kern::kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t table) {
+  if (!k.knob(patches::knob::rcu_table_free)) {
+    // !CONFIG_MMU_GATHER_TABLE_FREE: the table is freed with the pages, right after the
+    // flush. Only sound where that flush is itself an IPI every walker must answer.
+    if (__tlb_remove_page(tlb, table)) co_await tlb_flush_mmu(k, cpu, tlb);
+    co_return;
+  }
+  tlb.has_table_batch = true;  // batch page allocation assumed to succeed
+  tlb.tables.push_back(table);
+  if (tlb.tables.size() == MAX_TABLE_BATCH) co_await tlb_table_flush(k, cpu, tlb);
+}
+
+void tlb_batch_pages_flush(kern::kernel& k, mmu_gather& tlb) {
+  for (pfn_t p : tlb.pages) {
+    if (k.mem[p].kind == frame_kind::pgtable)
+      pagetable_free(k, p, "tlb_batch_pages_flush");
+    else
+      put_page(k, p, "tlb_batch_pages_flush");
+  }
+  tlb.pages.clear();
+  tlb.active_nr = 0;
+  tlb.active_max = MMU_GATHER_BUNDLE;
+  tlb.batch_count = 0;
+}
+
+}  // namespace
+
+sim::task<> free_table_tlb(kern::kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t table, level lvl,
+                           va_t addr) {
+  // The range is one page at the parent level: a pte table frees a pmd entry, etc.
+  __tlb_adjust_range(tlb, addr, PAGE_SIZE);
+  if (lvl == level::pte) tlb.cleared_pmds = true;
+  if (lvl == level::pmd) tlb.cleared_puds = true;
+  if (lvl == level::pud) tlb.cleared_p4ds = true;
+  tlb.freed_tables = true;
+  if (!k.knob(patches::knob::flush_before_table_free)) {
+    // Test-only fault: free the table before any flush.
+    co_await k.step(cost::param::page_free);
+    pagetable_free(k, table, "free_pgtables (flush_before_table_free=off)");
+    co_return;
+  }
+  co_await tlb_remove_table(k, cpu, tlb, table);
+}
+
+sim::task<> tlb_flush_mmu_tlbonly(kern::kernel& k, unsigned cpu, mmu_gather& tlb) {
+  if (!(tlb.freed_tables || tlb.cleared_ptes || tlb.cleared_pmds || tlb.cleared_puds ||
+        tlb.cleared_p4ds))
+    co_return;
+  co_await k.arch->tlb_flush(k, cpu, tlb);
+  __tlb_reset_range(tlb);
+}
+
+sim::task<> tlb_flush_mmu_free(kern::kernel& k, unsigned cpu, mmu_gather& tlb) {
+  co_await tlb_table_flush(k, cpu, tlb);
+  if (!tlb.pages.empty()) {
+    co_await k.step(cost::param::page_free, static_cast<std::int64_t>(tlb.pages.size()));
+    tlb_batch_pages_flush(k, tlb);
+  }
+}
+
+sim::task<> tlb_flush_mmu(kern::kernel& k, unsigned cpu, mmu_gather& tlb) {
+  co_await tlb_flush_mmu_tlbonly(k, cpu, tlb);
+  co_await tlb_flush_mmu_free(k, cpu, tlb);
+}
+
+sim::task<> tlb_finish_mmu(kern::kernel& k, unsigned cpu, mmu_gather& tlb) {
+  // mm_tlb_flush_nested(): another gather of this mm is in flight. It may have cleared
+  // PTEs we then found empty; flush everything, walk caches included.
+  co_await k.step(cost::param::pt_read);
+  if (tlb.mm->tlb_flush_pending > 1 && k.knob(patches::knob::nested_gather_force_flush)) {
+    tlb.fullmm = true;
+    __tlb_reset_range(tlb);
+    tlb.freed_tables = true;
+  }
+  co_await tlb_flush_mmu(k, cpu, tlb);
+  --tlb.mm->tlb_flush_pending;  // dec_tlb_flush_pending()
+}
+
+sim::task<> tlb_remove_table_sync_one(kern::kernel& k, unsigned cpu) {
+  if (k.arch->tlb_table_flush_implies_ipi_broadcast(k)) co_return;
+  ++k.stats.sync_broadcasts;
+  co_await kern::smp_call_function(
+      k, cpu, [](kern::kernel& kk, unsigned) -> sim::task<> { co_await kk.step_ns(0); },
+      kern::ipi_kind::table_sync);
+}
+
+void pagetable_free(kern::kernel& k, pfn_t table, const char* where) {
+  check::before_table_free(k, table, where);
+  k.mem.free(table);
+  ++k.stats.tables_freed;
+}
+
+void put_page(kern::kernel& k, pfn_t page, const char* where) {
+  frame& f = k.mem[page];
+  if (--f.refcount > 0) return;
+  check::before_page_free(k, page, where);
+  k.mem.free(page);
+  ++k.stats.pages_freed;
+}
+
+}  // namespace sd::mm

@@ -1,0 +1,46 @@
+// RCU as the flush paths see it (kernel-mechanisms s9): one flavour whose grace periods
+// wait for every reader, and IRQs-off regions count as readers. call_rcu() callbacks run
+// after a grace period that began after they were queued. A grace period lasts at least
+// cost rcu_gp and until every CPU that was inside a reader at its start has left it.
+// The grace-period kthread is an actor of its own.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "sim/engine.h"
+
+namespace sd::kern {
+struct kernel;
+}
+
+namespace sd::mm {
+
+class rcu_state {
+ public:
+  using callback = std::function<void(kern::kernel&)>;
+
+  void call_rcu(sim::engine& e, callback cb);
+  // Reader bookkeeping, called by kernel::local_irq_disable/enable.
+  void reader_enter(kern::kernel& k, unsigned cpu);
+  void reader_exit(kern::kernel& k, unsigned cpu);
+
+  // The grace-period kthread's program; it exits when `done()` says the workload ended and
+  // nothing is queued.
+  sim::task<> gp_kthread(kern::kernel& k);
+  void set_done(sim::engine& e, std::function<bool()> done) {
+    done_ = std::move(done);
+    e.wake_all(has_callbacks_);
+  }
+  void poke(sim::engine& e) { e.wake_all(has_callbacks_); }
+  std::size_t pending() const { return pending_.size(); }
+
+ private:
+  std::vector<callback> pending_;
+  sim::wait_queue has_callbacks_;
+  sim::wait_queue readers_done_;
+  std::uint32_t outstanding_readers_ = 0;
+  std::function<bool()> done_;
+};
+
+}  // namespace sd::mm

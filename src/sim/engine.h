@@ -1,0 +1,134 @@
+// The execution engine: actors (CPUs, plus helper threads such as the RCU grace-period
+// kthread) run coroutine kernel paths; a scheduler picks who makes the next step.
+//
+// Each actor has a stack of contexts: its base program and, on top, an interrupt handler
+// while one runs. A context is ready (its next step happens at the actor's clock), runs
+// interruptibly (user or idle time, which a pending IRQ cuts short), or is blocked on a
+// wait_queue. IRQs are taken only at step boundaries and only while the actor's IRQs are
+// enabled (kernel/smp.c delivers call-function IPIs in hardirq context).
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/scheduler.h"
+#include "sim/task.h"
+#include "sim/time.h"
+
+namespace sd::sim {
+
+class engine;
+
+// Actors blocked until another actor wakes them. The woken context re-checks its
+// condition (locks, completions), so a wake is never a promise.
+class wait_queue {
+ public:
+  bool empty() const { return waiters_.empty(); }
+
+ private:
+  friend class engine;
+  struct waiter {
+    actor_id actor;
+    std::size_t depth;
+  };
+  std::deque<waiter> waiters_;
+};
+
+class engine {
+ public:
+  using irq_entry_fn = std::function<task<>(actor_id)>;
+
+  explicit engine(scheduler& s) : sched_(s) {}
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  actor_id add_actor();
+  std::size_t actors() const { return actors_.size(); }
+  // Gives an actor its base program; it starts at `at`.
+  void start(actor_id a, task<> program, sim_time at = 0);
+  void set_irq_entry(irq_entry_fn f) { irq_entry_ = std::move(f); }
+
+  // Interrupt line of an actor.
+  void set_irqs_enabled(actor_id a, bool on);
+  bool irqs_enabled(actor_id a) const { return actors_[a].irqs_on; }
+  void raise_irq(actor_id a, sim_time arrives_at);
+  void clear_irq(actor_id a);
+
+  struct step_awaiter {
+    engine& e;
+    sim_time cost;
+    bool interruptible;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) { e.suspend_step(h, cost, interruptible); }
+    void await_resume() const noexcept {}
+  };
+  struct wait_awaiter {
+    engine& e;
+    wait_queue& q;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<> h) { e.suspend_wait(h, q); }
+    void await_resume() const noexcept {}
+  };
+  // The code after `co_await step(c)` is one step: another actor may run before it, and it
+  // is charged `c` nanoseconds.
+  step_awaiter step(sim_time cost) { return {*this, cost, false}; }
+  // Time spent in user mode or idle with IRQs on: an IRQ arriving meanwhile is handled at
+  // its arrival and the remaining time continues afterwards.
+  step_awaiter run_interruptible(sim_time duration) { return {*this, duration, true}; }
+  wait_awaiter wait(wait_queue& q) { return {*this, q}; }
+  void wake_one(wait_queue& q);
+  void wake_all(wait_queue& q);
+
+  // Runs until no actor is eligible. Throws std::runtime_error past `max_steps`.
+  void run(std::uint64_t max_steps);
+
+  // Time at which the current step began, and at which it ends.
+  sim_time now() const { return now_; }
+  sim_time step_end() const { return actors_[current_].clock; }
+  actor_id current() const { return current_; }
+  sim_time clock(actor_id a) const { return actors_[a].clock; }
+  std::uint64_t steps() const { return steps_; }
+  // Actors whose programs never finished (blocked forever): a model deadlock.
+  std::vector<actor_id> stuck_actors() const;
+
+ private:
+  enum class status : std::uint8_t { ready, interruptible, interrupted, blocked };
+  struct context {
+    task<> owner;
+    std::coroutine_handle<> resume_point;
+    status st = status::ready;
+    sim_time cost = 0;       // of the pending step (ready)
+    sim_time run_start = 0;  // interruptible: when the run began
+    sim_time remaining = 0;  // interrupted: run time still to go
+  };
+  struct actor {
+    std::vector<context> stack;
+    sim_time clock = 0;  // ready: time of the next step; interruptible: end of the run
+    bool irqs_on = true;
+    bool irq_pending = false;
+    sim_time irq_at = 0;
+  };
+
+  void suspend_step(std::coroutine_handle<> h, sim_time cost, bool interruptible);
+  void suspend_wait(std::coroutine_handle<> h, wait_queue& q);
+  std::optional<sim_time> eligible_at(const actor& a) const;
+  bool takes_irq(const actor& a, sim_time t) const;
+  void pick(actor_id id);
+  void push_context(actor_id id, task<> t);
+  void resume_top(actor_id id);
+  void after_resume(actor_id id);
+  void reschedule(actor_id id) { sched_.update(id, eligible_at(actors_[id])); }
+  void wake(const wait_queue::waiter& w);
+
+  scheduler& sched_;
+  std::vector<actor> actors_;
+  irq_entry_fn irq_entry_;
+  sim_time now_ = 0;
+  actor_id current_ = 0;
+  std::uint64_t steps_ = 0;
+};
+
+}  // namespace sd::sim

@@ -1,0 +1,32 @@
+// Deterministic random streams: one master seed, one derived stream per named user.
+// No global RNG anywhere in the model.
+#pragma once
+#include <cstdint>
+#include <string_view>
+
+namespace sd::sim {
+
+inline std::uint64_t splitmix64(std::uint64_t& x) {
+  std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+class rng {
+ public:
+  // Stream `name`/`index` of master seed `seed`: independent of how many other streams exist.
+  rng(std::uint64_t seed, std::string_view name, std::uint64_t index = 0) {
+    std::uint64_t h = 1469598103934665603ULL;  // FNV-1a of the name
+    for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    state_ = seed ^ h ^ (index * 0xd1b54a32d192ed03ULL);
+  }
+  std::uint64_t next() { return splitmix64(state_); }
+  // Uniform in [0, n), n > 0.
+  std::uint64_t below(std::uint64_t n) { return next() % n; }
+
+ private:
+  std::uint64_t state_;
+};
+
+}  // namespace sd::sim

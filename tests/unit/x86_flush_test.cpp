@@ -1,0 +1,124 @@
+// Exact IPI counts on a 4-CPU x86 machine, each derived from arch/x86/mm/tlb.c.
+//
+// Setup: threads of one mm run on CPUs 0-2; CPU 3 ran a thread of the mm (so its bit is
+// set in mm_cpumask and the mm stays loaded) and went idle: it is lazy.
+#include <gtest/gtest.h>
+
+#include "machine_fixture.h"
+
+namespace sd::test {
+namespace {
+
+using kern::kernel;
+using mm::va_t;
+
+constexpr va_t A = 4 * GiB;          // one page; shares its PTE table with B
+constexpr va_t B = A + mm::PAGE_SIZE;  // the neighbour that keeps the table alive
+constexpr va_t C = 8 * GiB;          // alone in its PMD and PUD span
+
+struct x86_lazy_setup {
+  explicit x86_lazy_setup(patches::knob_set knobs = {}) : m("x86", 4, knobs) {}
+  machine m;
+  mm::mm_struct* mm = nullptr;
+
+  // CPU 0 maps A, B, C and touches them; the others touch them too (filling their TLBs and
+  // walk caches); CPU 3 then goes idle. After 100 us CPU 0 runs `action`.
+  void run(std::function<sim::task<>(kernel&, unsigned)> action) {
+    mm = &m.k->new_mm("proc");
+    m.start(0, [this, action](kernel& k, unsigned cpu) -> sim::task<> {
+      co_await kern::switch_to_task(k, cpu, *mm);
+      co_await kern::sys_mmap(k, cpu, A, mm::PAGE_SIZE);
+      co_await kern::sys_mmap(k, cpu, B, mm::PAGE_SIZE);
+      co_await kern::sys_mmap(k, cpu, C, mm::PAGE_SIZE);
+      for (va_t va : {A, B, C}) co_await kern::user_access(k, cpu, va, true);
+      co_await kern::user_run(k, cpu, 100'000);
+      co_await action(k, cpu);
+    });
+    for (unsigned cpu = 1; cpu <= 3; ++cpu)
+      m.start(cpu, [this](kernel& k, unsigned c) -> sim::task<> {
+        co_await kern::user_run(k, c, 20'000);  // CPU 0 has mapped everything by now
+        co_await kern::switch_to_task(k, c, *mm);
+        for (va_t va : {A, B, C}) co_await kern::user_access(k, c, va, false);
+        if (c == 3) {
+          co_await kern::switch_to_idle(k, c);
+        } else {
+          co_await kern::user_run(k, c, 500'000);
+        }
+      });
+    ipis_before.assign(4, 0);
+    m.run();
+  }
+  std::vector<std::uint64_t> ipis_before;
+};
+
+TEST(X86Flush, MunmapFreeingNoTableSkipsTheLazyCpu) {
+  x86_lazy_setup s;
+  s.run([&](kernel& k, unsigned cpu) -> sim::task<> {
+    co_await kern::sys_munmap(k, cpu, A, mm::PAGE_SIZE);
+  });
+  const kern::metrics& st = s.m.k->stats;
+  // munmap(A): B keeps A's PTE table (ceiling = B), so free_pgtables frees nothing and
+  // freed_tables = 0. native_flush_tlb_multi then filters with should_flush_tlb: CPUs 1, 2
+  // have the mm loaded and are not lazy -> IPI; CPU 3 is lazy -> skipped.
+  EXPECT_EQ(st.ipis_sent, 2u);
+  EXPECT_EQ(st.ipis_received_per_cpu, (std::vector<std::uint64_t>{0, 1, 1, 0}));
+  EXPECT_EQ(st.tables_freed, 0u);
+  EXPECT_EQ(st.flushes_by_reason.at("remote_send_ipi"), 1u);
+  EXPECT_EQ(st.flushes_by_reason.at("remote_shootdown"), 2u);
+  EXPECT_EQ(st.flushes_by_reason.at("local_mm_shootdown"), 1u);
+  EXPECT_EQ(s.m.k->mon.total(), 0u);
+  // The lazy CPU still has the mm loaded and will catch up through tlb_gen.
+  EXPECT_TRUE(s.m.k->cpus[3].is_lazy);
+  EXPECT_EQ(s.m.k->cpus[3].loaded_mm, s.mm);
+}
+
+TEST(X86Flush, MunmapFreeingATableAlsoIpisTheLazyCpu) {
+  x86_lazy_setup s;
+  s.run([&](kernel& k, unsigned cpu) -> sim::task<> {
+    co_await kern::sys_munmap(k, cpu, C, mm::PAGE_SIZE);
+  });
+  const kern::metrics& st = s.m.k->stats;
+  // munmap(C): nothing else in C's 2 MiB or 1 GiB span, so the PTE table and the PMD table
+  // are freed (the PUD table stays: A and B share its 512 GiB span). freed_tables = 1, so
+  // on_each_cpu_mask IPIs every CPU in mm_cpumask: 1, 2 and the lazy 3, which switches to
+  // init_mm instead of flushing.
+  EXPECT_EQ(st.tables_freed, 2u);
+  EXPECT_EQ(st.ipis_sent, 3u);
+  EXPECT_EQ(st.ipis_received_per_cpu, (std::vector<std::uint64_t>{0, 1, 1, 1}));
+  EXPECT_EQ(s.m.k->cpus[3].loaded_mm, &s.m.k->init_mm());
+  EXPECT_EQ(st.rcu_grace_periods, 1u);  // the table batch went through call_rcu
+  EXPECT_EQ(s.m.k->mon.total(), 0u);
+}
+
+TEST(X86Flush, SecondFreeingFlushIpisTheFormerlyLazyCpuOnceMoreThenItLeavesTheMask) {
+  x86_lazy_setup s;
+  s.run([&](kernel& k, unsigned cpu) -> sim::task<> {
+    co_await kern::sys_munmap(k, cpu, C, mm::PAGE_SIZE);
+    co_await kern::sys_munmap(k, cpu, A, 2 * mm::PAGE_SIZE);  // A and B: frees their tables
+  });
+  const kern::metrics& st = s.m.k->stats;
+  // The second flush again targets mm_cpumask, where CPU 3's bit is still set (the mask is
+  // cleaned lazily). CPU 3 no longer has the mm loaded: flush_tlb_func clears its bit
+  // (TLB_REMOTE_WRONG_CPU). So CPU 3 receives 2 IPIs in total, CPUs 1 and 2 also 2.
+  EXPECT_EQ(st.ipis_received_per_cpu, (std::vector<std::uint64_t>{0, 2, 2, 2}));
+  EXPECT_EQ(st.flushes_by_reason.at("remote_wrong_cpu"), 1u);
+  EXPECT_FALSE(s.mm->cpumask_.test(3));
+  EXPECT_EQ(s.m.k->mon.total(), 0u);
+}
+
+TEST(X86Flush, WithoutWakingLazyCpusTheMonitorSeesTheLazyWalkCache) {
+  patches::knob_set knobs;
+  knobs.set(patches::knob::wake_lazy_on_freed_tables, false);
+  x86_lazy_setup s(knobs);
+  s.run([&](kernel& k, unsigned cpu) -> sim::task<> {
+    co_await kern::sys_munmap(k, cpu, C, mm::PAGE_SIZE);
+  });
+  // Pitfall s12.1: the lazy CPU keeps the old CR3 and walk-cache entries into the freed
+  // PTE and PMD tables.
+  EXPECT_EQ(s.m.k->stats.ipis_received_per_cpu[3], 0u);
+  ASSERT_GT(s.m.k->mon.total(), 0u);
+  EXPECT_EQ(s.m.k->mon.violations()[0].inv, check::invariant::lazy_cpu_freed_table);
+}
+
+}  // namespace
+}  // namespace sd::test
