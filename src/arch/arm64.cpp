@@ -20,11 +20,11 @@ constexpr std::uint64_t MAX_TLBI_RANGE_PAGES = std::uint64_t{32} << 16;
 // MAX_DVM_OPS = PTRS_PER_PTE: without range TLBIs, this many single ops or more -> flush_tlb_mm.
 constexpr std::uint64_t MAX_DVM_OPS = 512;
 
-// How many TLBI instructions __flush_tlb_range_op issues for `pages` pages at `stride`:
-// range ops from scale 3 down to 0 (each covering (num+1) << (5*scale+1) pages), and a
-// single-page op for an odd remainder (e2768b798a19 "decrement scale").
+// How many TLBI instructions __flush_tlb_range_op issues for `pages` 4 KiB pages: without
+// FEAT_TLBIRANGE one per stride; with it, range ops from scale 3 down to 0 (each covering
+// (num+1) << (5*scale+1) pages) and a single op for an odd remainder (e2768b798a19).
 std::uint64_t tlbi_ops_for(std::uint64_t pages, std::uint64_t stride_pages, bool range) {
-  if (!range || stride_pages != 1) return (pages + stride_pages - 1) / stride_pages;
+  if (!range || pages == 1) return (pages + stride_pages - 1) / stride_pages;
   std::uint64_t ops = 0;
   for (int scale = 3; scale >= 0 && pages > 0; --scale) {
     const unsigned shift = 5 * static_cast<unsigned>(scale) + 1;

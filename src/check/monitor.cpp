@@ -28,6 +28,7 @@ constexpr std::array<info, static_cast<std::size_t>(invariant::count_)> k_info{{
     {"tlb-gen-regression", "x86 per-CPU tlb_gen ran ahead of the mm's tlb_gen (s11.6)"},
     {"gup-fast-stale-page",
      "GUP-fast returned a page that was no longer the one mapped at the address (s11.14)"},
+    {"deadlock", "a CPU's thread never finished: it stayed blocked with nothing left to wake it"},
 }};
 }  // namespace
 

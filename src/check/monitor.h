@@ -20,6 +20,7 @@ enum class invariant : std::uint8_t {
   stale_tlb_use,                 // s11.5: a CPU translated through an entry to a freed page
   tlb_gen_regression,            // s11.6
   gup_fast_stale_page,           // s11.14: GUP-fast returned a page no longer mapped there
+  deadlock,                      // a thread never finished: blocked forever
   count_
 };
 
@@ -39,6 +40,8 @@ class monitor {
  public:
   void report(violation v) {
     ++total_;
+    // The freeing CPU can also be the one holding the stale entry: name it once.
+    if (v.cpus.size() == 2 && v.cpus[0] == v.cpus[1]) v.cpus.pop_back();
     if (kept_.size() < k_keep) kept_.push_back(std::move(v));
   }
   const std::vector<violation>& violations() const { return kept_; }

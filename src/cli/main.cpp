@@ -1,1 +1,37 @@
-int main(){}
+// shootdown: simulate, check and measure TLB shootdowns and page-table-freeing
+// synchronization in the Linux kernel. Exit codes: 0 ok, 1 invariant violated,
+// 2 usage or input error.
+#include <iostream>
+
+#include "cli/commands.h"
+#include "report/report.h"
+#include "workload/config.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"shootdown: model, check and measure Linux TLB shootdowns", "shootdown"};
+  app.set_version_flag("--version", std::string(sd::report::version()));
+  app.require_subcommand(1);
+  std::function<int()> run;
+  const auto simulate = sd::cli::add_simulate(app);
+  const auto list = sd::cli::add_list(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "shootdown: error: " << e.what() << " (see 'shootdown --help')\n";
+    return 2;
+  }
+  try {
+    if (app.got_subcommand("simulate")) return simulate();
+    if (app.got_subcommand("list")) return list();
+  } catch (const sd::workload::input_error& e) {
+    std::cerr << "shootdown: error: " << e.what() << "\n";
+    return 2;
+  }
+  return 2;
+}

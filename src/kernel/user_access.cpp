@@ -51,7 +51,9 @@ walk_result hw_walk(kernel& k, hw::cpu& c, mm::va_t va) {
 
 sim::task<bool> user_access(kernel& k, unsigned cpu, mm::va_t va, bool write) {
   hw::cpu& c = k.cpus[cpu];
-  for (int attempt = 0; attempt < 3; ++attempt) {
+  // A fault can race with a concurrent unmap and need another round; a bounded number of
+  // rounds catches a model bug instead of hanging.
+  for (int attempt = 0; attempt < 1000; ++attempt) {
     c.mode = hw::cpu_mode::user;
     if (const hw::tlb_entry* e = c.tlb.find(hw::tlb::leaf_key(c.loaded_asid, va));
         e && (!write || e->writable)) {
@@ -59,11 +61,12 @@ sim::task<bool> user_access(kernel& k, unsigned cpu, mm::va_t va, bool write) {
       if (k.mem[e->pfn].generation != e->generation) check::report_stale_tlb_use(k, cpu, va, e->pfn);
       co_return true;
     }
+    // The walk and the access it serves are one step: an IPI cannot cut in between.
     co_await k.step(cost::param::hw_walk_level);
-    walk_result w = hw_walk(k, c, va);
+    const walk_result w = hw_walk(k, c, va);
     if (w.levels_read > 1)
       co_await k.step(cost::param::hw_walk_level, static_cast<std::int64_t>(w.levels_read - 1));
-    if (w.present) continue;
+    if (w.present) co_return true;
     if (!co_await handle_mm_fault(k, cpu, va, write)) co_return false;
   }
   throw std::logic_error(fmt::format("model bug: access to {:#x} on CPU {} never resolved", va, cpu));

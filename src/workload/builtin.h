@@ -1,0 +1,31 @@
+// The built-in scenarios: one table, each entry with its parameters and a builder that
+// spawns the workload's threads on a fresh kernel.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "kernel/kernel.h"
+#include "workload/params.h"
+#include "workload/threads.h"
+
+namespace sd::workload {
+
+struct builtin_scenario {
+  std::string_view name;
+  std::string_view summary;
+  std::string_view provenance;  // seed file or anchor it comes from
+  std::span<const param_decl> params;
+  // Checks the parameters against the machine; returns an error message or "".
+  std::string (*validate)(unsigned cpus, const param_values& p);
+  void (*build)(kern::kernel& k, const param_values& p, thread_group& threads);
+};
+
+std::span<const builtin_scenario> builtins();
+const builtin_scenario* find_builtin(std::string_view name);
+
+// Scenario builders, one file each.
+extern const builtin_scenario munmap_free_tables;
+
+}  // namespace sd::workload

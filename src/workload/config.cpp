@@ -1,0 +1,185 @@
+#include "workload/config.h"
+
+#include <fstream>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "arch/arch.h"
+#include "kernel/kernel.h"
+#include "workload/builtin.h"
+#include "workload/units.h"
+
+namespace sd::workload {
+
+namespace {
+
+std::string known_builtins() {
+  std::string s;
+  for (const auto& b : builtins()) s += (s.empty() ? "" : ", ") + std::string(b.name);
+  return s;
+}
+
+std::string where(const std::string& path, const toml::node& n, std::string_view key) {
+  return path + ":" + std::to_string(n.source().begin.line) + ": " + std::string(key);
+}
+
+std::string text_of(const toml::node& n, const std::string& at) {
+  if (auto s = n.value<std::string>(); s && n.is_string()) return *s;
+  if (n.is_integer()) return std::to_string(*n.value<std::int64_t>());
+  if (n.is_boolean()) return *n.value<bool>() ? "on" : "off";
+  if (n.is_floating_point()) {
+    std::ostringstream o;
+    o << *n.value<double>();
+    return o.str();
+  }
+  throw input_error(at + ": expected a number, a string with a unit, or true/false");
+}
+
+void read_table(const toml::table& t, const std::string& path, const char* section,
+                std::vector<setting>& out) {
+  for (const auto& [k, v] : t) {
+    const std::string at = where(path, v, std::string("[") + section + "] " + std::string(k.str()));
+    out.push_back({std::string(k.str()), text_of(v, at), at});
+  }
+}
+
+}  // namespace
+
+scenario_spec parse_scenario_toml(const std::string& text, const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    throw input_error(path + ":" + std::to_string(e.source().begin.line) + ": " +
+                      std::string(e.description()));
+  }
+  scenario_spec spec;
+  spec.source = path;
+  for (const auto& [k, v] : root) {
+    const std::string key(k.str());
+    const std::string at = where(path, v, key);
+    if (key == "scenario") {
+      if (!v.is_string()) throw input_error(at + ": expected the name of a built-in workload");
+      spec.scenario = *v.value<std::string>();
+      if (!find_builtin(spec.scenario))
+        throw input_error(at + ": unknown workload '" + spec.scenario + "' (known: " +
+                          known_builtins() + ")");
+    } else if (key == "description") {
+      if (!v.is_string()) throw input_error(at + ": expected a string");
+    } else if (key == "machine" && v.is_table()) {
+      for (const auto& [mk, mv] : *v.as_table()) {
+        const std::string mkey(mk.str());
+        const std::string mat = where(path, mv, "[machine] " + mkey);
+        if (mkey == "arch") {
+          if (!mv.is_string()) throw input_error(mat + ": expected a string such as \"x86\"");
+          spec.arch = *mv.value<std::string>();
+        } else if (mkey == "cpus" || mkey == "seed") {
+          if (!mv.is_integer() || *mv.value<std::int64_t>() < 0)
+            throw input_error(mat + ": expected a non-negative integer");
+          const auto n = *mv.value<std::int64_t>();
+          if (mkey == "cpus") {
+            if (n < 1 || n > kern::MAX_CPUS)
+              throw input_error(mat + ": impossible machine: cpus must be 1 to 4096");
+            spec.cpus = static_cast<unsigned>(n);
+          } else {
+            spec.seed = static_cast<std::uint64_t>(n);
+          }
+        } else {
+          throw input_error(mat + ": unknown key (known: arch, cpus, seed)");
+        }
+      }
+    } else if (key == "params" && v.is_table()) {
+      read_table(*v.as_table(), path, "params", spec.params);
+    } else if (key == "cost" && v.is_table()) {
+      read_table(*v.as_table(), path, "cost", spec.costs);
+    } else if (key == "knobs" && v.is_table()) {
+      read_table(*v.as_table(), path, "knobs", spec.knobs);
+    } else {
+      throw input_error(at + ": unknown key (known: scenario, description, [machine], [params], "
+                             "[cost], [knobs])");
+    }
+  }
+  if (spec.scenario.empty())
+    throw input_error(path + ": missing key 'scenario' (the built-in workload to run)");
+  return spec;
+}
+
+scenario_spec load_scenario(const std::string& name_or_file) {
+  if (find_builtin(name_or_file)) {
+    scenario_spec s;
+    s.scenario = name_or_file;
+    return s;
+  }
+  std::ifstream in(name_or_file);
+  if (!in)
+    throw input_error("unknown scenario '" + name_or_file +
+                      "': not a built-in (" + known_builtins() + ") and no such file");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return parse_scenario_toml(buf.str(), name_or_file);
+}
+
+run_config resolve(const scenario_spec& spec) {
+  run_config cfg;
+  const builtin_scenario* b = find_builtin(spec.scenario);
+  if (!b) throw input_error("unknown scenario '" + spec.scenario + "'");
+  cfg.scenario = spec.scenario;
+  cfg.source = spec.source;
+  cfg.arch = spec.arch.value_or("x86");
+  if (!arch::find_arch(cfg.arch)) {
+    std::string known;
+    for (const auto& a : arch::arches()) known += (known.empty() ? "" : ", ") + std::string(a.name);
+    throw input_error("unknown arch '" + cfg.arch + "' (known: " + known + ")");
+  }
+  cfg.cpus = spec.cpus.value_or(k_default_cpus);
+  if (cfg.cpus < 1 || cfg.cpus > kern::MAX_CPUS)
+    throw input_error("impossible machine: --cpus must be 1 to 4096, got " +
+                      std::to_string(cfg.cpus));
+  cfg.seed = spec.seed.value_or(1);
+
+  for (const auto& d : b->params) cfg.params[std::string(d.name)] = d.default_for(cfg.cpus);
+  for (const auto& s : spec.params) {
+    const param_decl* d = find_param(b->params, s.key);
+    if (!d) {
+      std::string known;
+      for (const auto& p : b->params) known += (known.empty() ? "" : ", ") + std::string(p.name);
+      throw input_error(s.origin + ": unknown parameter of " + cfg.scenario + " (known: " +
+                        known + ")");
+    }
+    try {
+      cfg.params[s.key] = parse_param(*d, s.text);
+    } catch (const std::invalid_argument& e) {
+      throw input_error(s.origin + ": " + e.what());
+    }
+  }
+  if (std::string err = b->validate(cfg.cpus, cfg.params); !err.empty())
+    throw input_error("impossible machine for " + cfg.scenario + ": " + err);
+
+  cfg.costs = cost::cost_model(cfg.arch == "arm64" ? cost::preset::arm64_server
+                                                   : cost::preset::x86_server);
+  for (const auto& s : spec.costs) {
+    auto p = cost::find_param(s.key);
+    if (!p) throw input_error(s.origin + ": unknown cost parameter (see 'shootdown list costs')");
+    try {
+      const auto ns = workload::parse_time_ns(s.text);
+      cfg.costs.set(*p, ns);
+      cfg.cost_overrides[s.key] = ns;
+    } catch (const std::invalid_argument& e) {
+      throw input_error(s.origin + ": " + e.what());
+    }
+  }
+  for (const auto& s : spec.knobs) {
+    auto kb = patches::find_knob(s.key);
+    if (!kb) throw input_error(s.origin + ": unknown knob (see 'shootdown list knobs')");
+    try {
+      const bool on = parse_flag(s.text);
+      cfg.knobs.set(*kb, on);
+      cfg.knob_overrides[s.key] = on;
+    } catch (const std::invalid_argument& e) {
+      throw input_error(s.origin + ": " + e.what());
+    }
+  }
+  return cfg;
+}
+
+}  // namespace sd::workload

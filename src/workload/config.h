@@ -1,0 +1,60 @@
+// What a run is: scenario, machine, seed, parameters, cost overrides and knobs. Built from
+// a built-in name or a TOML file, then command-line overrides; `resolve` validates it all
+// once and freezes it. Errors are input_error (exit code 2) naming file, line and key.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cost/cost_model.h"
+#include "patches/knobs.h"
+#include "workload/params.h"
+
+namespace sd::workload {
+
+struct input_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// One value as written, with where it was written ("file.toml:12 [params] threads").
+struct setting {
+  std::string key;
+  std::string text;
+  std::string origin;
+};
+
+struct scenario_spec {
+  std::string scenario;  // built-in workload name
+  std::string source = "built-in";
+  std::optional<std::string> arch;
+  std::optional<unsigned> cpus;
+  std::optional<std::uint64_t> seed;
+  std::vector<setting> params;
+  std::vector<setting> costs;
+  std::vector<setting> knobs;
+};
+
+struct run_config {
+  std::string scenario;
+  std::string source;
+  std::string arch;
+  unsigned cpus = 0;
+  std::uint64_t seed = 0;
+  param_values params;
+  cost::cost_model costs{cost::preset::x86_server};
+  std::map<std::string, sim::sim_time> cost_overrides;  // by name, as given
+  patches::knob_set knobs;
+  std::map<std::string, bool> knob_overrides;
+};
+
+inline constexpr unsigned k_default_cpus = 8;
+
+// `name_or_file`: a built-in scenario name, or a path to a TOML scenario file.
+scenario_spec load_scenario(const std::string& name_or_file);
+scenario_spec parse_scenario_toml(const std::string& text, const std::string& path);
+run_config resolve(const scenario_spec& spec);
+
+}  // namespace sd::workload

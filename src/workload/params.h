@@ -1,0 +1,31 @@
+// Declared scenario parameters: one declaration per parameter (name, kind, help, default,
+// bounds) drives parsing, validation, `shootdown list scenarios` and the docs.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace sd::workload {
+
+enum class param_kind { count, size, time, flag };
+
+struct param_decl {
+  std::string_view name;
+  param_kind kind;
+  std::string_view help;
+  std::int64_t (*default_for)(unsigned cpus);  // defaults may scale with the machine
+  std::int64_t min;
+  std::int64_t max;
+};
+
+using param_values = std::map<std::string, std::int64_t, std::less<>>;
+
+// Parses `text` as the declared kind and checks bounds; throws std::invalid_argument.
+std::int64_t parse_param(const param_decl& d, std::string_view text);
+std::string format_param(const param_decl& d, std::int64_t v);
+std::string_view kind_name(param_kind k);
+const param_decl* find_param(std::span<const param_decl> decls, std::string_view name);
+
+}  // namespace sd::workload

@@ -1,0 +1,42 @@
+#include "workload/run.h"
+
+#include <fmt/format.h>
+
+#include "kernel/kernel.h"
+#include "workload/builtin.h"
+
+namespace sd::workload {
+
+namespace {
+// A generous bound: it only turns a livelock in the model into an error instead of a hang.
+constexpr std::uint64_t k_max_steps = 4'000'000'000ULL;
+}  // namespace
+
+run_result simulate(const run_config& cfg) {
+  kern::machine_config mc;
+  mc.arch = cfg.arch;
+  mc.cpus = cfg.cpus;
+  mc.seed = cfg.seed;
+  mc.costs = cfg.costs;
+  mc.knobs = cfg.knobs;
+  sim::timed_scheduler sched;
+  kern::kernel k(mc, sched);
+  thread_group threads(k);
+  find_builtin(cfg.scenario)->build(k, cfg.params, threads);
+  k.eng.run(k_max_steps);
+
+  for (sim::actor_id a : k.eng.stuck_actors()) {
+    if (a >= k.ncpus()) continue;  // the RCU kthread waits for callbacks only while threads live
+    k.mon.report({check::invariant::deadlock, {a}, fmt::format("CPU {}", a), "end of run",
+                  "its thread was still blocked when nothing else could run", k.eng.clock(a)});
+  }
+  run_result r;
+  r.cfg = cfg;
+  r.stats = k.stats;
+  r.violations = k.mon.violations();
+  r.violations_total = k.mon.total();
+  r.model_steps = k.eng.steps();
+  return r;
+}
+
+}  // namespace sd::workload

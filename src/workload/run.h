@@ -1,0 +1,22 @@
+// Runs one resolved configuration in timed mode and returns what it measured.
+#pragma once
+#include <vector>
+
+#include "check/monitor.h"
+#include "kernel/metrics.h"
+#include "workload/config.h"
+
+namespace sd::workload {
+
+struct run_result {
+  run_config cfg;
+  kern::metrics stats;
+  std::vector<check::violation> violations;
+  std::uint64_t violations_total = 0;
+  std::uint64_t model_steps = 0;
+  bool ok() const { return violations_total == 0; }
+};
+
+run_result simulate(const run_config& cfg);
+
+}  // namespace sd::workload
