@@ -95,8 +95,8 @@ class arm64 final : public arch_ops {
       co_await flush_tlb_mm(k, cpu, mm);
       co_return;
     }
-    co_await broadcast(k, cpu, mm, start, end, tlbi_ops_for(pages, stride_pages, range),
-                       last_level, false);
+    co_await broadcast(k, cpu, mm, start, end, tlbi_ops_for(pages, stride_pages, range), last_level,
+                       false);
   }
 
   sim::task<> broadcast(kernel& k, unsigned cpu, mm_struct& mm, va_t start, va_t end,
@@ -136,6 +136,8 @@ sim::task<> arm64::broadcast(kernel& k, unsigned cpu, mm_struct& mm, va_t start,
 
 }  // namespace
 
-std::unique_ptr<arch_ops> make_arm64() { return std::make_unique<arm64>(); }
+std::unique_ptr<arch_ops> make_arm64() {
+  return std::make_unique<arm64>();
+}
 
 }  // namespace sd::arch

@@ -30,7 +30,9 @@ struct flush_tlb_info {
   bool trim_cpumask = false;
 };
 
-std::uint32_t ctx_id(const mm_struct& mm) { return mm.id + 1; }
+std::uint32_t ctx_id(const mm_struct& mm) {
+  return mm.id + 1;
+}
 
 class x86 final : public arch_ops {
  public:
@@ -147,10 +149,8 @@ sim::task<> x86::flush_tlb_func(kernel& k, unsigned cpu, const flush_tlb_info& f
   const std::uint64_t mm_gen = f.mm->tlb_gen;
   std::uint64_t invalidated = 0;
   if (local_gen != mm_gen) {
-    if (local_gen > mm_gen)
-      check::report_tlb_gen_regression(k, cpu, *f.mm, local_gen, mm_gen);
-    if (f.end != mm::TLB_FLUSH_ALL && f.new_tlb_gen == local_gen + 1 &&
-        f.new_tlb_gen == mm_gen) {
+    if (local_gen > mm_gen) check::report_tlb_gen_regression(k, cpu, *f.mm, local_gen, mm_gen);
+    if (f.end != mm::TLB_FLUSH_ALL && f.new_tlb_gen == local_gen + 1 && f.new_tlb_gen == mm_gen) {
       // Partial flush: one INVLPG per stride step. INVLPG also drops every
       // paging-structure-cache entry of the current PCID (Intel SDM 4.10.4.1).
       const std::int64_t n = static_cast<std::int64_t>((f.end - f.start) >> f.stride_shift);
@@ -226,6 +226,8 @@ sim::task<> x86::switch_mm_irqs_off(kernel& k, unsigned cpu, mm_struct& next) {
 
 }  // namespace
 
-std::unique_ptr<arch_ops> make_x86() { return std::make_unique<x86>(); }
+std::unique_ptr<arch_ops> make_x86() {
+  return std::make_unique<x86>();
+}
 
 }  // namespace sd::arch

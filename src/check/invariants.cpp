@@ -65,13 +65,13 @@ void before_page_free(kern::kernel& k, mm::pfn_t page, const char* where) {
   for (const auto& h : k.mem[page].holders) {
     const hw::cpu& c = k.cpus[h.cpu];
     if (c.is_lazy || c.loaded_asid != h.asid || c.loaded_mm == &k.init_mm()) continue;
-    k.mon.report({invariant::data_page_freed_while_mapped,
-                  {k.eng.current(), h.cpu},
-                  fmt::format("page {}", page),
-                  where,
-                  fmt::format("CPU {} running mm {} still has a TLB entry for it", h.cpu,
-                              c.loaded_mm->name),
-                  k.eng.now()});
+    k.mon.report(
+        {invariant::data_page_freed_while_mapped,
+         {k.eng.current(), h.cpu},
+         fmt::format("page {}", page),
+         where,
+         fmt::format("CPU {} running mm {} still has a TLB entry for it", h.cpu, c.loaded_mm->name),
+         k.eng.now()});
   }
 }
 
@@ -79,25 +79,26 @@ bool table_still_valid(kern::kernel& k, unsigned cpu, mm::pfn_t table, std::uint
                        const char* walker, const char* where) {
   const mm::frame& f = k.mem[table];
   if (f.generation == gen && f.kind == mm::frame_kind::pgtable) return true;
-  k.mon.report({invariant::pt_use_after_free,
-                {cpu},
-                fmt::format("table page {}", table),
-                where,
-                fmt::format("{} on CPU {} read a page-table page that was {} after it read the "
-                            "pointer to it",
-                            walker, cpu,
-                            f.kind == mm::frame_kind::free ? "freed" : "freed and reused"),
-                k.eng.now()});
+  k.mon.report(
+      {invariant::pt_use_after_free,
+       {cpu},
+       fmt::format("table page {}", table),
+       where,
+       fmt::format("{} on CPU {} read a page-table page that was {} after it read the "
+                   "pointer to it",
+                   walker, cpu, f.kind == mm::frame_kind::free ? "freed" : "freed and reused"),
+       k.eng.now()});
   return false;
 }
 
 void report_stale_tlb_use(kern::kernel& k, unsigned cpu, mm::va_t va, mm::pfn_t page) {
-  k.mon.report({invariant::stale_tlb_use,
-                {cpu},
-                fmt::format("va {:#x} -> page {}", va, page),
-                "user access (TLB hit)",
-                fmt::format("CPU {} used a TLB entry whose page was freed since it was filled", cpu),
-                k.eng.now()});
+  k.mon.report(
+      {invariant::stale_tlb_use,
+       {cpu},
+       fmt::format("va {:#x} -> page {}", va, page),
+       "user access (TLB hit)",
+       fmt::format("CPU {} used a TLB entry whose page was freed since it was filled", cpu),
+       k.eng.now()});
 }
 
 void report_tlb_gen_regression(kern::kernel& k, unsigned cpu, const mm::mm_struct& mm,

@@ -24,7 +24,8 @@ constexpr std::array<info, static_cast<std::size_t>(invariant::count_)> k_info{{
      "that range that no longer matches the page table (s11.5)"},
     {"data-page-freed-while-mapped",
      "a data page was freed while a CPU running the mm still had a TLB entry for it (s11.1)"},
-    {"stale-tlb-use", "a CPU translated an address through a TLB entry whose page was freed (s11.5)"},
+    {"stale-tlb-use",
+     "a CPU translated an address through a TLB entry whose page was freed (s11.5)"},
     {"tlb-gen-regression", "x86 per-CPU tlb_gen ran ahead of the mm's tlb_gen (s11.6)"},
     {"gup-fast-stale-page",
      "GUP-fast returned a page that was no longer the one mapped at the address (s11.14)"},
@@ -32,7 +33,11 @@ constexpr std::array<info, static_cast<std::size_t>(invariant::count_)> k_info{{
 }};
 }  // namespace
 
-std::string_view invariant_name(invariant i) { return k_info[static_cast<std::size_t>(i)].name; }
-std::string_view invariant_help(invariant i) { return k_info[static_cast<std::size_t>(i)].help; }
+std::string_view invariant_name(invariant i) {
+  return k_info[static_cast<std::size_t>(i)].name;
+}
+std::string_view invariant_help(invariant i) {
+  return k_info[static_cast<std::size_t>(i)].help;
+}
 
 }  // namespace sd::check

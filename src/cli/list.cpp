@@ -31,14 +31,15 @@ void list_scenarios() {
 
 void list_knobs() {
   fmt::print("knobs (all on by default; off = the kernel without that step):\n");
-  for (const auto& k : patches::knobs()) fmt::print("  {:<26} {}\n      source: {}\n", k.name, k.help, k.source);
+  for (const auto& k : patches::knobs())
+    fmt::print("  {:<26} {}\n      source: {}\n", k.name, k.help, k.source);
 }
 
 void list_costs() {
   fmt::print("cost parameters (ns; presets x86-server / arm64-server):\n");
   for (const auto& p : cost::params())
-    fmt::print("  {:<24} {:>9} {:>9}  {}\n      source: {}\n", p.name, p.x86_server,
-               p.arm64_server, p.help, p.source);
+    fmt::print("  {:<24} {:>9} {:>9}  {}\n      source: {}\n", p.name, p.x86_server, p.arm64_server,
+               p.help, p.source);
 }
 
 void list_invariants() {
@@ -50,16 +51,18 @@ void list_invariants() {
 }
 
 void list_patches() {
-  fmt::print("patches: none modeled as switchable features yet; the model follows mainline\n"
-             "  v7.0 paths (mm/mmu_gather.c, arch/x86/mm/tlb.c, arm64 tlb.h) with RCU table\n"
-             "  freeing on both arches. Seed features arrive with the patch registry.\n");
+  fmt::print(
+      "patches: none modeled as switchable features yet; the model follows mainline\n"
+      "  v7.0 paths (mm/mmu_gather.c, arch/x86/mm/tlb.c, arm64 tlb.h) with RCU table\n"
+      "  freeing on both arches. Seed features arrive with the patch registry.\n");
 }
 
 }  // namespace
 
 command_fn add_list(CLI::App& app) {
   auto what = std::make_shared<std::string>();
-  CLI::App* sub = app.add_subcommand("list", "list arches, scenarios, knobs, costs, invariants, patches");
+  CLI::App* sub =
+      app.add_subcommand("list", "list arches, scenarios, knobs, costs, invariants, patches");
   sub->add_option("what", *what, "one of: arches, scenarios, knobs, costs, invariants, patches")
       ->check(CLI::IsMember({"arches", "scenarios", "knobs", "costs", "invariants", "patches"}));
   return [what]() -> int {

@@ -53,7 +53,9 @@ constexpr std::array<param_info, param_count> k_params{{
 }};
 }  // namespace
 
-const std::array<param_info, param_count>& params() { return k_params; }
+const std::array<param_info, param_count>& params() {
+  return k_params;
+}
 
 std::optional<param> find_param(std::string_view name) {
   for (const auto& p : k_params)

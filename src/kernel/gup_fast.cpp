@@ -59,7 +59,8 @@ sim::task<long> gup_fast(kernel& k, unsigned cpu, mm::va_t start, unsigned nr_pa
     const mm::va_t next = mm::entry_addr_end(addr, end, 2);
     for (; addr < next; addr += mm::PAGE_SIZE) {
       co_await k.step(cost::param::pt_read);
-      if (!check::table_still_valid(k, cpu, t.pfn, t.gen, k_walker, "gup_fast_pte_range: read pte")) {
+      if (!check::table_still_valid(k, cpu, t.pfn, t.gen, k_walker,
+                                    "gup_fast_pte_range: read pte")) {
         stop = true;
         break;
       }
@@ -82,8 +83,8 @@ sim::task<long> gup_fast(kernel& k, unsigned cpu, mm::va_t start, unsigned nr_pa
         co_await k.step(cost::param::pt_read, 2);
         const bool pmd_same = k.mem[pmd_table.pfn].generation == pmd_table.gen &&
                               k.mem.table(pmd_table.pfn).e[mm::pt_index(addr, 2)] == pmd_val;
-        const bool pte_same = k.mem[t.pfn].generation == t.gen &&
-                              k.mem.table(t.pfn).e[mm::pt_index(addr, 1)] == pte;
+        const bool pte_same =
+            k.mem[t.pfn].generation == t.gen && k.mem.table(t.pfn).e[mm::pt_index(addr, 1)] == pte;
         if (!pmd_same || !pte_same) {
           mm::put_page(k, pte.pfn, "gup_fast: recheck failed, drop reference");
           stop = true;

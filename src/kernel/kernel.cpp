@@ -19,7 +19,8 @@ kernel::kernel(const machine_config& c, sim::scheduler& sched)
     eng.add_actor();  // actor i is CPU i
   }
   stats.ipis_received_per_cpu.assign(cfg.cpus, 0);
-  eng.set_irq_entry([this](sim::actor_id a) { return generic_smp_call_function_interrupt(*this, a); });
+  eng.set_irq_entry(
+      [this](sim::actor_id a) { return generic_smp_call_function_interrupt(*this, a); });
 
   // init_mm: the kernel's address space. Every CPU starts idle with it loaded.
   mm::mm_struct& init = new_mm("init_mm");

@@ -55,7 +55,9 @@ struct kernel {
   bool knob(patches::knob k) const { return knobs[k]; }
   sim::sim_time c(cost::param p) const { return cost[p]; }
   // One step costing `n` times parameter p.
-  sim::engine::step_awaiter step(cost::param p, std::int64_t n = 1) { return eng.step(cost[p] * n); }
+  sim::engine::step_awaiter step(cost::param p, std::int64_t n = 1) {
+    return eng.step(cost[p] * n);
+  }
   sim::engine::step_awaiter step_ns(sim::sim_time ns) { return eng.step(ns); }
 
   // local_irq_disable/enable: IRQs-off regions are also RCU readers.

@@ -80,8 +80,8 @@ sim::task<> unmap_vmas(kernel& k, unsigned cpu, mmu_gather& tlb,
 
 // free_pte_range .. free_pud_range: free lower tables under [addr, end), then the table
 // itself when its whole span lies within [floor, ceiling) (mm/memory.c free_pmd_range etc.).
-sim::task<> free_range(kernel& k, unsigned cpu, mmu_gather& tlb, mm::pt_entry& parent,
-                       unsigned lvl, va_t addr, va_t end, va_t floor, va_t ceiling) {
+sim::task<> free_range(kernel& k, unsigned cpu, mmu_gather& tlb, mm::pt_entry& parent, unsigned lvl,
+                       va_t addr, va_t end, va_t floor, va_t ceiling) {
   const pfn_t table = parent.pfn;
   va_t start = addr;
   if (lvl > 1) {
@@ -187,7 +187,7 @@ sim::task<> sys_munmap(kernel& k, unsigned cpu, va_t start, va_t len) {
   // floor and ceiling for free_pgtables: the neighbours' bounds.
   auto next = mm.vmas.lower_bound(end);
   const va_t ceiling = next == mm.vmas.end() ? 0 : next->first;  // USER_PGTABLES_CEILING
-  va_t floor = 0;                                                  // FIRST_USER_ADDRESS
+  va_t floor = 0;                                                // FIRST_USER_ADDRESS
   if (next != mm.vmas.begin()) floor = std::prev(next)->second->vm_end;
   mm.mmap_lock.downgrade_write(k.eng);
 

@@ -5,8 +5,8 @@
 namespace sd::kern {
 
 sim::task<> smp_call_function_many_cond(kernel& k, unsigned cpu, const mm::cpumask* mask,
-                                        smp_call_func_t func, smp_cond_func_t cond,
-                                        bool run_local, ipi_kind kind) {
+                                        smp_call_func_t func, smp_cond_func_t cond, bool run_local,
+                                        ipi_kind kind) {
   std::vector<unsigned> targets;
   bool local = false;
   std::int64_t evaluated = 0;
@@ -31,8 +31,8 @@ sim::task<> smp_call_function_many_cond(kernel& k, unsigned cpu, const mm::cpuma
   csd.func = &func;
   csd.pending = static_cast<int>(targets.size());
   if (!targets.empty()) {
-    co_await k.step_ns(k.c(cost::param::ipi_send) +
-                       k.c(cost::param::ipi_per_target) * static_cast<std::int64_t>(targets.size()));
+    co_await k.step_ns(k.c(cost::param::ipi_send) + k.c(cost::param::ipi_per_target) *
+                                                        static_cast<std::int64_t>(targets.size()));
     const sim::sim_time arrival = k.eng.step_end() + k.c(cost::param::ipi_delivery);
     for (unsigned t : targets) {
       auto& q = k.cpus[t].call_single_queue;

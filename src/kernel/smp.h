@@ -25,8 +25,8 @@ struct call_single_data {
 // smp_call_function_many_cond(). `mask` null means every online CPU. `cond` empty means all.
 // The sender is never a remote target; with run_local it runs func itself (on_each_cpu_*).
 sim::task<> smp_call_function_many_cond(kernel& k, unsigned cpu, const mm::cpumask* mask,
-                                        smp_call_func_t func, smp_cond_func_t cond,
-                                        bool run_local, ipi_kind kind);
+                                        smp_call_func_t func, smp_cond_func_t cond, bool run_local,
+                                        ipi_kind kind);
 
 // on_each_cpu_mask(mask, func, wait=true)
 inline sim::task<> on_each_cpu_mask(kernel& k, unsigned cpu, const mm::cpumask& mask,
@@ -40,8 +40,7 @@ inline sim::task<> on_each_cpu_cond_mask(kernel& k, unsigned cpu, smp_cond_func_
   return smp_call_function_many_cond(k, cpu, &mask, std::move(func), std::move(cond), true, kind);
 }
 // smp_call_function(func, wait=true): all online CPUs but the caller.
-inline sim::task<> smp_call_function(kernel& k, unsigned cpu, smp_call_func_t func,
-                                     ipi_kind kind) {
+inline sim::task<> smp_call_function(kernel& k, unsigned cpu, smp_call_func_t func, ipi_kind kind) {
   return smp_call_function_many_cond(k, cpu, nullptr, std::move(func), {}, false, kind);
 }
 

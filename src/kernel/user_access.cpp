@@ -58,7 +58,8 @@ sim::task<bool> user_access(kernel& k, unsigned cpu, mm::va_t va, bool write) {
     if (const hw::tlb_entry* e = c.tlb.find(hw::tlb::leaf_key(c.loaded_asid, va));
         e && (!write || e->writable)) {
       co_await k.step(cost::param::tlb_hit);
-      if (k.mem[e->pfn].generation != e->generation) check::report_stale_tlb_use(k, cpu, va, e->pfn);
+      if (k.mem[e->pfn].generation != e->generation)
+        check::report_stale_tlb_use(k, cpu, va, e->pfn);
       co_return true;
     }
     // The walk and the access it serves are one step: an IPI cannot cut in between.
@@ -69,7 +70,8 @@ sim::task<bool> user_access(kernel& k, unsigned cpu, mm::va_t va, bool write) {
     if (w.present) co_return true;
     if (!co_await handle_mm_fault(k, cpu, va, write)) co_return false;
   }
-  throw std::logic_error(fmt::format("model bug: access to {:#x} on CPU {} never resolved", va, cpu));
+  throw std::logic_error(
+      fmt::format("model bug: access to {:#x} on CPU {} never resolved", va, cpu));
 }
 
 }  // namespace sd::kern

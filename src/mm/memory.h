@@ -29,7 +29,7 @@ struct tlb_holder {
 
 struct frame {
   frame_kind kind = frame_kind::free;
-  level lvl = level::pte;      // page tables only
+  level lvl = level::pte;  // page tables only
   std::uint32_t generation = 0;
   std::int32_t refcount = 0;   // data pages: mappings + speculative GUP references
   std::uint32_t owner_mm = 0;  // page tables: the mm they belong to

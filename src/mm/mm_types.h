@@ -24,7 +24,7 @@ struct mm_struct {
   std::string name;
   pfn_t pgd = 0;
   std::map<va_t, std::shared_ptr<vm_area_struct>> vmas;  // by vm_start
-  cpumask cpumask_;       // mm_cpumask(); x86 only (arm64 does not maintain it)
+  cpumask cpumask_;           // mm_cpumask(); x86 only (arm64 does not maintain it)
   std::uint64_t tlb_gen = 1;  // x86 context.tlb_gen: bumped by every flush request
   int tlb_flush_pending = 0;  // gathers in flight (inc/dec_tlb_flush_pending)
   rw_semaphore mmap_lock;

@@ -35,8 +35,8 @@ struct mmu_gather {
 
   // Page batches: the on-stack bundle, then up to MAX_GATHER_BATCH_COUNT page-sized ones.
   std::vector<pfn_t> pages;
-  unsigned batch_count = 0;       // extra batches allocated
-  unsigned active_nr = 0;         // entries in the active batch
+  unsigned batch_count = 0;  // extra batches allocated
+  unsigned active_nr = 0;    // entries in the active batch
   unsigned active_max = MMU_GATHER_BUNDLE;
   // Table batch (CONFIG_MMU_GATHER_TABLE_FREE); empty vector and !has_batch = no batch.
   std::vector<pfn_t> tables;
@@ -53,8 +53,8 @@ bool __tlb_remove_page(mmu_gather& tlb, pfn_t page);
 
 // pte_free_tlb / pmd_free_tlb / pud_free_tlb: record the parent-level range, set
 // freed_tables, then tlb_remove_table().
-sim::task<> free_table_tlb(kern::kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t table,
-                           level lvl, va_t addr);
+sim::task<> free_table_tlb(kern::kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t table, level lvl,
+                           va_t addr);
 sim::task<> tlb_flush_mmu_tlbonly(kern::kernel& k, unsigned cpu, mmu_gather& tlb);
 sim::task<> tlb_flush_mmu_free(kern::kernel& k, unsigned cpu, mmu_gather& tlb);
 sim::task<> tlb_flush_mmu(kern::kernel& k, unsigned cpu, mmu_gather& tlb);

@@ -18,7 +18,9 @@ enum class level : std::uint8_t { pte = 1, pmd = 2, pud = 3, pgd = 4 };
 constexpr unsigned level_shift(level l) {
   return PAGE_SHIFT + 9 * (static_cast<unsigned>(l) - 1);
 }
-constexpr unsigned level_shift(unsigned l) { return PAGE_SHIFT + 9 * (l - 1); }
+constexpr unsigned level_shift(unsigned l) {
+  return PAGE_SHIFT + 9 * (l - 1);
+}
 inline constexpr unsigned PMD_SHIFT = level_shift(level::pmd);    // 2 MiB
 inline constexpr unsigned PUD_SHIFT = level_shift(level::pud);    // 1 GiB
 inline constexpr unsigned PGDIR_SHIFT = level_shift(level::pgd);  // 512 GiB
@@ -31,7 +33,9 @@ inline constexpr va_t PGDIR_MASK = ~(PGDIR_SIZE - 1);
 inline constexpr va_t TASK_SIZE = va_t{1} << 47;
 inline constexpr va_t TLB_FLUSH_ALL = ~va_t{0};
 
-constexpr unsigned pt_index(va_t va, unsigned lvl) { return (va >> level_shift(lvl)) & 511; }
+constexpr unsigned pt_index(va_t va, unsigned lvl) {
+  return (va >> level_shift(lvl)) & 511;
+}
 // End of the level-`lvl` entry containing addr, clamped to end (the kernel's p?d_addr_end).
 constexpr va_t entry_addr_end(va_t addr, va_t end, unsigned lvl) {
   va_t boundary = (addr + (va_t{1} << level_shift(lvl))) & ~((va_t{1} << level_shift(lvl)) - 1);

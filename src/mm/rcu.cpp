@@ -9,7 +9,9 @@ void rcu_state::call_rcu(sim::engine& e, callback cb) {
   e.wake_all(has_callbacks_);
 }
 
-void rcu_state::reader_enter(kern::kernel& k, unsigned cpu) { ++k.cpus[cpu].rcu_reader_depth; }
+void rcu_state::reader_enter(kern::kernel& k, unsigned cpu) {
+  ++k.cpus[cpu].rcu_reader_depth;
+}
 
 void rcu_state::reader_exit(kern::kernel& k, unsigned cpu) {
   hw::cpu& c = k.cpus[cpu];

@@ -29,7 +29,9 @@ constexpr std::array<knob_info, knob_count> k_knobs{{
 }};
 }  // namespace
 
-const std::array<knob_info, knob_count>& knobs() { return k_knobs; }
+const std::array<knob_info, knob_count>& knobs() {
+  return k_knobs;
+}
 
 std::optional<knob> find_knob(std::string_view name) {
   for (const auto& k : k_knobs)

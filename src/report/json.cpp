@@ -7,7 +7,9 @@
 
 namespace sd::report {
 
-std::string_view version() { return SHOOTDOWN_VERSION; }
+std::string_view version() {
+  return SHOOTDOWN_VERSION;
+}
 
 namespace {
 

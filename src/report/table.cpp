@@ -19,7 +19,8 @@ void print_table(std::ostream& out, const workload::run_result& r) {
   fmt::print(out, "\n Model statistics for '{}' ({}), arch {}, {} CPUs, seed {}:\n\n", c.scenario,
              c.source, c.arch, c.cpus, c.seed);
   row(out, m.ipis_sent, "ipis_sent");
-  const auto busiest = std::max_element(m.ipis_received_per_cpu.begin(), m.ipis_received_per_cpu.end());
+  const auto busiest =
+      std::max_element(m.ipis_received_per_cpu.begin(), m.ipis_received_per_cpu.end());
   row(out, m.cpus_interrupted(), "cpus_interrupted",
       fmt::format("of {}; busiest CPU {} took {}", c.cpus,
                   busiest - m.ipis_received_per_cpu.begin(), *busiest));
@@ -31,7 +32,8 @@ void print_table(std::ostream& out, const workload::run_result& r) {
   row(out, m.tables_freed, "tables_freed");
   row(out, m.pages_freed, "pages_freed");
   row(out, m.page_faults, "page_faults");
-  row(out, m.gup_fast_pages, "gup_fast_pages", fmt::format("{} calls stopped short", m.gup_fast_short));
+  row(out, m.gup_fast_pages, "gup_fast_pages",
+      fmt::format("{} calls stopped short", m.gup_fast_short));
   row(out, m.ops_completed, "ops_completed");
   fmt::print(out, "\n {:>17.3f} ms simulated time   ({} model steps)\n",
              static_cast<double>(m.sim_time_ns) / 1e6, r.model_steps);

@@ -37,7 +37,9 @@ void engine::raise_irq(actor_id a, sim_time arrives_at) {
   if (a != current_) reschedule(a);
 }
 
-void engine::clear_irq(actor_id a) { actors_[a].irq_pending = false; }
+void engine::clear_irq(actor_id a) {
+  actors_[a].irq_pending = false;
+}
 
 void engine::suspend_step(std::coroutine_handle<> h, sim_time cost, bool interruptible) {
   actor& a = actors_[current_];

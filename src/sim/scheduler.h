@@ -47,9 +47,7 @@ class timed_scheduler final : public scheduler {
     sim_time at;
     actor_id actor;
     std::uint64_t version;
-    bool operator>(const entry& o) const {
-      return at != o.at ? at > o.at : actor > o.actor;
-    }
+    bool operator>(const entry& o) const { return at != o.at ? at > o.at : actor > o.actor; }
   };
   std::priority_queue<entry, std::vector<entry>, std::greater<>> heap_;
   std::vector<std::uint64_t> version_;

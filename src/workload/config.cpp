@@ -1,8 +1,8 @@
 #include "workload/config.h"
 
+#include <toml++/toml.h>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "arch/arch.h"
 #include "kernel/kernel.h"
@@ -62,8 +62,8 @@ scenario_spec parse_scenario_toml(const std::string& text, const std::string& pa
       if (!v.is_string()) throw input_error(at + ": expected the name of a built-in workload");
       spec.scenario = *v.value<std::string>();
       if (!find_builtin(spec.scenario))
-        throw input_error(at + ": unknown workload '" + spec.scenario + "' (known: " +
-                          known_builtins() + ")");
+        throw input_error(at + ": unknown workload '" + spec.scenario +
+                          "' (known: " + known_builtins() + ")");
     } else if (key == "description") {
       if (!v.is_string()) throw input_error(at + ": expected a string");
     } else if (key == "machine" && v.is_table()) {
@@ -95,8 +95,9 @@ scenario_spec parse_scenario_toml(const std::string& text, const std::string& pa
     } else if (key == "knobs" && v.is_table()) {
       read_table(*v.as_table(), path, "knobs", spec.knobs);
     } else {
-      throw input_error(at + ": unknown key (known: scenario, description, [machine], [params], "
-                             "[cost], [knobs])");
+      throw input_error(at +
+                        ": unknown key (known: scenario, description, [machine], [params], "
+                        "[cost], [knobs])");
     }
   }
   if (spec.scenario.empty())
@@ -112,8 +113,8 @@ scenario_spec load_scenario(const std::string& name_or_file) {
   }
   std::ifstream in(name_or_file);
   if (!in)
-    throw input_error("unknown scenario '" + name_or_file +
-                      "': not a built-in (" + known_builtins() + ") and no such file");
+    throw input_error("unknown scenario '" + name_or_file + "': not a built-in (" +
+                      known_builtins() + ") and no such file");
   std::stringstream buf;
   buf << in.rdbuf();
   return parse_scenario_toml(buf.str(), name_or_file);
@@ -143,8 +144,8 @@ run_config resolve(const scenario_spec& spec) {
     if (!d) {
       std::string known;
       for (const auto& p : b->params) known += (known.empty() ? "" : ", ") + std::string(p.name);
-      throw input_error(s.origin + ": unknown parameter of " + cfg.scenario + " (known: " +
-                        known + ")");
+      throw input_error(s.origin + ": unknown parameter of " + cfg.scenario + " (known: " + known +
+                        ")");
     }
     try {
       cfg.params[s.key] = parse_param(*d, s.text);
@@ -155,8 +156,8 @@ run_config resolve(const scenario_spec& spec) {
   if (std::string err = b->validate(cfg.cpus, cfg.params); !err.empty())
     throw input_error("impossible machine for " + cfg.scenario + ": " + err);
 
-  cfg.costs = cost::cost_model(cfg.arch == "arm64" ? cost::preset::arm64_server
-                                                   : cost::preset::x86_server);
+  cfg.costs =
+      cost::cost_model(cfg.arch == "arm64" ? cost::preset::arm64_server : cost::preset::x86_server);
   for (const auto& s : spec.costs) {
     auto p = cost::find_param(s.key);
     if (!p) throw input_error(s.origin + ": unknown cost parameter (see 'shootdown list costs')");

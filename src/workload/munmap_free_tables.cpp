@@ -92,8 +92,7 @@ sim::task<> map_and_touch(kernel& k, unsigned cpu, va_t base, const param_values
 
 // The last user of the mm tears it down (exit_mmap); the others just leave the CPU.
 sim::task<> thread_exit(kernel& k, unsigned cpu, shared_state& s) {
-  if (--s.users == 0)
-    co_await kern::mmput_last(k, cpu);
+  if (--s.users == 0) co_await kern::mmput_last(k, cpu);
   co_await kern::switch_to_idle(k, cpu);
 }
 
@@ -110,33 +109,35 @@ void build(kernel& k, const param_values& p, thread_group& threads) {
 
   for (int w = 0; w < workers; ++w) {
     const va_t base = k_base + static_cast<va_t>(w) * k_stride;
-    threads.spawn(static_cast<unsigned>(w), [s, p, base, len](kernel& k, unsigned cpu) -> sim::task<> {
-      co_await kern::switch_to_task(k, cpu, *s->mm);
-      const auto iterations = p.at("iterations");
-      for (std::int64_t i = 0; i < iterations; ++i) {
-        co_await map_and_touch(k, cpu, base, p);
-        if (i == 0) {  // let the lazy CPUs and the GUP-fast thread in on the first round
-          co_await s->ready.arrive_and_wait(k);
-          co_await s->lazy_done.arrive_and_wait(k);
-        }
-        co_await kern::user_run(k, cpu, p.at("user_work"));
-        co_await kern::sys_munmap(k, cpu, base, len);
-        ++k.stats.ops_completed;
-      }
-      --s->workers_left;
-      co_await thread_exit(k, cpu, *s);
-    });
+    threads.spawn(
+        static_cast<unsigned>(w), [s, p, base, len](kernel& k, unsigned cpu) -> sim::task<> {
+          co_await kern::switch_to_task(k, cpu, *s->mm);
+          const auto iterations = p.at("iterations");
+          for (std::int64_t i = 0; i < iterations; ++i) {
+            co_await map_and_touch(k, cpu, base, p);
+            if (i == 0) {  // let the lazy CPUs and the GUP-fast thread in on the first round
+              co_await s->ready.arrive_and_wait(k);
+              co_await s->lazy_done.arrive_and_wait(k);
+            }
+            co_await kern::user_run(k, cpu, p.at("user_work"));
+            co_await kern::sys_munmap(k, cpu, base, len);
+            ++k.stats.ops_completed;
+          }
+          --s->workers_left;
+          co_await thread_exit(k, cpu, *s);
+        });
   }
   for (int l = 0; l < lazy; ++l) {
     const va_t base = k_base + static_cast<va_t>(l % workers) * k_stride;
-    threads.spawn(static_cast<unsigned>(workers + l), [s, base, len](kernel& k, unsigned cpu) -> sim::task<> {
-      co_await kern::switch_to_task(k, cpu, *s->mm);
-      co_await s->ready.arrive_and_wait(k);
-      for (va_t off = 0; off < len && off < 4 * mm::PMD_SIZE; off += mm::PMD_SIZE)
-        co_await kern::user_access(k, cpu, base + off, false);
-      co_await s->lazy_done.arrive_and_wait(k);
-      co_await thread_exit(k, cpu, *s);  // idle: keeps the mm loaded, lazily
-    });
+    threads.spawn(static_cast<unsigned>(workers + l),
+                  [s, base, len](kernel& k, unsigned cpu) -> sim::task<> {
+                    co_await kern::switch_to_task(k, cpu, *s->mm);
+                    co_await s->ready.arrive_and_wait(k);
+                    for (va_t off = 0; off < len && off < 4 * mm::PMD_SIZE; off += mm::PMD_SIZE)
+                      co_await kern::user_access(k, cpu, base + off, false);
+                    co_await s->lazy_done.arrive_and_wait(k);
+                    co_await thread_exit(k, cpu, *s);  // idle: keeps the mm loaded, lazily
+                  });
   }
   if (gup) {
     const unsigned cpu_id = static_cast<unsigned>(workers + lazy);
@@ -169,6 +170,9 @@ void build(kernel& k, const param_values& p, thread_group& threads) {
 const builtin_scenario munmap_free_tables{
     "munmap-free-tables",
     "threads map, touch and unmap regions that free page tables; lazy CPUs; a GUP-fast walker",
-    "seeds 000, 004; DESIGN.md scenario table", k_params, validate, build};
+    "seeds 000, 004; DESIGN.md scenario table",
+    k_params,
+    validate,
+    build};
 
 }  // namespace sd::workload

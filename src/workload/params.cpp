@@ -23,9 +23,8 @@ std::int64_t parse_param(const param_decl& d, std::string_view text) {
       break;
   }
   if (v < d.min || v > d.max)
-    throw std::invalid_argument(std::string(d.name) + " must be between " +
-                                format_param(d, d.min) + " and " + format_param(d, d.max) +
-                                ", got " + std::string(text));
+    throw std::invalid_argument(std::string(d.name) + " must be between " + format_param(d, d.min) +
+                                " and " + format_param(d, d.max) + ", got " + std::string(text));
   return v;
 }
 

@@ -27,8 +27,12 @@ run_result simulate(const run_config& cfg) {
 
   for (sim::actor_id a : k.eng.stuck_actors()) {
     if (a >= k.ncpus()) continue;  // the RCU kthread waits for callbacks only while threads live
-    k.mon.report({check::invariant::deadlock, {a}, fmt::format("CPU {}", a), "end of run",
-                  "its thread was still blocked when nothing else could run", k.eng.clock(a)});
+    k.mon.report({check::invariant::deadlock,
+                  {a},
+                  fmt::format("CPU {}", a),
+                  "end of run",
+                  "its thread was still blocked when nothing else could run",
+                  k.eng.clock(a)});
   }
   run_result r;
   r.cfg = cfg;

@@ -15,8 +15,9 @@ std::pair<double, std::string_view> split_number(std::string_view text, const ch
   std::size_t i = 0;
   while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
     ++i;
-  if (i == 0) throw std::invalid_argument(std::string("expected ") + what + ", got '" +
-                                          std::string(text) + "'");
+  if (i == 0)
+    throw std::invalid_argument(std::string("expected ") + what + ", got '" + std::string(text) +
+                                "'");
   double v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + i, v);
   if (ec != std::errc() || p != text.data() + i || !std::isfinite(v))
@@ -44,9 +45,11 @@ std::int64_t scaled(std::string_view text, const char* what,
 }  // namespace
 
 std::int64_t parse_size(std::string_view text) {
-  static constexpr std::array<std::pair<std::string_view, double>, 5> k{
-      {{"", 1.0}, {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0},
-       {"TiB", 1099511627776.0}}};
+  static constexpr std::array<std::pair<std::string_view, double>, 5> k{{{"", 1.0},
+                                                                         {"KiB", 1024.0},
+                                                                         {"MiB", 1048576.0},
+                                                                         {"GiB", 1073741824.0},
+                                                                         {"TiB", 1099511627776.0}}};
   return scaled(text, "a size such as 4096, 64KiB, 2MiB, 1GiB or 1TiB", k);
 }
 
@@ -60,8 +63,8 @@ std::int64_t parse_count(std::string_view text) {
   std::int64_t v = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || p != text.data() + text.size() || v < 0)
-    throw std::invalid_argument("expected a non-negative whole number, got '" +
-                                std::string(text) + "'");
+    throw std::invalid_argument("expected a non-negative whole number, got '" + std::string(text) +
+                                "'");
   return v;
 }
 

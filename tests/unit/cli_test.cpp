@@ -67,9 +67,9 @@ TEST(Cli, JsonHasTheDocumentedFields) {
   const auto j = nlohmann::json::parse(r.out);
   for (const char* k : {"scenario", "arch", "cpus", "seed", "patches", "version"})
     EXPECT_TRUE(j["config"].contains(k)) << k;
-  for (const char* k : {"ipis_sent", "ipis_received_per_cpu", "cpus_interrupted", "tlbi_broadcasts",
-                        "flushes_by_reason", "sync_ipis", "rcu_grace_periods", "sim_time_ns",
-                        "ops_completed"})
+  for (const char* k :
+       {"ipis_sent", "ipis_received_per_cpu", "cpus_interrupted", "tlbi_broadcasts",
+        "flushes_by_reason", "sync_ipis", "rcu_grace_periods", "sim_time_ns", "ops_completed"})
     EXPECT_TRUE(j["metrics"].contains(k)) << k;
   EXPECT_EQ(j["metrics"]["ipis_received_per_cpu"].size(), 8u);
   EXPECT_EQ(j["metrics"]["ipis_sent"], 0);  // arm64 flushes by TLBI broadcast
@@ -105,9 +105,11 @@ struct bad_case {
 
 TEST(Cli, BadInputExits2WithAOneLineError) {
   const std::string bad_key = testing::TempDir() + "/bad_key.toml";
-  std::ofstream(bad_key) << "scenario = \"munmap-free-tables\"\n[params]\nthreads = 2\nthredas = 3\n";
+  std::ofstream(bad_key)
+      << "scenario = \"munmap-free-tables\"\n[params]\nthreads = 2\nthredas = 3\n";
   const std::string bad_unit = testing::TempDir() + "/bad_unit.toml";
-  std::ofstream(bad_unit) << "scenario = \"munmap-free-tables\"\n\n[cost]\nipi_send = \"3 parsecs\"\n";
+  std::ofstream(bad_unit)
+      << "scenario = \"munmap-free-tables\"\n\n[cost]\nipi_send = \"3 parsecs\"\n";
   const std::string bad_machine = testing::TempDir() + "/bad_machine.toml";
   std::ofstream(bad_machine) << "scenario = \"munmap-free-tables\"\n[machine]\ncpus = 5000\n";
   const bad_case cases[] = {
@@ -144,9 +146,9 @@ TEST(Cli, BadInputExits2WithAOneLineError) {
 TEST(Cli, ListShowsEveryRegistry) {
   auto r = run("list");
   EXPECT_EQ(r.code, 0);
-  for (const char* s : {"arches:", "scenarios:", "knobs", "cost parameters", "invariants:",
-                        "munmap-free-tables", "flush_before_table_free", "ipi_send",
-                        "lazy-cpu-freed-table"})
+  for (const char* s :
+       {"arches:", "scenarios:", "knobs", "cost parameters", "invariants:", "munmap-free-tables",
+        "flush_before_table_free", "ipi_send", "lazy-cpu-freed-table"})
     EXPECT_NE(r.out.find(s), std::string::npos) << s;
 }
 

@@ -12,9 +12,9 @@ namespace {
 using kern::kernel;
 using mm::va_t;
 
-constexpr va_t A = 4 * GiB;          // one page; shares its PTE table with B
+constexpr va_t A = 4 * GiB;            // one page; shares its PTE table with B
 constexpr va_t B = A + mm::PAGE_SIZE;  // the neighbour that keeps the table alive
-constexpr va_t C = 8 * GiB;          // alone in its PMD and PUD span
+constexpr va_t C = 8 * GiB;            // alone in its PMD and PUD span
 
 struct x86_lazy_setup {
   explicit x86_lazy_setup(patches::knob_set knobs = {}) : m("x86", 4, knobs) {}
