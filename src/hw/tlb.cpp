@@ -20,48 +20,30 @@ tlb::map_t::iterator tlb::erase(map_t::iterator it) {
   return map_.erase(it);
 }
 
-std::uint64_t tlb::flush_leaf_range(std::uint32_t asid, va_t start, va_t end) {
+std::uint64_t tlb::erase_keys(const key& first, const key& last) {
   std::uint64_t n = 0;
-  auto it = map_.lower_bound(leaf_key(asid, start));
-  const key last = leaf_key(asid, end - 1);
-  while (it != map_.end() && it->first <= last) {
+  for (auto it = map_.lower_bound(first); it != map_.end() && it->first <= last; ++n)
     it = erase(it);
-    ++n;
-  }
   return n;
+}
+
+std::uint64_t tlb::flush_leaf_range(std::uint32_t asid, va_t start, va_t end) {
+  return erase_keys(leaf_key(asid, start), leaf_key(asid, end - 1));
 }
 
 std::uint64_t tlb::flush_walk_range(std::uint32_t asid, va_t start, va_t end) {
   std::uint64_t n = 0;
-  for (unsigned l = 1; l <= 3; ++l) {
-    auto it = map_.lower_bound(walk_key(asid, l, start));
-    const key last = walk_key(asid, l, end - 1);
-    while (it != map_.end() && it->first <= last) {
-      it = erase(it);
-      ++n;
-    }
-  }
+  for (unsigned l = 1; l <= 3; ++l)
+    n += erase_keys(walk_key(asid, l, start), walk_key(asid, l, end - 1));
   return n;
 }
 
 std::uint64_t tlb::flush_walk_all(std::uint32_t asid) {
-  std::uint64_t n = 0;
-  auto it = map_.lower_bound({asid, 1, 0});
-  while (it != map_.end() && it->first.asid == asid) {
-    it = erase(it);
-    ++n;
-  }
-  return n;
+  return erase_keys({asid, 1, 0}, {asid, 0xff, ~std::uint64_t{0}});
 }
 
 std::uint64_t tlb::flush_asid(std::uint32_t asid) {
-  std::uint64_t n = 0;
-  auto it = map_.lower_bound({asid, 0, 0});
-  while (it != map_.end() && it->first.asid == asid) {
-    it = erase(it);
-    ++n;
-  }
-  return n;
+  return erase_keys({asid, 0, 0}, {asid, 0xff, ~std::uint64_t{0}});
 }
 
 }  // namespace sd::hw

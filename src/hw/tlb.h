@@ -66,6 +66,7 @@ class tlb {
  private:
   using map_t = std::map<key, tlb_entry>;
   map_t::iterator erase(map_t::iterator it);
+  std::uint64_t erase_keys(const key& first, const key& last);  // inclusive
   std::uint32_t cpu_;
   mm::memory* mem_;
   map_t map_;
