@@ -10,5 +10,6 @@ using command_fn = std::function<int()>;
 
 command_fn add_simulate(CLI::App& app);
 command_fn add_list(CLI::App& app);
+command_fn add_host(CLI::App& app);
 
 }  // namespace sd::cli

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   std::function<int()> run;
   const auto simulate = sd::cli::add_simulate(app);
   const auto list = sd::cli::add_list(app);
+  const auto host = sd::cli::add_host(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -29,7 +30,11 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("simulate")) return simulate();
     if (app.got_subcommand("list")) return list();
+    if (app.got_subcommand("host")) return host();
   } catch (const sd::workload::input_error& e) {
+    std::cerr << "shootdown: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
     std::cerr << "shootdown: error: " << e.what() << "\n";
     return 2;
   }

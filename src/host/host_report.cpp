@@ -1,0 +1,107 @@
+#include "host/host_report.h"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <algorithm>
+#include <numeric>
+
+namespace sd::host {
+
+namespace {
+
+struct spread {
+  double median = 0, min = 0, max = 0;
+};
+
+spread spread_of(std::vector<double> v) {
+  if (v.empty()) return {};
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  const double med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  return {med, v.front(), v.back()};
+}
+
+std::uint64_t sum(const std::vector<std::uint64_t>& v) {
+  return std::accumulate(v.begin(), v.end(), std::uint64_t{0});
+}
+
+nlohmann::ordered_json spread_json(const spread& s) {
+  return {{"median", s.median}, {"min", s.min}, {"max", s.max}};
+}
+
+template <typename F>
+spread over(const phase_result& p, F f) {
+  std::vector<double> v;
+  for (const auto& s : p.repeats) v.push_back(f(s));
+  return spread_of(v);
+}
+
+}  // namespace
+
+nlohmann::ordered_json to_json(const host_result& r) {
+  nlohmann::ordered_json j;
+  j["config"] = {{"scenario", r.scenario},
+                 {"cpus", r.cpus},
+                 {"iterations", r.iterations},
+                 {"repeat", r.repeat},
+                 {"mode", "host"}};
+  j["available"] = {{"ipis", r.have_interrupts}, {"tlb_flush_tracepoint", r.have_tracepoint}};
+  j["notes"] = r.notes;
+  nlohmann::ordered_json phases = nlohmann::ordered_json::array();
+  for (const auto& p : r.phases) {
+    nlohmann::ordered_json pj;
+    pj["name"] = p.name;
+    pj["what"] = p.what;
+    if (!p.skipped.empty()) pj["skipped"] = p.skipped;
+    pj["wall_ns_per_op"] = spread_json(over(p, [](const phase_sample& s) { return s.ns_per_op; }));
+    pj["ipis_received_total"] = spread_json(over(
+        p, [](const phase_sample& s) { return static_cast<double>(sum(s.tlb_ipis_per_cpu)); }));
+    nlohmann::ordered_json reps = nlohmann::ordered_json::array();
+    for (const auto& s : p.repeats) {
+      nlohmann::ordered_json sj;
+      sj["ops"] = s.ops;
+      sj["wall_ns_per_op"] = s.ns_per_op;
+      sj["ipis_received_per_cpu"] = s.tlb_ipis_per_cpu;
+      sj["call_function_ipis_per_cpu"] = s.cal_ipis_per_cpu;
+      nlohmann::ordered_json fr = nlohmann::ordered_json::object();
+      for (const auto& [k, v] : s.flushes_by_reason) fr[k] = v;
+      sj["flushes_by_reason"] = fr;
+      reps.push_back(sj);
+    }
+    pj["repeats"] = reps;
+    phases.push_back(pj);
+  }
+  j["phases"] = phases;
+  return j;
+}
+
+void print_table(std::ostream& out, const host_result& r) {
+  fmt::print(out,
+             "\n Host measurements for '{}' on this machine ({} CPUs), {} ops x {} repeats:\n\n",
+             r.scenario, r.cpus, r.iterations, r.repeat);
+  fmt::print(out, " {:<15} {:>22} {:>24} {:>26}\n", "phase", "ns/op med [min-max]",
+             "TLB IPIs med [min-max]", "tlb_flush/op (median rep)");
+  for (const auto& p : r.phases) {
+    if (!p.skipped.empty()) {
+      fmt::print(out, " {:<15} skipped: {}\n", p.name, p.skipped);
+      continue;
+    }
+    const spread t = over(p, [](const phase_sample& s) { return s.ns_per_op; });
+    const spread i =
+        over(p, [](const phase_sample& s) { return static_cast<double>(sum(s.tlb_ipis_per_cpu)); });
+    std::string flushes;
+    if (!p.repeats.empty()) {
+      const phase_sample& m = p.repeats[p.repeats.size() / 2];
+      for (const auto& [k, v] : m.flushes_by_reason)
+        if (v && m.ops)
+          flushes += fmt::format("{}{}={:.2f}", flushes.empty() ? "" : " ", k,
+                                 static_cast<double>(v) / static_cast<double>(m.ops));
+    }
+    fmt::print(out, " {:<15} {:>8.0f} [{:.0f}-{:.0f}] {:>10.0f} [{:.0f}-{:.0f}]   {}\n", p.name,
+               t.median, t.min, t.max, i.median, i.min, i.max, flushes.empty() ? "-" : flushes);
+  }
+  for (const auto& n : r.notes) fmt::print(out, "\n note: {}\n", n);
+}
+
+}  // namespace sd::host

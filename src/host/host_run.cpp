@@ -1,0 +1,280 @@
+#include "host/host_run.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+
+#include "host/interrupts.h"
+#include "host/tlb_tracepoint.h"
+
+namespace sd::host {
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_signal(int) {
+  g_interrupted.store(true);
+}
+
+using clock_type = std::chrono::steady_clock;
+
+void pin_to(unsigned cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+constexpr std::size_t k_page = 4096;
+// Regions at 1 GiB-aligned addresses far from anything else, so that unmapping one frees
+// its PTE and PMD tables (free_pgtables' floor/ceiling rule).
+constexpr std::uintptr_t k_region_base = std::uintptr_t{0x200} << 32;
+
+void* map_at(std::uintptr_t addr, std::size_t len) {
+  void* p = mmap(reinterpret_cast<void*>(addr), len, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
+void touch(void* p, std::size_t len, std::size_t step) {
+  auto* c = static_cast<volatile char*>(p);
+  for (std::size_t off = 0; off < len; off += step) c[off] = 1;
+}
+
+// Threads of this process spinning in user mode on the other CPUs, each writing its own
+// page, so the mm is loaded and non-lazy there: flushes of the mm must IPI them.
+class siblings {
+ public:
+  explicit siblings(unsigned ncpus) {
+    for (unsigned cpu = 1; cpu < ncpus; ++cpu)
+      threads_.emplace_back([this, cpu] {
+        pin_to(cpu);
+        std::vector<char> mine(k_page);
+        ready_.fetch_add(1);
+        while (!stop_.load(std::memory_order_relaxed)) mine[0]++;
+      });
+    while (ready_.load() < threads_.size()) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let them settle
+  }
+  ~siblings() {
+    stop_.store(true);
+    for (auto& t : threads_) t.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<std::size_t> ready_{0};
+  std::vector<std::thread> threads_;
+};
+
+struct context {
+  unsigned ncpus;
+  std::uint64_t iterations;
+  clock_type::duration timeout;
+  tlb_flush_counters* tracepoint;
+  bool have_interrupts;
+};
+
+// Runs `body(i)` for up to ctx.iterations iterations (stopping early on timeout or Ctrl-C),
+// between two snapshots of the counters. Counter reads that may IPI are outside the window.
+phase_sample measure(const context& ctx, const std::function<void(std::uint64_t)>& body) {
+  phase_sample s;
+  const auto flushes_before =
+      ctx.tracepoint ? ctx.tracepoint->read() : std::map<std::string, std::uint64_t>{};
+  std::string why;
+  const auto irq_before = read_interrupts(why);
+  const auto t0 = clock_type::now();
+  std::uint64_t i = 0;
+  for (; i < ctx.iterations && !g_interrupted.load(); ++i) {
+    body(i);
+    if ((i & 63) == 63 && clock_type::now() - t0 > ctx.timeout) break;
+  }
+  const auto t1 = clock_type::now();
+  const auto irq_after = read_interrupts(why);
+  const auto flushes_after =
+      ctx.tracepoint ? ctx.tracepoint->read() : std::map<std::string, std::uint64_t>{};
+  s.ops = i;
+  s.ns_per_op =
+      i ? std::chrono::duration<double, std::nano>(t1 - t0).count() / static_cast<double>(i) : 0;
+  if (irq_before && irq_after)
+    for (std::size_t c = 0; c < irq_before->tlb.size(); ++c) {
+      s.tlb_ipis_per_cpu.push_back(irq_after->tlb[c] - irq_before->tlb[c]);
+      s.cal_ipis_per_cpu.push_back(irq_after->cal[c] - irq_before->cal[c]);
+    }
+  for (const auto& [k, v] : flushes_after) {
+    const auto it = flushes_before.find(k);
+    s.flushes_by_reason[k] = v - (it == flushes_before.end() ? 0 : it->second);
+  }
+  return s;
+}
+
+using phase_fn = std::function<phase_sample(const context&)>;
+struct phase_def {
+  const char* name;
+  const char* what;
+  bool needs_two_cpus;
+  phase_fn run;
+};
+
+// munmap-free-tables: map 4 MiB, touch 64 pages, unmap (frees 2 PTE tables + 1 PMD table).
+phase_sample munmap_round(const context& ctx) {
+  constexpr std::size_t len = 4 << 20;
+  return measure(ctx, [](std::uint64_t) {
+    void* p = map_at(k_region_base, len);
+    if (!p) throw std::runtime_error("mmap of the test region failed");
+    touch(p, len, len / 64);
+    munmap(p, len);
+  });
+}
+
+// tlb-flush-threads (will-it-scale tlb_flush2 style): write a page, MADV_DONTNEED it.
+phase_sample dontneed_threads(const context& ctx, unsigned nthreads) {
+  std::atomic<unsigned> go{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> others;
+  for (unsigned cpu = 1; cpu < nthreads; ++cpu)
+    others.emplace_back([&, cpu] {
+      pin_to(cpu);
+      void* p = mmap(nullptr, k_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      go.fetch_add(1);
+      while (!stop.load(std::memory_order_relaxed)) {
+        static_cast<volatile char*>(p)[0] = 1;
+        madvise(p, k_page, MADV_DONTNEED);
+      }
+      munmap(p, k_page);
+    });
+  while (go.load() + 1 < nthreads) std::this_thread::yield();
+  void* p = mmap(nullptr, k_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  phase_sample s = measure(ctx, [p](std::uint64_t) {
+    static_cast<volatile char*>(p)[0] = 1;
+    madvise(p, k_page, MADV_DONTNEED);
+  });
+  stop.store(true);
+  for (auto& t : others) t.join();
+  munmap(p, k_page);
+  return s;
+}
+
+// mprotect-none-rw: one op = PROT_NONE then PROT_READ|PROT_WRITE over 16 touched pages.
+phase_sample mprotect_round(const context& ctx) {
+  constexpr std::size_t len = 16 * k_page;
+  void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  touch(p, len, k_page);
+  phase_sample s = measure(ctx, [p](std::uint64_t) {
+    mprotect(p, len, PROT_NONE);
+    mprotect(p, len, PROT_READ | PROT_WRITE);
+  });
+  munmap(p, len);
+  return s;
+}
+
+struct scenario_def {
+  host_scenario_info info;
+  std::vector<phase_def> phases;
+};
+
+const std::vector<scenario_def>& scenarios() {
+  static const std::vector<scenario_def> k{
+      {{"munmap-free-tables",
+        "map 4 MiB at a 1 GiB-aligned address, touch 64 pages, munmap (frees tables)", 2000},
+       {{"alone", "no other thread of the process runs", false,
+         [](const context& c) { return munmap_round(c); }},
+        {"with-siblings", "a sibling thread spins in user mode on every other CPU", true,
+         [](const context& c) {
+           siblings s(c.ncpus);
+           return munmap_round(c);
+         }}}},
+      {{"tlb-flush-threads", "threads write a page and MADV_DONTNEED it in a loop (tlb_flush2)",
+        20000},
+       {{"one-thread", "only the measured thread", false,
+         [](const context& c) { return dontneed_threads(c, 1); }},
+        {"all-cpus", "one thread per CPU, each on its own page; time is the measured thread's",
+         true, [](const context& c) { return dontneed_threads(c, c.ncpus); }}}},
+      {{"mprotect-none-rw", "mprotect 16 touched pages PROT_NONE then read-write", 20000},
+       {{"alone", "no other thread of the process runs", false,
+         [](const context& c) { return mprotect_round(c); }},
+        {"with-siblings", "a sibling thread spins in user mode on every other CPU", true,
+         [](const context& c) {
+           siblings s(c.ncpus);
+           return mprotect_round(c);
+         }}}},
+  };
+  return k;
+}
+
+}  // namespace
+
+const std::vector<host_scenario_info>& host_scenarios() {
+  static const std::vector<host_scenario_info> k = [] {
+    std::vector<host_scenario_info> v;
+    for (const auto& s : scenarios()) v.push_back(s.info);
+    return v;
+  }();
+  return k;
+}
+
+host_result run_host(const host_options& o) {
+  const scenario_def* def = nullptr;
+  for (const auto& s : scenarios())
+    if (o.scenario == s.info.name) def = &s;
+  if (!def) {
+    std::string known;
+    for (const auto& s : scenarios())
+      known += (known.empty() ? "" : ", ") + std::string(s.info.name);
+    throw std::invalid_argument("host scenario '" + o.scenario +
+                                "' is not available (available: " + known + ")");
+  }
+  host_result r;
+  r.scenario = o.scenario;
+  r.cpus = static_cast<unsigned>(sysconf(_SC_NPROCESSORS_ONLN));
+  r.iterations = o.iterations ? o.iterations : def->info.default_iterations;
+  r.repeat = o.repeat;
+
+  std::string why;
+  r.have_interrupts = read_interrupts(why).has_value();
+  if (!r.have_interrupts) r.notes.push_back("no IPI counts: " + why);
+  auto tp = tlb_flush_counters::open(r.cpus, why);
+  r.have_tracepoint = tp != nullptr;
+  if (!tp) r.notes.push_back("no flushes_by_reason: " + why);
+
+  cpu_set_t saved;
+  sched_getaffinity(0, sizeof(saved), &saved);
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  struct sigaction old_int {
+  }, old_term{};
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  pin_to(0);
+
+  const context ctx{
+      r.cpus, r.iterations,
+      std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.timeout_s)),
+      tp.get(), r.have_interrupts};
+  for (const auto& ph : def->phases) {
+    phase_result pr{ph.name, ph.what, {}, ""};
+    if (ph.needs_two_cpus && r.cpus < 2) {
+      pr.skipped = "needs at least 2 online CPUs";
+    } else {
+      for (unsigned i = 0; i < o.repeat && !g_interrupted.load(); ++i)
+        pr.repeats.push_back(ph.run(ctx));
+    }
+    r.phases.push_back(std::move(pr));
+  }
+  sched_setaffinity(0, sizeof(saved), &saved);
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  if (g_interrupted.load()) r.notes.push_back("interrupted: results are partial");
+  return r;
+}
+
+}  // namespace sd::host

@@ -1,0 +1,54 @@
+// `shootdown host`: the scenarios run natively on this machine, measured per phase with the
+// kernel's own counters. Linux only; never linked into the model.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sd::host {
+
+struct phase_sample {
+  double ns_per_op = 0;
+  std::uint64_t ops = 0;
+  std::vector<std::uint64_t> tlb_ipis_per_cpu;             // /proc/interrupts TLB deltas
+  std::vector<std::uint64_t> cal_ipis_per_cpu;             // /proc/interrupts CAL deltas
+  std::map<std::string, std::uint64_t> flushes_by_reason;  // tlb:tlb_flush deltas
+};
+
+struct phase_result {
+  std::string name;
+  std::string what;
+  std::vector<phase_sample> repeats;
+  std::string skipped;  // why the phase did not run, if it did not
+};
+
+struct host_result {
+  std::string scenario;
+  unsigned cpus = 0;
+  std::uint64_t iterations = 0;
+  unsigned repeat = 0;
+  bool have_interrupts = false;
+  bool have_tracepoint = false;
+  std::vector<std::string> notes;  // what was unavailable and how to enable it
+  std::vector<phase_result> phases;
+};
+
+struct host_options {
+  std::string scenario;
+  std::uint64_t iterations = 0;  // 0: the scenario's default
+  unsigned repeat = 3;
+  double timeout_s = 20;  // per phase and repeat
+};
+
+struct host_scenario_info {
+  const char* name;
+  const char* summary;
+  std::uint64_t default_iterations;
+};
+const std::vector<host_scenario_info>& host_scenarios();
+
+// Throws std::invalid_argument for an unknown scenario.
+host_result run_host(const host_options& o);
+
+}  // namespace sd::host

@@ -1,0 +1,107 @@
+#include "host/tlb_tracepoint.h"
+
+#include <linux/perf_event.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+namespace sd::host {
+
+namespace {
+
+const char* const k_tracefs[] = {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"};
+
+long perf_event_open(perf_event_attr* attr, int cpu) {
+  return syscall(SYS_perf_event_open, attr, -1, cpu, -1, 0);
+}
+
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream f(path);
+  if (!f) return false;
+  std::stringstream b;
+  b << f.rdbuf();
+  out = b.str();
+  return true;
+}
+
+}  // namespace
+
+std::string reason_key(const std::string& name) {
+  static const std::map<std::string, std::string> k{
+      {"flush on task switch", "task_switch"}, {"remote shootdown", "remote_shootdown"},
+      {"local shootdown", "local_shootdown"},  {"local MM shootdown", "local_mm_shootdown"},
+      {"remote IPI send", "remote_send_ipi"},  {"remote wrong CPU", "remote_wrong_cpu"}};
+  if (auto it = k.find(name); it != k.end()) return it->second;
+  std::string s;
+  for (char c : name)
+    s += std::isalnum(static_cast<unsigned char>(c)) ? static_cast<char>(std::tolower(c)) : '_';
+  return s;
+}
+
+std::unique_ptr<tlb_flush_counters> tlb_flush_counters::open(unsigned ncpus, std::string& why) {
+  std::string id_text, format;
+  for (const char* root : k_tracefs) {
+    const std::string dir = std::string(root) + "/events/tlb/tlb_flush/";
+    if (read_file(dir + "id", id_text) && read_file(dir + "format", format)) break;
+    id_text.clear();
+  }
+  if (id_text.empty()) {
+    why =
+        "tracepoint tlb:tlb_flush not found: mount tracefs (as root: mount -t tracefs nodev "
+        "/sys/kernel/tracing) on a kernel with CONFIG_TRACEPOINTS";
+    return nullptr;
+  }
+  // __print_symbolic(REC->reason, { 0, "flush on task switch" }, ...)
+  std::map<int, std::string> reasons;
+  const std::regex pair(R"(\{\s*(\d+),\s*\"([^\"]+)\"\s*\})");
+  for (auto it = std::sregex_iterator(format.begin(), format.end(), pair);
+       it != std::sregex_iterator(); ++it)
+    reasons[std::stoi((*it)[1])] = reason_key((*it)[2]);
+  if (reasons.empty()) {
+    why = "cannot read the reason names from the tlb:tlb_flush format file";
+    return nullptr;
+  }
+  std::unique_ptr<tlb_flush_counters> c(new tlb_flush_counters());
+  for (unsigned cpu = 0; cpu < ncpus; ++cpu)
+    for (const auto& [value, key] : reasons) {
+      perf_event_attr attr{};
+      attr.size = sizeof(attr);
+      attr.type = PERF_TYPE_TRACEPOINT;
+      attr.config = std::stoull(id_text);
+      const long fd = perf_event_open(&attr, static_cast<int>(cpu));
+      if (fd < 0) {
+        why = std::string("perf_event_open(tlb:tlb_flush) failed: ") + std::strerror(errno) +
+              " (needs root or CAP_PERFMON, or kernel.perf_event_paranoid <= 0)";
+        return nullptr;
+      }
+      const std::string filter = "reason == " + std::to_string(value);
+      if (ioctl(static_cast<int>(fd), PERF_EVENT_IOC_SET_FILTER, filter.c_str()) != 0) {
+        close(static_cast<int>(fd));
+        why = "cannot filter tlb:tlb_flush by reason: " + std::string(std::strerror(errno));
+        return nullptr;
+      }
+      c->counters_.push_back({static_cast<int>(fd), key});
+    }
+  return c;
+}
+
+tlb_flush_counters::~tlb_flush_counters() {
+  for (const auto& c : counters_) close(c.fd);
+}
+
+std::map<std::string, std::uint64_t> tlb_flush_counters::read() const {
+  std::map<std::string, std::uint64_t> out;
+  for (const auto& c : counters_) {
+    std::uint64_t v = 0;
+    if (::read(c.fd, &v, sizeof(v)) == sizeof(v)) out[c.reason] += v;
+  }
+  return out;
+}
+
+}  // namespace sd::host

@@ -1,0 +1,38 @@
+// Counts of the kernel's tlb:tlb_flush tracepoint by reason, with perf_event_open (no perf
+// binary needed): one counting event per CPU and reason, each with a "reason == N" filter.
+// The reason names come from the tracepoint's own format file.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sd::host {
+
+class tlb_flush_counters {
+ public:
+  // Null (with `why` saying what is missing and how to enable it) when unavailable.
+  static std::unique_ptr<tlb_flush_counters> open(unsigned ncpus, std::string& why);
+  ~tlb_flush_counters();
+  tlb_flush_counters(const tlb_flush_counters&) = delete;
+  tlb_flush_counters& operator=(const tlb_flush_counters&) = delete;
+
+  // Totals over all CPUs by reason key (task_switch, remote_shootdown, ...). Reading an
+  // enabled per-CPU event may IPI that CPU: call it outside a measured window.
+  std::map<std::string, std::uint64_t> read() const;
+
+ private:
+  tlb_flush_counters() = default;
+  struct counter {
+    int fd;
+    std::string reason;
+  };
+  std::vector<counter> counters_;
+};
+
+// Maps the tracepoint's reason strings to the model's keys ("remote IPI send" ->
+// "remote_send_ipi"). Exposed for tests.
+std::string reason_key(const std::string& kernel_name);
+
+}  // namespace sd::host

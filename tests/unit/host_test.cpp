@@ -1,0 +1,107 @@
+// `shootdown host` on the machine the tests run on. Assertions are what the kernel must do;
+// a test skips (saying why) where the machine cannot show it.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <string>
+
+#include "host/interrupts.h"
+#include "host/tlb_tracepoint.h"
+
+namespace {
+
+std::string run_json(const std::string& args, int& code) {
+  const std::string cmd = std::string(SHOOTDOWN_BIN) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf{};
+  while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  const int st = pclose(p);
+  code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return out;
+}
+
+TEST(HostCounters, ParsesProcInterrupts) {
+  std::string why;
+  const auto c = sd::host::parse_interrupts(
+      "           CPU0       CPU1\n  0:   10   0   IO-APIC  timer\n"
+      "CAL:      316      204   Function call interrupts\n"
+      "TLB:       27       28   TLB shootdowns\n",
+      why);
+  ASSERT_TRUE(c) << why;
+  EXPECT_EQ(c->tlb, (std::vector<std::uint64_t>{27, 28}));
+  EXPECT_EQ(c->cal, (std::vector<std::uint64_t>{316, 204}));
+  EXPECT_FALSE(sd::host::parse_interrupts("  CPU0\n  0: 1 timer\n", why));
+  EXPECT_NE(why.find("TLB"), std::string::npos);
+}
+
+TEST(HostCounters, ReasonNamesMapToTheModelKeys) {
+  EXPECT_EQ(sd::host::reason_key("remote IPI send"), "remote_send_ipi");
+  EXPECT_EQ(sd::host::reason_key("local MM shootdown"), "local_mm_shootdown");
+  EXPECT_EQ(sd::host::reason_key("flush on task switch"), "task_switch");
+}
+
+double tlb_ipis(const nlohmann::json& phase, bool remote_only) {
+  double total = 0;
+  for (const auto& rep : phase["repeats"]) {
+    const auto v = rep["ipis_received_per_cpu"].get<std::vector<std::uint64_t>>();
+    for (std::size_t cpu = remote_only ? 1 : 0; cpu < v.size(); ++cpu)
+      total += static_cast<double>(v[cpu]);
+  }
+  return total;
+}
+
+TEST(Host, MunmapIpisTheSiblingCpuOnlyWhenASiblingRuns) {
+  std::string why;
+  if (sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "needs 2 online CPUs";
+  if (!sd::host::read_interrupts(why)) GTEST_SKIP() << why;
+  int code = 0;
+  const std::string out =
+      run_json("host --scenario munmap-free-tables --iterations 300 --repeat 1 --json -", code);
+  ASSERT_EQ(code, 0) << out;
+  const auto j = nlohmann::json::parse(out);
+  const auto& alone = j["phases"][0];
+  const auto& with = j["phases"][1];
+  ASSERT_EQ(alone["name"], "alone");
+  ASSERT_EQ(with["name"], "with-siblings");
+  // Alone: no other CPU has the mm in its cpumask, so every flush is local. Allow a few
+  // IPIs from unrelated activity on the machine.
+  EXPECT_LT(tlb_ipis(alone, false), 300 * 0.05) << out;
+  // With a sibling in user mode on every other CPU, each munmap's flush must IPI them.
+  EXPECT_GT(tlb_ipis(with, true), 300 * 0.8) << out;
+}
+
+TEST(Host, MprotectNoneRwFlushesOncePerPair) {
+  std::string why;
+  auto tp = sd::host::tlb_flush_counters::open(1, why);
+  if (!tp) GTEST_SKIP() << why;
+  int code = 0;
+  const std::string out =
+      run_json("host --scenario mprotect-none-rw --iterations 500 --repeat 1 --json -", code);
+  ASSERT_EQ(code, 0) << out;
+  const auto j = nlohmann::json::parse(out);
+  const auto& rep = j["phases"][0]["repeats"][0];
+  const auto ops = rep["ops"].get<double>();
+  // x86 pte_needs_flush: RW -> NONE clears _PAGE_PRESENT (flush); NONE -> RW from a
+  // non-present PTE needs none. So one local flush per NONE+RW pair.
+  const double local = rep["flushes_by_reason"].value("local_mm_shootdown", 0.0);
+  EXPECT_NEAR(local / ops, 1.0, 0.05) << out;
+}
+
+TEST(Host, BadArgumentsExit2) {
+  int code = 0;
+  std::string out = run_json("host --scenario no-such-thing", code);
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_NE(out.find("available:"), std::string::npos) << out;
+  out = run_json("host --scenario munmap-free-tables --repeat 0", code);
+  EXPECT_EQ(code, 2) << out;
+  out = run_json("host", code);
+  EXPECT_EQ(code, 2) << out;
+}
+
+}  // namespace
