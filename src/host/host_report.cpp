@@ -80,8 +80,8 @@ void print_table(std::ostream& out, const host_result& r) {
   fmt::print(out,
              "\n Host measurements for '{}' on this machine ({} CPUs), {} ops x {} repeats:\n\n",
              r.scenario, r.cpus, r.iterations, r.repeat);
-  fmt::print(out, " {:<15} {:>22} {:>24} {:>26}\n", "phase", "ns/op med [min-max]",
-             "TLB IPIs med [min-max]", "tlb_flush/op (median rep)");
+  fmt::print(out, " {:<15} {:>22} {:>24} {:>20}  {}\n", "phase", "ns/op med [min-max]",
+             "TLB IPIs med [min-max]", "CAL IPIs med", "tlb_flush/op (median rep)");
   for (const auto& p : r.phases) {
     if (!p.skipped.empty()) {
       fmt::print(out, " {:<15} skipped: {}\n", p.name, p.skipped);
@@ -90,6 +90,8 @@ void print_table(std::ostream& out, const host_result& r) {
     const spread t = over(p, [](const phase_sample& s) { return s.ns_per_op; });
     const spread i =
         over(p, [](const phase_sample& s) { return static_cast<double>(sum(s.tlb_ipis_per_cpu)); });
+    const spread cal =
+        over(p, [](const phase_sample& s) { return static_cast<double>(sum(s.cal_ipis_per_cpu)); });
     std::string flushes;
     if (!p.repeats.empty()) {
       const phase_sample& m = p.repeats[p.repeats.size() / 2];
@@ -98,8 +100,9 @@ void print_table(std::ostream& out, const host_result& r) {
           flushes += fmt::format("{}{}={:.2f}", flushes.empty() ? "" : " ", k,
                                  static_cast<double>(v) / static_cast<double>(m.ops));
     }
-    fmt::print(out, " {:<15} {:>8.0f} [{:.0f}-{:.0f}] {:>10.0f} [{:.0f}-{:.0f}]   {}\n", p.name,
-               t.median, t.min, t.max, i.median, i.min, i.max, flushes.empty() ? "-" : flushes);
+    fmt::print(out, " {:<15} {:>8.0f} [{:.0f}-{:.0f}] {:>10.0f} [{:.0f}-{:.0f}] {:>20.0f}  {}\n",
+               p.name, t.median, t.min, t.max, i.median, i.min, i.max, cal.median,
+               flushes.empty() ? "-" : flushes);
   }
   for (const auto& n : r.notes) fmt::print(out, "\n note: {}\n", n);
 }

@@ -3,13 +3,18 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -21,6 +26,14 @@ namespace sd::host {
 namespace {
 
 std::atomic<bool> g_interrupted{false};
+std::uint64_t collapse_calls = 0;
+std::uint64_t collapse_failures = 0;
+int collapse_errno = 0;  // errno of the last failed MADV_COLLAPSE
+#ifdef MADV_COLLAPSE
+constexpr int k_madv_collapse = MADV_COLLAPSE;
+#else
+constexpr int k_madv_collapse = 25;  // Linux 6.1
+#endif
 extern "C" void on_signal(int) {
   g_interrupted.store(true);
 }
@@ -84,12 +97,33 @@ struct context {
   bool have_interrupts;
 };
 
+void add_deltas(phase_sample& s, const std::optional<irq_counts>& before,
+                const std::optional<irq_counts>& after,
+                const std::map<std::string, std::uint64_t>& f_before,
+                const std::map<std::string, std::uint64_t>& f_after) {
+  if (before && after) {
+    s.tlb_ipis_per_cpu.resize(before->tlb.size(), 0);
+    s.cal_ipis_per_cpu.resize(before->tlb.size(), 0);
+    for (std::size_t c = 0; c < before->tlb.size(); ++c) {
+      s.tlb_ipis_per_cpu[c] += after->tlb[c] - before->tlb[c];
+      s.cal_ipis_per_cpu[c] += after->cal[c] - before->cal[c];
+    }
+  }
+  for (const auto& [k, v] : f_after) {
+    const auto it = f_before.find(k);
+    s.flushes_by_reason[k] += v - (it == f_before.end() ? 0 : it->second);
+  }
+}
+
+std::map<std::string, std::uint64_t> read_flushes(const context& ctx) {
+  return ctx.tracepoint ? ctx.tracepoint->read() : std::map<std::string, std::uint64_t>{};
+}
+
 // Runs `body(i)` for up to ctx.iterations iterations (stopping early on timeout or Ctrl-C),
 // between two snapshots of the counters. Counter reads that may IPI are outside the window.
 phase_sample measure(const context& ctx, const std::function<void(std::uint64_t)>& body) {
   phase_sample s;
-  const auto flushes_before =
-      ctx.tracepoint ? ctx.tracepoint->read() : std::map<std::string, std::uint64_t>{};
+  const auto flushes_before = read_flushes(ctx);
   std::string why;
   const auto irq_before = read_interrupts(why);
   const auto t0 = clock_type::now();
@@ -100,20 +134,44 @@ phase_sample measure(const context& ctx, const std::function<void(std::uint64_t)
   }
   const auto t1 = clock_type::now();
   const auto irq_after = read_interrupts(why);
-  const auto flushes_after =
-      ctx.tracepoint ? ctx.tracepoint->read() : std::map<std::string, std::uint64_t>{};
+  add_deltas(s, irq_before, irq_after, flushes_before, read_flushes(ctx));
   s.ops = i;
   s.ns_per_op =
       i ? std::chrono::duration<double, std::nano>(t1 - t0).count() / static_cast<double>(i) : 0;
-  if (irq_before && irq_after)
-    for (std::size_t c = 0; c < irq_before->tlb.size(); ++c) {
-      s.tlb_ipis_per_cpu.push_back(irq_after->tlb[c] - irq_before->tlb[c]);
-      s.cal_ipis_per_cpu.push_back(irq_after->cal[c] - irq_before->cal[c]);
+  return s;
+}
+
+// Like measure(), but each round has a setup and a teardown outside the window; a round's
+// body performs `ops_per_round` operations. For operations that need fresh state each time.
+phase_sample measure_rounds(const context& ctx, std::uint64_t ops_per_round,
+                            const std::function<void()>& setup, const std::function<void()>& body,
+                            const std::function<void()>& teardown) {
+  phase_sample s;
+  std::string why;
+  clock_type::duration inside{};
+  const auto start = clock_type::now();
+  std::uint64_t rounds = 0;
+  const std::uint64_t max_rounds = std::max<std::uint64_t>(1, ctx.iterations / ops_per_round);
+  for (; rounds < max_rounds && !g_interrupted.load(); ++rounds) {
+    setup();
+    const auto f0 = read_flushes(ctx);
+    const auto i0 = read_interrupts(why);
+    const auto t0 = clock_type::now();
+    body();
+    const auto t1 = clock_type::now();
+    const auto i1 = read_interrupts(why);
+    add_deltas(s, i0, i1, f0, read_flushes(ctx));
+    inside += t1 - t0;
+    teardown();
+    if (clock_type::now() - start > ctx.timeout) {
+      ++rounds;
+      break;
     }
-  for (const auto& [k, v] : flushes_after) {
-    const auto it = flushes_before.find(k);
-    s.flushes_by_reason[k] = v - (it == flushes_before.end() ? 0 : it->second);
   }
+  s.ops = rounds * ops_per_round;
+  s.ns_per_op =
+      s.ops ? std::chrono::duration<double, std::nano>(inside).count() / static_cast<double>(s.ops)
+            : 0;
   return s;
 }
 
@@ -177,6 +235,66 @@ phase_sample mprotect_round(const context& ctx) {
   return s;
 }
 
+// khugepaged-collapse: MADV_COLLAPSE of one 2 MiB-aligned range of 512 touched small pages.
+// The kernel clears the PMD, flushes (pmdp_collapse_flush) and syncs GUP-fast
+// (tlb_remove_table_sync_one: call-function IPIs to every other CPU).
+phase_sample collapse_rounds(const context& ctx) {
+  constexpr std::size_t huge = 2 << 20;
+  void* area = nullptr;
+  char* aligned = nullptr;
+  return measure_rounds(
+      ctx, 1,
+      [&] {
+        area = mmap(nullptr, 2 * huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        aligned = reinterpret_cast<char*>((reinterpret_cast<std::uintptr_t>(area) + huge - 1) &
+                                          ~(huge - 1));
+        madvise(aligned, huge, MADV_NOHUGEPAGE);  // fault in small pages
+        touch(aligned, huge, k_page);
+        madvise(aligned, huge, MADV_HUGEPAGE);
+      },
+      [&] {
+        ++collapse_calls;
+        if (madvise(aligned, huge, k_madv_collapse) != 0) {
+          ++collapse_failures;
+          collapse_errno = errno;
+        }
+      },
+      [&] { munmap(area, 2 * huge); });
+}
+
+// fork-cow-reuse: the parent writes pages that fork() write-protected. `reuse`: the child
+// already exited, so each write fault reuses the page; `copy`: the child lives, so each write
+// copies the page (and flushes the old translation).
+phase_sample cow_rounds(const context& ctx, bool child_lives) {
+  constexpr std::size_t pages = 64;
+  void* p =
+      mmap(nullptr, pages * k_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  touch(p, pages * k_page, k_page);
+  pid_t child = -1;
+  int gate[2] = {-1, -1};
+  phase_sample s = measure_rounds(
+      ctx, pages,
+      [&] {
+        if (pipe(gate) != 0) throw std::runtime_error("pipe failed");
+        child = fork();
+        if (child == 0) {
+          char c;
+          close(gate[1]);
+          if (child_lives) (void)!read(gate[0], &c, 1);  // wait until the parent is done
+          _exit(0);
+        }
+        close(gate[0]);
+        if (!child_lives) waitpid(child, nullptr, 0);
+      },
+      [&] { touch(p, pages * k_page, k_page); },
+      [&] {
+        close(gate[1]);
+        if (child_lives) waitpid(child, nullptr, 0);
+      });
+  munmap(p, pages * k_page);
+  return s;
+}
+
 struct scenario_def {
   host_scenario_info info;
   std::vector<phase_def> phases;
@@ -199,6 +317,20 @@ const std::vector<scenario_def>& scenarios() {
          [](const context& c) { return dontneed_threads(c, 1); }},
         {"all-cpus", "one thread per CPU, each on its own page; time is the measured thread's",
          true, [](const context& c) { return dontneed_threads(c, c.ncpus); }}}},
+      {{"khugepaged-collapse", "MADV_COLLAPSE of a 2 MiB-aligned range of 512 touched small pages",
+        200},
+       {{"alone", "no other thread of the process runs", false,
+         [](const context& c) { return collapse_rounds(c); }},
+        {"with-siblings", "a sibling thread spins in user mode on every other CPU", true,
+         [](const context& c) {
+           siblings s(c.ncpus);
+           return collapse_rounds(c);
+         }}}},
+      {{"fork-cow-reuse", "fork, then the parent writes 64 write-protected pages", 6400},
+       {{"reuse", "the child has exited: write faults reuse the pages", false,
+         [](const context& c) { return cow_rounds(c, false); }},
+        {"copy", "the child lives: write faults copy the pages", false,
+         [](const context& c) { return cow_rounds(c, true); }}}},
       {{"mprotect-none-rw", "mprotect 16 touched pages PROT_NONE then read-write", 20000},
        {{"alone", "no other thread of the process runs", false,
          [](const context& c) { return mprotect_round(c); }},
@@ -274,6 +406,11 @@ host_result run_host(const host_options& o) {
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
   if (g_interrupted.load()) r.notes.push_back("interrupted: results are partial");
+  if (collapse_failures)
+    r.notes.push_back(std::to_string(collapse_failures) + " of " + std::to_string(collapse_calls) +
+                      " MADV_COLLAPSE calls failed (last: " + std::strerror(collapse_errno) +
+                      "); collapse needs Linux 6.1+, THP not 'never' in "
+                      "/sys/kernel/mm/transparent_hugepage/enabled, and free huge pages");
   return r;
 }
 

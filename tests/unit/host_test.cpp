@@ -105,3 +105,27 @@ TEST(Host, BadArgumentsExit2) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Host, EachCollapsedRangeGivesOneFlush) {
+  std::string why;
+  auto tp = sd::host::tlb_flush_counters::open(1, why);
+  if (!tp) GTEST_SKIP() << why;
+  int code = 0;
+  const std::string out =
+      run_json("host --scenario khugepaged-collapse --iterations 50 --repeat 1 --json -", code);
+  ASSERT_EQ(code, 0) << out;
+  const auto j = nlohmann::json::parse(out);
+  for (const auto& n : j["notes"])
+    if (n.get<std::string>().find("MADV_COLLAPSE calls failed") != std::string::npos &&
+        n.get<std::string>().find("Invalid argument") != std::string::npos)
+      GTEST_SKIP() << n;
+  const auto& rep = j["phases"][0]["repeats"][0];
+  // collapse_huge_page: pmdp_collapse_flush -> one flush_tlb_range of the 2 MiB (local only:
+  // no other CPU runs the mm). A rare EAGAIN collapse has none, hence the tolerance.
+  const double local = rep["flushes_by_reason"].value("local_mm_shootdown", 0.0);
+  EXPECT_NEAR(local / rep["ops"].get<double>(), 1.0, 0.1) << out;
+}
+
+}  // namespace
