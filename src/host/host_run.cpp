@@ -20,6 +20,7 @@
 
 #include "host/interrupts.h"
 #include "host/tlb_tracepoint.h"
+#include "host/uffd_move.h"
 
 namespace sd::host {
 
@@ -39,6 +40,11 @@ extern "C" void on_signal(int) {
 }
 
 using clock_type = std::chrono::steady_clock;
+
+// A phase this machine cannot run (missing kernel feature or permission): reported, not fatal.
+struct phase_unavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 void pin_to(unsigned cpu) {
   cpu_set_t set;
@@ -295,6 +301,48 @@ phase_sample cow_rounds(const context& ctx, bool child_lives) {
   return s;
 }
 
+// uffd-move: UFFDIO_MOVE of 512 present pages. `aligned`: inside one PTE table on both
+// sides, one batch; `crossing`: starts 256 pages before a 2 MiB boundary, so batches are cut
+// at the PMD boundary (move_present_ptes batches never cross one).
+phase_sample uffd_move_rounds(const context& ctx, std::size_t offset_pages) {
+  constexpr std::size_t huge = 2 << 20;
+  constexpr std::size_t len = 512 * k_page;
+  uffd_mover uffd;
+  std::string why;
+  if (!uffd_mover::open(uffd, why)) throw phase_unavailable(why);
+  char* src_area = nullptr;
+  char* dst_area = nullptr;
+  char* src = nullptr;
+  char* dst = nullptr;
+  auto align = [](char* p) {
+    return reinterpret_cast<char*>((reinterpret_cast<std::uintptr_t>(p) + huge - 1) & ~(huge - 1));
+  };
+  return measure_rounds(
+      ctx, 1,
+      [&] {
+        src_area = static_cast<char*>(
+            mmap(nullptr, 3 * huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+        dst_area = static_cast<char*>(
+            mmap(nullptr, 3 * huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+        madvise(src_area, 3 * huge, MADV_NOHUGEPAGE);
+        madvise(dst_area, 3 * huge, MADV_NOHUGEPAGE);
+        src = align(src_area) + huge - offset_pages * k_page;
+        dst = align(dst_area) + huge - offset_pages * k_page;
+        touch(src, len, k_page);
+        if (!uffd.register_range(align(dst_area), 2 * huge))
+          throw phase_unavailable("UFFDIO_REGISTER failed: " + std::string(std::strerror(errno)));
+      },
+      [&] {
+        if (const long moved = uffd.move(dst, src, len); moved != static_cast<long>(len))
+          throw phase_unavailable("UFFDIO_MOVE moved " + std::to_string(moved) + " of " +
+                                  std::to_string(len) + " bytes");
+      },
+      [&] {
+        munmap(src_area, 3 * huge);
+        munmap(dst_area, 3 * huge);
+      });
+}
+
 struct scenario_def {
   host_scenario_info info;
   std::vector<phase_def> phases;
@@ -331,6 +379,11 @@ const std::vector<scenario_def>& scenarios() {
          [](const context& c) { return cow_rounds(c, false); }},
         {"copy", "the child lives: write faults copy the pages", false,
          [](const context& c) { return cow_rounds(c, true); }}}},
+      {{"uffd-move", "UFFDIO_MOVE of 512 contiguous present pages", 200},
+       {{"aligned", "source and destination inside one PTE table each", false,
+         [](const context& c) { return uffd_move_rounds(c, 512); }},
+        {"crossing", "starts 256 pages before a 2 MiB boundary", false,
+         [](const context& c) { return uffd_move_rounds(c, 256); }}}},
       {{"mprotect-none-rw", "mprotect 16 touched pages PROT_NONE then read-write", 20000},
        {{"alone", "no other thread of the process runs", false,
          [](const context& c) { return mprotect_round(c); }},

@@ -129,3 +129,28 @@ TEST(Host, EachCollapsedRangeGivesOneFlush) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Host, UffdMoveFlushesOncePerPmdBoundedBatch) {
+  std::string why;
+  auto tp = sd::host::tlb_flush_counters::open(1, why);
+  if (!tp) GTEST_SKIP() << why;
+  int code = 0;
+  const std::string out =
+      run_json("host --scenario uffd-move --iterations 20 --repeat 1 --json -", code);
+  ASSERT_EQ(code, 0) << out;
+  const auto j = nlohmann::json::parse(out);
+  if (j["phases"][0].contains("skipped")) GTEST_SKIP() << j["phases"][0]["skipped"];
+  auto per_op = [&](int phase) {
+    const auto& rep = j["phases"][phase]["repeats"][0];
+    return rep["flushes_by_reason"].value("local_mm_shootdown", 0.0) / rep["ops"].get<double>();
+  };
+  // move_present_ptes batches up to the end of the source and destination PMDs and issues
+  // one flush_tlb_range per batch (5094469, v6.18). Kernels without it flush per page (512).
+  if (per_op(0) > 100) GTEST_SKIP() << "this kernel predates UFFDIO_MOVE batching: " << per_op(0);
+  EXPECT_NEAR(per_op(0), 1.0, 0.05) << out;  // 512 pages inside one PTE table: one batch
+  EXPECT_NEAR(per_op(1), 2.0, 0.05) << out;  // crossing a 2 MiB boundary: two batches
+}
+
+}  // namespace
