@@ -26,6 +26,9 @@ command_fn add_host(CLI::App& app) {
   sub->add_option("--timeout", o->timeout_s, "seconds per phase and repeat before stopping early")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 3600.0));
+  sub->add_option("--reserve-hugepages", o->reserve_hugepages,
+                  "as root: raise vm.nr_hugepages to N for the run, then restore it")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20));
   sub->add_option("--json", *json, "write the JSON result to FILE, or - for stdout");
   return [o, json]() -> int {
     host::host_result r;

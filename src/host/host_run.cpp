@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -18,6 +20,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "host/hugetlb.h"
 #include "host/interrupts.h"
 #include "host/tlb_tracepoint.h"
 #include "host/uffd_move.h"
@@ -343,6 +346,98 @@ phase_sample uffd_move_rounds(const context& ctx, std::size_t offset_pages) {
       });
 }
 
+// hugetlb-fork-exit: a MAP_SHARED hugetlb file over a whole 1 GiB-aligned PUD range, so
+// that PMD tables can be shared (huge_pmd_share). The parent touches k_huge_touch pages;
+// each child touches the same pages and exits, unsharing its PMD table (huge_pmd_unshare).
+// Sharing shows in the child's faults: sharing the parent's table resolves every page the
+// parent populated with a single fault; without it each page faults.
+constexpr std::size_t k_gib = std::size_t{1} << 30;
+constexpr std::size_t k_huge = std::size_t{2} << 20;
+constexpr std::size_t k_huge_touch = 8;
+std::uint64_t g_child_faults = 0;
+std::uint64_t g_children = 0;
+
+struct hugetlb_region {
+  int fd = -1;
+  char* p = nullptr;
+  hugetlb_region() {
+    if (hugepages_free().value_or(0) < k_huge_touch)
+      throw phase_unavailable("fewer than " + std::to_string(k_huge_touch) +
+                              " free huge pages: rerun as root with --reserve-hugepages 16, or "
+                              "echo 16 > /proc/sys/vm/nr_hugepages");
+    fd = memfd_create("shootdown-hugetlb", MFD_CLOEXEC | MFD_HUGETLB);
+    if (fd < 0)
+      throw phase_unavailable("memfd_create(MFD_HUGETLB) failed: " +
+                              std::string(std::strerror(errno)));
+    if (ftruncate(fd, static_cast<off_t>(k_gib)) != 0)
+      throw phase_unavailable("ftruncate of the hugetlb file failed");
+    void* m = mmap(reinterpret_cast<void*>(k_region_base + 4 * k_gib), k_gib,
+                   PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0);
+    if (m == MAP_FAILED)
+      throw phase_unavailable("mmap of the hugetlb file failed: " +
+                              std::string(std::strerror(errno)));
+    p = static_cast<char*>(m);
+    for (std::size_t i = 0; i < k_huge_touch; ++i) p[i * 64 * k_huge] = 1;
+  }
+  ~hugetlb_region() {
+    if (p) munmap(p, k_gib);
+    if (fd >= 0) close(fd);  // the memfd leaves no file behind
+  }
+};
+
+// A child: touch the parent's pages, report its minor faults, exit.
+pid_t spawn_child(const hugetlb_region& r, int report_fd, const int gate[2]) {
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  const int gate_fd = gate[0];
+  if (gate[1] >= 0) close(gate[1]);  // so that the parent closing its end means EOF
+  rusage before{}, after{};
+  getrusage(RUSAGE_SELF, &before);
+  for (std::size_t i = 0; i < k_huge_touch; ++i)
+    static_cast<volatile char*>(r.p)[i * 64 * k_huge] += 1;
+  getrusage(RUSAGE_SELF, &after);
+  const long faults = after.ru_minflt - before.ru_minflt;
+  (void)!write(report_fd, &faults, sizeof(faults));
+  char c;
+  if (gate_fd >= 0) (void)!read(gate_fd, &c, 1);  // concurrent: wait until all are alive
+  _exit(0);
+}
+
+phase_sample hugetlb_rounds(const context& ctx, unsigned concurrent) {
+  hugetlb_region region;
+  int report[2];
+  if (pipe(report) != 0) throw std::runtime_error("pipe failed");
+  std::vector<pid_t> kids;
+  int gate[2] = {-1, -1};
+  phase_sample s = measure_rounds(
+      ctx, concurrent, [&] { kids.clear(); },
+      [&] {
+        gate[0] = gate[1] = -1;
+        if (concurrent > 1 && pipe(gate) != 0) throw std::runtime_error("pipe failed");
+        for (unsigned i = 0; i < concurrent; ++i) {
+          kids.push_back(spawn_child(region, report[1], gate));
+          if (concurrent == 1) waitpid(kids.back(), nullptr, 0);
+        }
+        if (concurrent > 1) {
+          close(gate[0]);
+          close(gate[1]);  // every child reads EOF and exits
+          for (pid_t k : kids) waitpid(k, nullptr, 0);
+        }
+      },
+      [&] {
+        for (std::size_t i = 0; i < kids.size(); ++i) {
+          long f = 0;
+          if (read(report[0], &f, sizeof(f)) == sizeof(f)) {
+            g_child_faults += static_cast<std::uint64_t>(f);
+            ++g_children;
+          }
+        }
+      });
+  close(report[0]);
+  close(report[1]);
+  return s;
+}
+
 struct scenario_def {
   host_scenario_info info;
   std::vector<phase_def> phases;
@@ -379,6 +474,13 @@ const std::vector<scenario_def>& scenarios() {
          [](const context& c) { return cow_rounds(c, false); }},
         {"copy", "the child lives: write faults copy the pages", false,
          [](const context& c) { return cow_rounds(c, true); }}}},
+      {{"hugetlb-fork-exit",
+        "children of a process with a shared 1 GiB hugetlb mapping touch 8 huge pages and exit",
+        64},
+       {{"serial", "one child at a time: fork, touch, exit", false,
+         [](const context& c) { return hugetlb_rounds(c, 1); }},
+        {"concurrent", "8 children alive at once, then all exit", false,
+         [](const context& c) { return hugetlb_rounds(c, 8); }}}},
       {{"uffd-move", "UFFDIO_MOVE of 512 contiguous present pages", 200},
        {{"aligned", "source and destination inside one PTE table each", false,
          [](const context& c) { return uffd_move_rounds(c, 512); }},
@@ -425,6 +527,9 @@ host_result run_host(const host_options& o) {
   r.repeat = o.repeat;
 
   std::string why;
+  hugepage_reservation reservation;  // restores vm.nr_hugepages when the run ends
+  if (o.reserve_hugepages && !reservation.reserve(o.reserve_hugepages, why))
+    r.notes.push_back("huge pages not reserved: " + why);
   r.have_interrupts = read_interrupts(why).has_value();
   if (!r.have_interrupts) r.notes.push_back("no IPI counts: " + why);
   auto tp = tlb_flush_counters::open(r.cpus, why);
@@ -450,8 +555,13 @@ host_result run_host(const host_options& o) {
     if (ph.needs_two_cpus && r.cpus < 2) {
       pr.skipped = "needs at least 2 online CPUs";
     } else {
-      for (unsigned i = 0; i < o.repeat && !g_interrupted.load(); ++i)
-        pr.repeats.push_back(ph.run(ctx));
+      try {
+        for (unsigned i = 0; i < o.repeat && !g_interrupted.load(); ++i)
+          pr.repeats.push_back(ph.run(ctx));
+      } catch (const phase_unavailable& e) {
+        pr.repeats.clear();
+        pr.skipped = e.what();
+      }
     }
     r.phases.push_back(std::move(pr));
   }
@@ -459,6 +569,16 @@ host_result run_host(const host_options& o) {
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
   if (g_interrupted.load()) r.notes.push_back("interrupted: results are partial");
+  if (g_children) {
+    char avg[32];
+    std::snprintf(avg, sizeof(avg), "%.2f",
+                  static_cast<double>(g_child_faults) / static_cast<double>(g_children));
+    r.notes.push_back(std::string("hugetlb PMD sharing: children took ") + avg +
+                      " faults on average for " + std::to_string(k_huge_touch) +
+                      " pages the parent had populated (1 = the child shared the parent's PMD "
+                      "table; " +
+                      std::to_string(k_huge_touch) + " = no sharing)");
+  }
   if (collapse_failures)
     r.notes.push_back(std::to_string(collapse_failures) + " of " + std::to_string(collapse_calls) +
                       " MADV_COLLAPSE calls failed (last: " + std::strerror(collapse_errno) +

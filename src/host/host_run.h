@@ -30,7 +30,8 @@ struct host_result {
   unsigned repeat = 0;
   bool have_interrupts = false;
   bool have_tracepoint = false;
-  std::vector<std::string> notes;  // what was unavailable and how to enable it
+  // What was unavailable and how to enable it, and what was learned on the way.
+  std::vector<std::string> notes;
   std::vector<phase_result> phases;
 };
 
@@ -38,7 +39,8 @@ struct host_options {
   std::string scenario;
   std::uint64_t iterations = 0;  // 0: the scenario's default
   unsigned repeat = 3;
-  double timeout_s = 20;  // per phase and repeat
+  double timeout_s = 20;                // per phase and repeat
+  std::uint64_t reserve_hugepages = 0;  // as root: raise vm.nr_hugepages for the run
 };
 
 struct host_scenario_info {

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdio>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <string>
@@ -151,6 +152,35 @@ TEST(Host, UffdMoveFlushesOncePerPmdBoundedBatch) {
   if (per_op(0) > 100) GTEST_SKIP() << "this kernel predates UFFDIO_MOVE batching: " << per_op(0);
   EXPECT_NEAR(per_op(0), 1.0, 0.05) << out;  // 512 pages inside one PTE table: one batch
   EXPECT_NEAR(per_op(1), 2.0, 0.05) << out;  // crossing a 2 MiB boundary: two batches
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Host, HugetlbChildrenShareTheParentsPmdTableAndTheReservationIsRestored) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to reserve huge pages";
+  std::ifstream before_f("/proc/sys/vm/nr_hugepages");
+  long before = -1;
+  before_f >> before;
+  int code = 0;
+  const std::string out = run_json(
+      "host --scenario hugetlb-fork-exit --iterations 4 --repeat 1 --reserve-hugepages 16 --json -",
+      code);
+  ASSERT_EQ(code, 0) << out;
+  const auto j = nlohmann::json::parse(out);
+  if (j["phases"][0].contains("skipped")) GTEST_SKIP() << j["phases"][0]["skipped"];
+  // CONFIG_HUGETLB_PMD_PAGE_TABLE_SHARING (x86-64 default): a child faulting in a shared
+  // PUD-aligned range shares the parent's PMD table (huge_pmd_share), so one fault maps all
+  // 8 pages the parent populated.
+  bool shared = false;
+  for (const auto& n : j["notes"])
+    shared = shared || n.get<std::string>().find("children took 1.00 faults") != std::string::npos;
+  EXPECT_TRUE(shared) << out;
+  std::ifstream after_f("/proc/sys/vm/nr_hugepages");
+  long after = -2;
+  after_f >> after;
+  EXPECT_EQ(after, before);
 }
 
 }  // namespace
