@@ -10,7 +10,9 @@ namespace sd::host {
 
 struct irq_counts {
   std::vector<std::uint64_t> tlb;  // "TLB shootdowns": flush IPIs this CPU received
-  std::vector<std::uint64_t> cal;  // "Function call interrupts"
+  // "Function call interrupts": every call-function IPI, flush IPIs included (a flush IPI
+  // counts in both lines), so cal - tlb are the other cross-calls (e.g. the GUP-fast sync).
+  std::vector<std::uint64_t> cal;
 };
 
 // Nullopt (with `why`) when the file or the x86 TLB line is missing.
