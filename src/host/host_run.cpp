@@ -57,9 +57,24 @@ void pin_to(unsigned cpu) {
 }
 
 constexpr std::size_t k_page = 4096;
-// Regions at 1 GiB-aligned addresses far from anything else, so that unmapping one frees
-// its PTE and PMD tables (free_pgtables' floor/ceiling rule).
-constexpr std::uintptr_t k_region_base = std::uintptr_t{0x200} << 32;
+constexpr std::size_t k_gib = std::size_t{1} << 30;
+
+// A free 1 GiB-aligned 1 GiB hole whose neighbours end and begin exactly at its bounds: a
+// PROT_NONE reservation chosen by the kernel (so it avoids sanitizer shadow memory and
+// libraries) with its aligned middle unmapped. A region mapped in the hole and unmapped
+// again frees its PTE tables and its PMD table (free_pgtables' floor/ceiling rule), and a
+// hugetlb mapping of the whole hole covers a full PUD range (needed for PMD sharing).
+std::uintptr_t gib_hole() {
+  static const std::uintptr_t hole = [] {
+    void* r =
+        mmap(nullptr, 3 * k_gib, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (r == MAP_FAILED) throw std::runtime_error("cannot reserve 3 GiB of address space");
+    const auto aligned = (reinterpret_cast<std::uintptr_t>(r) + k_gib - 1) & ~(k_gib - 1);
+    munmap(reinterpret_cast<void*>(aligned), k_gib);
+    return aligned;
+  }();
+  return hole;
+}
 
 void* map_at(std::uintptr_t addr, std::size_t len) {
   void* p = mmap(reinterpret_cast<void*>(addr), len, PROT_READ | PROT_WRITE,
@@ -106,81 +121,96 @@ struct context {
   bool have_interrupts;
 };
 
-void add_deltas(phase_sample& s, const std::optional<irq_counts>& before,
-                const std::optional<irq_counts>& after,
-                const std::map<std::string, std::uint64_t>& f_before,
-                const std::map<std::string, std::uint64_t>& f_after) {
-  if (before && after) {
-    s.tlb_ipis_per_cpu.resize(before->tlb.size(), 0);
-    s.cal_ipis_per_cpu.resize(before->tlb.size(), 0);
-    for (std::size_t c = 0; c < before->tlb.size(); ++c) {
-      s.tlb_ipis_per_cpu[c] += after->tlb[c] - before->tlb[c];
-      s.cal_ipis_per_cpu[c] += after->cal[c] - before->cal[c];
+// Counters around one measured window. Nesting, from outside in: /proc/interrupts (reading
+// it allocates), the tracepoint counters (raw reads into buffers sized beforehand, which
+// may IPI the CPUs whose events they read), then the workload. So the flush counts contain
+// nothing but the workload, and the IPI counts nothing but the workload and the counter
+// reads' call-function IPIs, which are not TLB shootdowns.
+class window {
+ public:
+  explicit window(const context& ctx) : ctx_(ctx) {
+    if (ctx_.tracepoint) {
+      ctx_.tracepoint->read_raw(f0_);  // size the buffers before the window
+      f1_ = f0_;
     }
   }
-  for (const auto& [k, v] : f_after) {
-    const auto it = f_before.find(k);
-    s.flushes_by_reason[k] += v - (it == f_before.end() ? 0 : it->second);
+  void open() {
+    std::string why;
+    i0_ = read_interrupts(why);
+    if (ctx_.tracepoint) ctx_.tracepoint->read_raw(f0_);
+    t0_ = clock_type::now();
   }
+  clock_type::duration close(phase_sample& s) {
+    const auto t1 = clock_type::now();
+    if (ctx_.tracepoint) ctx_.tracepoint->read_raw(f1_);
+    std::string why;
+    const auto i1 = read_interrupts(why);
+    if (i0_ && i1) {
+      s.tlb_ipis_per_cpu.resize(i0_->tlb.size(), 0);
+      s.cal_ipis_per_cpu.resize(i0_->tlb.size(), 0);
+      for (std::size_t c = 0; c < i0_->tlb.size(); ++c) {
+        s.tlb_ipis_per_cpu[c] += i1->tlb[c] - i0_->tlb[c];
+        s.cal_ipis_per_cpu[c] += i1->cal[c] - i0_->cal[c];
+      }
+    }
+    if (ctx_.tracepoint) {
+      std::vector<std::uint64_t> d(f1_.size());
+      for (std::size_t i = 0; i < d.size(); ++i) d[i] = f1_[i] - f0_[i];
+      for (const auto& [k, v] : ctx_.tracepoint->by_reason(d)) s.flushes_by_reason[k] += v;
+    }
+    return t1 - t0_;
+  }
+
+ private:
+  const context& ctx_;
+  std::optional<irq_counts> i0_;
+  std::vector<std::uint64_t> f0_, f1_;
+  clock_type::time_point t0_;
+};
+
+double ns_per(clock_type::duration d, std::uint64_t ops) {
+  return ops ? std::chrono::duration<double, std::nano>(d).count() / static_cast<double>(ops) : 0;
 }
 
-std::map<std::string, std::uint64_t> read_flushes(const context& ctx) {
-  return ctx.tracepoint ? ctx.tracepoint->read() : std::map<std::string, std::uint64_t>{};
-}
-
-// Runs `body(i)` for up to ctx.iterations iterations (stopping early on timeout or Ctrl-C),
-// between two snapshots of the counters. Counter reads that may IPI are outside the window.
+// Runs `body(i)` for up to ctx.iterations iterations (stopping early on timeout or Ctrl-C)
+// inside one window.
 phase_sample measure(const context& ctx, const std::function<void(std::uint64_t)>& body) {
   phase_sample s;
-  const auto flushes_before = read_flushes(ctx);
-  std::string why;
-  const auto irq_before = read_interrupts(why);
+  window w(ctx);
+  w.open();
   const auto t0 = clock_type::now();
   std::uint64_t i = 0;
   for (; i < ctx.iterations && !g_interrupted.load(); ++i) {
     body(i);
     if ((i & 63) == 63 && clock_type::now() - t0 > ctx.timeout) break;
   }
-  const auto t1 = clock_type::now();
-  const auto irq_after = read_interrupts(why);
-  add_deltas(s, irq_before, irq_after, flushes_before, read_flushes(ctx));
   s.ops = i;
-  s.ns_per_op =
-      i ? std::chrono::duration<double, std::nano>(t1 - t0).count() / static_cast<double>(i) : 0;
+  s.ns_per_op = ns_per(w.close(s), i);
   return s;
 }
 
-// Like measure(), but each round has a setup and a teardown outside the window; a round's
-// body performs `ops_per_round` operations. For operations that need fresh state each time.
+// Like measure(), but each round has a setup and a teardown outside its own window; a
+// round's body performs `ops_per_round` operations. For operations that need fresh state.
 phase_sample measure_rounds(const context& ctx, std::uint64_t ops_per_round,
                             const std::function<void()>& setup, const std::function<void()>& body,
                             const std::function<void()>& teardown) {
   phase_sample s;
-  std::string why;
+  window w(ctx);
   clock_type::duration inside{};
   const auto start = clock_type::now();
   std::uint64_t rounds = 0;
   const std::uint64_t max_rounds = std::max<std::uint64_t>(1, ctx.iterations / ops_per_round);
-  for (; rounds < max_rounds && !g_interrupted.load(); ++rounds) {
+  while (rounds < max_rounds && !g_interrupted.load()) {
     setup();
-    const auto f0 = read_flushes(ctx);
-    const auto i0 = read_interrupts(why);
-    const auto t0 = clock_type::now();
+    w.open();
     body();
-    const auto t1 = clock_type::now();
-    const auto i1 = read_interrupts(why);
-    add_deltas(s, i0, i1, f0, read_flushes(ctx));
-    inside += t1 - t0;
+    inside += w.close(s);
     teardown();
-    if (clock_type::now() - start > ctx.timeout) {
-      ++rounds;
-      break;
-    }
+    ++rounds;
+    if (clock_type::now() - start > ctx.timeout) break;
   }
   s.ops = rounds * ops_per_round;
-  s.ns_per_op =
-      s.ops ? std::chrono::duration<double, std::nano>(inside).count() / static_cast<double>(s.ops)
-            : 0;
+  s.ns_per_op = ns_per(inside, s.ops);
   return s;
 }
 
@@ -196,7 +226,7 @@ struct phase_def {
 phase_sample munmap_round(const context& ctx) {
   constexpr std::size_t len = 4 << 20;
   return measure(ctx, [](std::uint64_t) {
-    void* p = map_at(k_region_base, len);
+    void* p = map_at(gib_hole(), len);
     if (!p) throw std::runtime_error("mmap of the test region failed");
     touch(p, len, len / 64);
     munmap(p, len);
@@ -351,7 +381,6 @@ phase_sample uffd_move_rounds(const context& ctx, std::size_t offset_pages) {
 // each child touches the same pages and exits, unsharing its PMD table (huge_pmd_unshare).
 // Sharing shows in the child's faults: sharing the parent's table resolves every page the
 // parent populated with a single fault; without it each page faults.
-constexpr std::size_t k_gib = std::size_t{1} << 30;
 constexpr std::size_t k_huge = std::size_t{2} << 20;
 constexpr std::size_t k_huge_touch = 8;
 std::uint64_t g_child_faults = 0;
@@ -371,8 +400,8 @@ struct hugetlb_region {
                               std::string(std::strerror(errno)));
     if (ftruncate(fd, static_cast<off_t>(k_gib)) != 0)
       throw phase_unavailable("ftruncate of the hugetlb file failed");
-    void* m = mmap(reinterpret_cast<void*>(k_region_base + 4 * k_gib), k_gib,
-                   PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0);
+    void* m = mmap(reinterpret_cast<void*>(gib_hole()), k_gib, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0);
     if (m == MAP_FAILED)
       throw phase_unavailable("mmap of the hugetlb file failed: " +
                               std::string(std::strerror(errno)));

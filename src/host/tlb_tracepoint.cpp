@@ -95,13 +95,24 @@ tlb_flush_counters::~tlb_flush_counters() {
   for (const auto& c : counters_) close(c.fd);
 }
 
-std::map<std::string, std::uint64_t> tlb_flush_counters::read() const {
+void tlb_flush_counters::read_raw(std::vector<std::uint64_t>& out) const {
+  out.resize(counters_.size());
+  for (std::size_t i = 0; i < counters_.size(); ++i)
+    if (::read(counters_[i].fd, &out[i], sizeof(out[i])) != sizeof(out[i])) out[i] = 0;
+}
+
+std::map<std::string, std::uint64_t> tlb_flush_counters::by_reason(
+    const std::vector<std::uint64_t>& raw) const {
   std::map<std::string, std::uint64_t> out;
-  for (const auto& c : counters_) {
-    std::uint64_t v = 0;
-    if (::read(c.fd, &v, sizeof(v)) == sizeof(v)) out[c.reason] += v;
-  }
+  for (std::size_t i = 0; i < counters_.size() && i < raw.size(); ++i)
+    out[counters_[i].reason] += raw[i];
   return out;
+}
+
+std::map<std::string, std::uint64_t> tlb_flush_counters::read() const {
+  std::vector<std::uint64_t> raw;
+  read_raw(raw);
+  return by_reason(raw);
 }
 
 }  // namespace sd::host
