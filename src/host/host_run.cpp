@@ -121,36 +121,35 @@ struct context {
   bool have_interrupts;
 };
 
-// Counters around one measured window. Nesting, from outside in: /proc/interrupts (reading
-// it allocates), the tracepoint counters (raw reads into buffers sized beforehand, which
-// may IPI the CPUs whose events they read), then the workload. So the flush counts contain
-// nothing but the workload, and the IPI counts nothing but the workload and the counter
-// reads' call-function IPIs, which are not TLB shootdowns.
+// Counters around one measured window. Nesting, from outside in: the tracepoint counters
+// (reading an enabled per-CPU event may IPI its CPU, so those reads stay outside the IPI
+// window), /proc/interrupts (read without allocating, so the allocator's munmap/madvise
+// cannot show up as flushes), then the workload. Buffers are sized before the window.
 class window {
  public:
   explicit window(const context& ctx) : ctx_(ctx) {
     if (ctx_.tracepoint) {
-      ctx_.tracepoint->read_raw(f0_);  // size the buffers before the window
+      ctx_.tracepoint->read_raw(f0_);
       f1_ = f0_;
     }
+    irq_.read(i0_);
+    i1_ = i0_;
   }
   void open() {
-    std::string why;
-    i0_ = read_interrupts(why);
     if (ctx_.tracepoint) ctx_.tracepoint->read_raw(f0_);
+    have_irq_ = irq_.read(i0_);
     t0_ = clock_type::now();
   }
   clock_type::duration close(phase_sample& s) {
     const auto t1 = clock_type::now();
+    have_irq_ = irq_.read(i1_) && have_irq_;
     if (ctx_.tracepoint) ctx_.tracepoint->read_raw(f1_);
-    std::string why;
-    const auto i1 = read_interrupts(why);
-    if (i0_ && i1) {
-      s.tlb_ipis_per_cpu.resize(i0_->tlb.size(), 0);
-      s.cal_ipis_per_cpu.resize(i0_->tlb.size(), 0);
-      for (std::size_t c = 0; c < i0_->tlb.size(); ++c) {
-        s.tlb_ipis_per_cpu[c] += i1->tlb[c] - i0_->tlb[c];
-        s.cal_ipis_per_cpu[c] += i1->cal[c] - i0_->cal[c];
+    if (have_irq_) {
+      s.tlb_ipis_per_cpu.resize(i0_.tlb.size(), 0);
+      s.cal_ipis_per_cpu.resize(i0_.tlb.size(), 0);
+      for (std::size_t c = 0; c < i0_.tlb.size(); ++c) {
+        s.tlb_ipis_per_cpu[c] += i1_.tlb[c] - i0_.tlb[c];
+        s.cal_ipis_per_cpu[c] += i1_.cal[c] - i0_.cal[c];
       }
     }
     if (ctx_.tracepoint) {
@@ -163,7 +162,9 @@ class window {
 
  private:
   const context& ctx_;
-  std::optional<irq_counts> i0_;
+  interrupt_reader irq_;
+  irq_counts i0_, i1_;
+  bool have_irq_ = false;
   std::vector<std::uint64_t> f0_, f1_;
   clock_type::time_point t0_;
 };
@@ -559,8 +560,11 @@ host_result run_host(const host_options& o) {
   hugepage_reservation reservation;  // restores vm.nr_hugepages when the run ends
   if (o.reserve_hugepages && !reservation.reserve(o.reserve_hugepages, why))
     r.notes.push_back("huge pages not reserved: " + why);
-  r.have_interrupts = read_interrupts(why).has_value();
-  if (!r.have_interrupts) r.notes.push_back("no IPI counts: " + why);
+  {
+    interrupt_reader probe;
+    r.have_interrupts = probe.ok();
+    if (!r.have_interrupts) r.notes.push_back("no IPI counts: " + probe.why());
+  }
   auto tp = tlb_flush_counters::open(r.cpus, why);
   r.have_tracepoint = tp != nullptr;
   if (!tp) r.notes.push_back("no flushes_by_reason: " + why);

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sd::host {
@@ -15,9 +16,24 @@ struct irq_counts {
   std::vector<std::uint64_t> cal;
 };
 
-// Nullopt (with `why`) when the file or the x86 TLB line is missing.
-std::optional<irq_counts> read_interrupts(std::string& why);
-// Parses the text of /proc/interrupts (exposed for tests).
-std::optional<irq_counts> parse_interrupts(const std::string& text, std::string& why);
+// Reads /proc/interrupts without allocating after construction, so a measurement window
+// around it sees no allocator activity (munmap/madvise would show up as TLB flushes).
+class interrupt_reader {
+ public:
+  interrupt_reader();
+  bool ok() const { return ok_; }
+  const std::string& why() const { return why_; }
+  // Fills `out` (sized by the first call); false if the read failed.
+  bool read(irq_counts& out);
+
+ private:
+  int fd_ = -1;
+  bool ok_ = false;
+  std::string why_;
+  std::vector<char> buf_;
+};
+
+// Parses the text of /proc/interrupts into `out` (vectors resized to the CPU count).
+bool parse_interrupts(std::string_view text, irq_counts& out, std::string& why);
 
 }  // namespace sd::host

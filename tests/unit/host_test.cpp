@@ -29,15 +29,17 @@ std::string run_json(const std::string& args, int& code) {
 
 TEST(HostCounters, ParsesProcInterrupts) {
   std::string why;
-  const auto c = sd::host::parse_interrupts(
-      "           CPU0       CPU1\n  0:   10   0   IO-APIC  timer\n"
-      "CAL:      316      204   Function call interrupts\n"
-      "TLB:       27       28   TLB shootdowns\n",
-      why);
-  ASSERT_TRUE(c) << why;
-  EXPECT_EQ(c->tlb, (std::vector<std::uint64_t>{27, 28}));
-  EXPECT_EQ(c->cal, (std::vector<std::uint64_t>{316, 204}));
-  EXPECT_FALSE(sd::host::parse_interrupts("  CPU0\n  0: 1 timer\n", why));
+  sd::host::irq_counts c;
+  ASSERT_TRUE(
+      sd::host::parse_interrupts("           CPU0       CPU1\n  0:   10   0   IO-APIC  timer\n"
+                                 "CAL:      316      204   Function call interrupts\n"
+                                 "TLB:       27       28   TLB shootdowns\n",
+                                 c, why))
+      << why;
+  EXPECT_EQ(c.tlb, (std::vector<std::uint64_t>{27, 28}));
+  EXPECT_EQ(c.cal, (std::vector<std::uint64_t>{316, 204}));
+  sd::host::irq_counts d;
+  EXPECT_FALSE(sd::host::parse_interrupts("  CPU0\n  0: 1 timer\n", d, why));
   EXPECT_NE(why.find("TLB"), std::string::npos);
 }
 
@@ -60,7 +62,7 @@ double tlb_ipis(const nlohmann::json& phase, bool remote_only) {
 TEST(Host, MunmapIpisTheSiblingCpuOnlyWhenASiblingRuns) {
   std::string why;
   if (sysconf(_SC_NPROCESSORS_ONLN) < 2) GTEST_SKIP() << "needs 2 online CPUs";
-  if (!sd::host::read_interrupts(why)) GTEST_SKIP() << why;
+  if (sd::host::interrupt_reader r; !r.ok()) GTEST_SKIP() << r.why();
   int code = 0;
   const std::string out =
       run_json("host --scenario munmap-free-tables --iterations 300 --repeat 1 --json -", code);
