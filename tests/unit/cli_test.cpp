@@ -10,23 +10,14 @@
 #include <string>
 
 #include "arch/arch.h"
+#include "run_binary.h"
 #include "workload/builtin.h"
 
 namespace {
 
-struct outcome {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
+using sd::test::outcome;
 outcome run(const std::string& args) {
-  const std::string cmd = std::string(SHOOTDOWN_BIN) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  return sd::test::run_binary(args);
 }
 
 int lines(const std::string& s) {

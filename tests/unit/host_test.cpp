@@ -13,18 +13,14 @@
 
 #include "host/interrupts.h"
 #include "host/tlb_tracepoint.h"
+#include "run_binary.h"
 
 namespace {
 
 std::string run_json(const std::string& args, int& code) {
-  const std::string cmd = std::string(SHOOTDOWN_BIN) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  const int st = pclose(p);
-  code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
+  const auto r = sd::test::run_binary(args);
+  code = r.code;
+  return r.out;
 }
 
 TEST(HostCounters, ParsesProcInterrupts) {
