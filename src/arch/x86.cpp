@@ -147,7 +147,6 @@ sim::task<> x86::flush_tlb_func(kernel& k, unsigned cpu, const flush_tlb_info& f
   if (f.new_tlb_gen <= local_gen) co_return;  // already caught up
   co_await k.step(cost::param::remote_read);  // mm->context.tlb_gen, read as late as possible
   const std::uint64_t mm_gen = f.mm->tlb_gen;
-  std::uint64_t invalidated = 0;
   if (local_gen != mm_gen) {
     if (local_gen > mm_gen) check::report_tlb_gen_regression(k, cpu, *f.mm, local_gen, mm_gen);
     if (f.end != mm::TLB_FLUSH_ALL && f.new_tlb_gen == local_gen + 1 && f.new_tlb_gen == mm_gen) {
@@ -158,15 +157,12 @@ sim::task<> x86::flush_tlb_func(kernel& k, unsigned cpu, const flush_tlb_info& f
       for (va_t a = f.start; a < f.end; a += va_t{1} << f.stride_shift)
         c.tlb.flush_leaf_range(c.loaded_asid, a, a + mm::PAGE_SIZE);
       c.tlb.flush_walk_all(c.loaded_asid);
-      invalidated = static_cast<std::uint64_t>(n);
     } else {
       co_await k.step(cost::param::flush_full);
       c.tlb.flush_asid(c.loaded_asid);
-      invalidated = 1;
     }
     slot.tlb_gen = mm_gen;
   }
-  (void)invalidated;
   k.count_flush(local ? "local_mm_shootdown" : "remote_shootdown");
 }
 

@@ -118,7 +118,6 @@ struct context {
   std::uint64_t iterations;
   clock_type::duration timeout;
   tlb_flush_counters* tracepoint;
-  bool have_interrupts;
 };
 
 // Counters around one measured window. Nesting, from outside in: the tracepoint counters
@@ -213,6 +212,13 @@ phase_sample measure_rounds(const context& ctx, std::uint64_t ops_per_round,
   s.ops = rounds * ops_per_round;
   s.ns_per_op = ns_per(inside, s.ops);
   return s;
+}
+
+// A phase body run while a sibling thread spins in user mode on every other CPU.
+template <phase_sample (*Body)(const context&)>
+phase_sample with_siblings(const context& c) {
+  siblings s(c.ncpus);
+  return Body(c);
 }
 
 using phase_fn = std::function<phase_sample(const context&)>;
@@ -423,8 +429,10 @@ pid_t spawn_child(const hugetlb_region& r, int report_fd, const int gate[2]) {
   if (gate[1] >= 0) close(gate[1]);  // so that the parent closing its end means EOF
   rusage before{}, after{};
   getrusage(RUSAGE_SELF, &before);
-  for (std::size_t i = 0; i < k_huge_touch; ++i)
-    static_cast<volatile char*>(r.p)[i * 64 * k_huge] += 1;
+  for (std::size_t i = 0; i < k_huge_touch; ++i) {
+    volatile char& c = static_cast<volatile char*>(r.p)[i * 64 * k_huge];
+    c = static_cast<char>(c + 1);
+  }
   getrusage(RUSAGE_SELF, &after);
   const long faults = after.ru_minflt - before.ru_minflt;
   (void)!write(report_fd, &faults, sizeof(faults));
@@ -480,10 +488,7 @@ const std::vector<scenario_def>& scenarios() {
        {{"alone", "no other thread of the process runs", false,
          [](const context& c) { return munmap_round(c); }},
         {"with-siblings", "a sibling thread spins in user mode on every other CPU", true,
-         [](const context& c) {
-           siblings s(c.ncpus);
-           return munmap_round(c);
-         }}}},
+         with_siblings<munmap_round>}}},
       {{"tlb-flush-threads", "threads write a page and MADV_DONTNEED it in a loop (tlb_flush2)",
         20000},
        {{"one-thread", "only the measured thread", false,
@@ -495,10 +500,7 @@ const std::vector<scenario_def>& scenarios() {
        {{"alone", "no other thread of the process runs", false,
          [](const context& c) { return collapse_rounds(c); }},
         {"with-siblings", "a sibling thread spins in user mode on every other CPU", true,
-         [](const context& c) {
-           siblings s(c.ncpus);
-           return collapse_rounds(c);
-         }}}},
+         with_siblings<collapse_rounds>}}},
       {{"fork-cow-reuse", "fork, then the parent writes 64 write-protected pages", 6400},
        {{"reuse", "the child has exited: write faults reuse the pages", false,
          [](const context& c) { return cow_rounds(c, false); }},
@@ -520,10 +522,7 @@ const std::vector<scenario_def>& scenarios() {
        {{"alone", "no other thread of the process runs", false,
          [](const context& c) { return mprotect_round(c); }},
         {"with-siblings", "a sibling thread spins in user mode on every other CPU", true,
-         [](const context& c) {
-           siblings s(c.ncpus);
-           return mprotect_round(c);
-         }}}},
+         with_siblings<mprotect_round>}}},
   };
   return k;
 }
@@ -582,7 +581,7 @@ host_result run_host(const host_options& o) {
   const context ctx{
       r.cpus, r.iterations,
       std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.timeout_s)),
-      tp.get(), r.have_interrupts};
+      tp.get()};
   for (const auto& ph : def->phases) {
     phase_result pr{ph.name, ph.what, {}, ""};
     if (ph.needs_two_cpus && r.cpus < 2) {

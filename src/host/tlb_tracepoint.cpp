@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -107,12 +108,6 @@ std::map<std::string, std::uint64_t> tlb_flush_counters::by_reason(
   for (std::size_t i = 0; i < counters_.size() && i < raw.size(); ++i)
     out[counters_[i].reason] += raw[i];
   return out;
-}
-
-std::map<std::string, std::uint64_t> tlb_flush_counters::read() const {
-  std::vector<std::uint64_t> raw;
-  read_raw(raw);
-  return by_reason(raw);
 }
 
 }  // namespace sd::host

@@ -18,9 +18,6 @@ class tlb_flush_counters {
   tlb_flush_counters(const tlb_flush_counters&) = delete;
   tlb_flush_counters& operator=(const tlb_flush_counters&) = delete;
 
-  // Totals over all CPUs by reason key (task_switch, remote_shootdown, ...). Reading an
-  // enabled per-CPU event may IPI that CPU: call it outside a measured window.
-  std::map<std::string, std::uint64_t> read() const;
   // Raw counts into a buffer sized once (no allocation between the reads), and their sum
   // by reason. For measurement windows that must contain nothing but the workload.
   void read_raw(std::vector<std::uint64_t>& out) const;

@@ -16,7 +16,6 @@ pfn_t memory::take_frame() {
   }
   frame& f = frames_[pfn];
   ++f.generation;  // reuse is a new life of the frame
-  ++allocated_;
   return pfn;
 }
 
@@ -37,18 +36,15 @@ pfn_t memory::alloc_table(level l, std::uint32_t owner_mm) {
   f.refcount = 1;
   f.owner_mm = owner_mm;
   f.table = std::make_unique<pt_table>();
-  ++tables_;
   return pfn;
 }
 
 void memory::free(pfn_t pfn) {
   frame& f = frames_[pfn];
   if (f.kind == frame_kind::free) throw std::logic_error("model bug: double free of a frame");
-  if (f.kind == frame_kind::pgtable) --tables_;
   f.kind = frame_kind::free;
   f.refcount = 0;
   ++f.generation;
-  --allocated_;
   // The memory keeps its old contents: a walker that still reads it sees stale entries,
   // exactly the hazard the monitors look for. It is wiped when reused as a table.
   free_list_.push_back(pfn);

@@ -52,15 +52,10 @@ class memory {
   void add_holder(pfn_t pfn, tlb_holder h) { frames_[pfn].holders.push_back(h); }
   void remove_holder(pfn_t pfn, tlb_holder h);
 
-  std::uint64_t allocated() const { return allocated_; }
-  std::uint64_t tables_allocated() const { return tables_; }
-
  private:
   pfn_t take_frame();
   std::vector<frame> frames_;
   std::vector<pfn_t> free_list_;
-  std::uint64_t allocated_ = 0;
-  std::uint64_t tables_ = 0;
 };
 
 }  // namespace sd::mm
