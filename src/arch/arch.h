@@ -41,6 +41,22 @@ class arch_ops {
   virtual sim::task<> flush_tlb_range(kern::kernel& k, unsigned cpu, mm::mm_struct& mm,
                                       mm::va_t start, mm::va_t end) = 0;
   virtual sim::task<> flush_tlb_mm(kern::kernel& k, unsigned cpu, mm::mm_struct& mm) = 0;
+  // flush_tlb_page(vma, addr): one page, leaf entries only (x86: freed_tables = false).
+  virtual sim::task<> flush_tlb_page(kern::kernel& k, unsigned cpu, mm::mm_struct& mm,
+                                     mm::va_t va) = 0;
+  // ptep_set_access_flags() after a write fault made a PTE more permissive (wp_page_reuse):
+  // the flush it does for other CPUs' stale read-only entries, if any.
+  virtual sim::task<> ptep_set_access_flags(kern::kernel& k, unsigned cpu, mm::mm_struct& mm,
+                                            mm::va_t va) = 0;
+  // flush_tlb_fix_spurious_fault(): a fault found the PTE already allowing the access.
+  virtual sim::task<> flush_tlb_fix_spurious_fault(kern::kernel& k, unsigned cpu, mm::mm_struct& mm,
+                                                   mm::va_t va) = 0;
+  // pte_needs_flush(old, new): does mprotect's change of a PTE need a TLB flush?
+  virtual bool pte_needs_flush(const kern::kernel& k, mm::pt_entry oldpte,
+                               mm::pt_entry newpte) const = 0;
+  // Whether taking a permission fault drops the faulting TLB entry (x86: Intel SDM
+  // 4.10.4.1), so a retry walks the page table; arm64 keeps it until a TLBI.
+  virtual bool fault_invalidates_tlb_entry() const = 0;
 
   virtual sim::task<> switch_mm_irqs_off(kern::kernel& k, unsigned cpu, mm::mm_struct& next) = 0;
   virtual void enter_lazy_tlb(kern::kernel& k, unsigned cpu) = 0;

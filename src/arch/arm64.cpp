@@ -47,7 +47,9 @@ class arm64 final : public arch_ops {
   // asm/tlb.h tlb_flush(): leaf-only unless tables were freed; fullmm flushes only when
   // tables were freed (the ASID allocator never reuses an ASID without a full flush).
   sim::task<> tlb_flush(kernel& k, unsigned cpu, mm::mmu_gather& tlb) override {
-    const bool last_level = !tlb.freed_tables;
+    // Unsharing counts like freeing: the walk cache may point at the unshared PMD table
+    // ("arm64: tlb: Flush walk cache when unsharing PMD tables", 2026, Fixes 8ce720d).
+    const bool last_level = !(tlb.freed_tables || tlb.unshared_tables);
     if (tlb.fullmm) {
       if (!last_level) co_await flush_tlb_mm(k, cpu, *tlb.mm);
       co_return;
@@ -66,6 +68,38 @@ class arm64 final : public arch_ops {
     co_await broadcast(k, cpu, mm, 0, mm::TLB_FLUSH_ALL, 1, false, true);
   }
 
+  // flush_tlb_page(): TLBI VALE1IS (level 3, leaf only) + DSB ISH.
+  sim::task<> flush_tlb_page(kernel& k, unsigned cpu, mm_struct& mm, va_t va) override {
+    co_await broadcast(k, cpu, mm, va, va + mm::PAGE_SIZE, 1, true, false);
+  }
+  // __ptep_set_access_flags_anysz(): with the 2025 local-flush patch only the local TLB is
+  // flushed (NOWALKCACHE | NOBROADCAST); before it, flush_tlb_page broadcast.
+  sim::task<> ptep_set_access_flags(kernel& k, unsigned cpu, mm_struct& mm, va_t va) override {
+    if (k.patch(patches::feature::arm64_wp_reuse_local_flush))
+      co_await local_flush_tlb_page(k, cpu, mm, va);
+    else
+      co_await flush_tlb_page(k, cpu, mm, va);
+  }
+  // With the patch: local-only, no notify. Before it, arm64 used the generic default, a
+  // broadcast flush_tlb_page (kernel-mechanisms 3.5).
+  sim::task<> flush_tlb_fix_spurious_fault(kernel& k, unsigned cpu, mm_struct& mm,
+                                           va_t va) override {
+    if (k.patch(patches::feature::arm64_wp_reuse_local_flush))
+      co_await local_flush_tlb_page(k, cpu, mm, va);
+    else
+      co_await flush_tlb_page(k, cpu, mm, va);
+  }
+  // c320dbb pte_needs_flush(): no flush if the old entry was invalid (PROT_NONE is invalid
+  // on arm64); software bits (PTE_PROT_NONE) ignored; else flush iff anything differs.
+  // Without it the generic pte_needs_flush() always says yes.
+  bool pte_needs_flush(const kernel& k, mm::pt_entry o, mm::pt_entry n) const override {
+    if (!k.patch(patches::feature::arm64_pte_needs_flush)) return true;
+    if (!o.present()) return false;
+    constexpr std::uint8_t sw = mm::_PAGE_PROTNONE;
+    return o.pfn != n.pfn || ((o.flags ^ n.flags) & ~sw) != 0;
+  }
+  bool fault_invalidates_tlb_entry() const override { return false; }
+
   // check_and_switch_context(): the mm's ASID is global; no flush unless the ASID
   // generation rolled over (rollover is not modeled).
   sim::task<> switch_mm_irqs_off(kernel& k, unsigned cpu, mm_struct& next) override {
@@ -82,6 +116,16 @@ class arm64 final : public arch_ops {
   }
 
  private:
+  // TLBI VALE1 + DSB NSH: this CPU only.
+  sim::task<> local_flush_tlb_page(kernel& k, unsigned cpu, mm_struct& mm, va_t va) {
+    const sim::sim_time t0 = k.eng.step_end();
+    co_await k.step_ns(k.c(cost::param::tlbi_op) + k.c(cost::param::dsb_nsh));
+    k.cpus[cpu].tlb.flush_leaf_range(mm.id, va, va + mm::PAGE_SIZE);
+    ++k.stats.flush_requests;
+    k.count_flush("tlbi_local");
+    k.stats.flush_ns += k.eng.step_end() - t0;
+  }
+
   // __flush_tlb_range(): falls back to flush_tlb_mm past the DVM-op limit.
   sim::task<> flush_range(kernel& k, unsigned cpu, mm_struct& mm, va_t start, va_t end,
                           unsigned stride_shift, bool last_level) {
@@ -108,8 +152,11 @@ class arm64 final : public arch_ops {
 
 sim::task<> arm64::broadcast(kernel& k, unsigned cpu, mm_struct& mm, va_t start, va_t end,
                              std::uint64_t ops, bool last_level, bool whole_asid) {
+  const sim::sim_time t0 = k.eng.step_end();
   // DSB ISHST, then the TLBIs: broadcast to every CPU of the inner-shareable domain.
   co_await k.step(cost::param::tlbi_op, static_cast<std::int64_t>(ops));
+  ++k.stats.flush_requests;
+  k.flush_sent_ipi = false;
   k.stats.tlbi_broadcasts += ops;
   k.count_flush(whole_asid ? "tlbi_asid" : (last_level ? "tlbi_range_leaf" : "tlbi_range"));
   ++broadcasters_;
@@ -132,6 +179,7 @@ sim::task<> arm64::broadcast(kernel& k, unsigned cpu, mm_struct& mm, va_t start,
     }
   }
   check::flush_completed(k, cpu, mm, start, end);
+  k.stats.flush_ns += k.eng.step_end() - t0;
 }
 
 }  // namespace

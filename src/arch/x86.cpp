@@ -49,7 +49,12 @@ class x86 final : public arch_ops {
       start = tlb.start;
       end = tlb.end;
     }
-    co_await flush_tlb_mm_range(k, cpu, *tlb.mm, start, end, stride_shift, tlb.freed_tables);
+    // Seeds 000/001: wake_lazy_cpus = freed_tables || unshared_tables, so an unshare flush
+    // reaches lazy CPUs (their walk caches may point into the unshared table).
+    const bool wake_lazy =
+        tlb.freed_tables ||
+        (tlb.unshared_tables && k.patch(patches::feature::x86_wake_lazy_on_unshare));
+    co_await flush_tlb_mm_range(k, cpu, *tlb.mm, start, end, stride_shift, wake_lazy);
   }
 
   sim::task<> flush_tlb_range(kernel& k, unsigned cpu, mm_struct& mm, va_t start,
@@ -61,7 +66,35 @@ class x86 final : public arch_ops {
     co_await flush_tlb_mm_range(k, cpu, mm, 0, mm::TLB_FLUSH_ALL, mm::PAGE_SHIFT, true);
   }
 
+  sim::task<> flush_tlb_page(kernel& k, unsigned cpu, mm_struct& mm, va_t va) override {
+    co_await flush_tlb_mm_range(k, cpu, mm, va, va + mm::PAGE_SIZE, mm::PAGE_SHIFT, false);
+  }
+  // arch/x86/mm/pgtable.c ptep_set_access_flags(): sets the PTE, flushes nothing. A stale
+  // read-only entry elsewhere faults once; the fault drops it (fault_invalidates_tlb_entry).
+  sim::task<> ptep_set_access_flags(kernel&, unsigned, mm_struct&, va_t) override { co_return; }
+  // asm/pgtable.h: a no-op on x86 (the hardware re-walks after a fault).
+  sim::task<> flush_tlb_fix_spurious_fault(kernel&, unsigned, mm_struct&, va_t) override {
+    co_return;
+  }
+  // arch/x86/include/asm/tlbflush.h pte_needs_flush(): not present before -> no flush; PFN
+  // changed -> flush; else flush iff PRESENT/DIRTY was cleared or RW/USER/PSE changed.
+  bool pte_needs_flush(const kernel&, mm::pt_entry o, mm::pt_entry n) const override {
+    if (!o.present()) return false;
+    if (o.pfn != n.pfn) return true;
+    constexpr std::uint8_t flush_on_clear = mm::_PAGE_PRESENT | mm::_PAGE_DIRTY;
+    constexpr std::uint8_t flush_on_change = mm::_PAGE_RW | mm::_PAGE_USER | mm::_PAGE_PSE;
+    if ((o.flags & flush_on_clear) & ~n.flags) return true;
+    return ((o.flags ^ n.flags) & flush_on_change) != 0;
+  }
+  bool fault_invalidates_tlb_entry() const override { return true; }
+
   sim::task<> switch_mm_irqs_off(kernel& k, unsigned cpu, mm_struct& next) override;
+  // Seed 000/001 x86 part: the static key tlb_ipi_broadcast_key is on when the flush is
+  // native_flush_tlb_multi (no paravirt backend) and INVLPGB is absent: then a flush with
+  // the wake-lazy bit IPI'd and waited for every CPU that can be in a lockless walk.
+  bool tlb_table_flush_implies_ipi_broadcast(const kernel& k) const override {
+    return k.patch(patches::feature::skip_redundant_sync_ipi);
+  }
   void enter_lazy_tlb(kernel& k, unsigned cpu) override {
     hw::cpu& c = k.cpus[cpu];
     if (c.loaded_mm != &k.init_mm()) c.is_lazy = true;
@@ -76,6 +109,7 @@ class x86 final : public arch_ops {
 
 sim::task<> x86::flush_tlb_mm_range(kernel& k, unsigned cpu, mm_struct& mm, va_t start, va_t end,
                                     unsigned stride_shift, bool freed_tables) {
+  const sim::sim_time t0 = k.eng.step_end();
   // inc_mm_tlb_gen(): a full barrier that pairs with switch_mm_irqs_off's tlb_gen read.
   co_await k.step(cost::param::atomic);
   flush_tlb_info info;
@@ -93,6 +127,8 @@ sim::task<> x86::flush_tlb_mm_range(kernel& k, unsigned cpu, mm_struct& mm, va_t
   }
 
   hw::cpu& c = k.cpus[cpu];
+  ++k.stats.flush_requests;
+  k.flush_sent_ipi = false;
   if (mm.cpumask_.any_but(cpu)) {
     if (k.eng.now() >= mm.next_trim_cpumask) {
       mm.next_trim_cpumask = k.eng.now() + HZ_NS;
@@ -103,19 +139,24 @@ sim::task<> x86::flush_tlb_mm_range(kernel& k, unsigned cpu, mm_struct& mm, va_t
     kern::smp_call_func_t func = [this, &info](kernel& kk, unsigned t) {
       return flush_tlb_func(kk, t, info);
     };
+    unsigned remote = 0;
     if (info.freed_tables && k.knob(patches::knob::wake_lazy_on_freed_tables)) {
-      co_await kern::on_each_cpu_mask(k, cpu, mm.cpumask_, func, kern::ipi_kind::tlb_flush);
+      co_await kern::on_each_cpu_mask(k, cpu, mm.cpumask_, func, kern::ipi_kind::tlb_flush,
+                                      &remote);
     } else {
       co_await kern::on_each_cpu_cond_mask(
           k, cpu, [&k, &info](unsigned t) { return should_flush_tlb(k, t, info); }, func,
-          mm.cpumask_, kern::ipi_kind::tlb_flush);
+          mm.cpumask_, kern::ipi_kind::tlb_flush, &remote);
     }
+    // Seed 002 (v3): info->sent_ipi -> tlb->tlb_flush_sent_ipi, read by collapse.
+    k.flush_sent_ipi = remote > 0;
   } else if (c.loaded_mm == &mm) {
     k.local_irq_disable(cpu);
     co_await flush_tlb_func(k, cpu, info);
     k.local_irq_enable(cpu);
   }
   check::flush_completed(k, cpu, mm, start, end);
+  k.stats.flush_ns += k.eng.step_end() - t0;
 }
 
 bool x86::should_flush_tlb(const kernel& k, unsigned cpu, const flush_tlb_info& f) {
@@ -154,8 +195,10 @@ sim::task<> x86::flush_tlb_func(kernel& k, unsigned cpu, const flush_tlb_info& f
       // paging-structure-cache entry of the current PCID (Intel SDM 4.10.4.1).
       const std::int64_t n = static_cast<std::int64_t>((f.end - f.start) >> f.stride_shift);
       co_await k.step(cost::param::invlpg, n);
-      for (va_t a = f.start; a < f.end; a += va_t{1} << f.stride_shift)
-        c.tlb.flush_leaf_range(c.loaded_asid, a, a + mm::PAGE_SIZE);
+      // INVLPG of an address inside a huge page drops the whole huge entry.
+      const va_t stride = va_t{1} << f.stride_shift;
+      for (va_t a = f.start; a < f.end; a += stride)
+        c.tlb.flush_leaf_range(c.loaded_asid, a, a + stride);
       c.tlb.flush_walk_all(c.loaded_asid);
     } else {
       co_await k.step(cost::param::flush_full);

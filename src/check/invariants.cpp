@@ -30,8 +30,10 @@ void flush_completed(kern::kernel& k, unsigned cpu, const mm::mm_struct& mm, mm:
   for (auto& c : k.cpus) {
     if (c.loaded_mm != &mm || c.is_lazy || c.switching) continue;
     c.tlb.for_each_leaf(c.loaded_asid, start, hi, [&](mm::va_t va, const hw::tlb_entry& e) {
-      const mm::pt_entry* pte = mm::lookup_pte(k.mem, mm, va);
-      if (pte && pte->present() && pte->pfn == e.pfn) return;
+      // A stale entry that is less permissive than the page table (read-only where the
+      // PTE is now writable) is allowed: it can only cause a spurious fault (s11.5a).
+      const mm::pt_entry* pte = mm::lookup_leaf(k.mem, mm, va);
+      if (pte && pte->present() && pte->pfn == e.pfn && (!e.writable || pte->writable())) return;
       k.mon.report({invariant::stale_tlb_after_flush,
                     {cpu, c.id},
                     fmt::format("mm {} va {:#x} -> page {}", mm.name, va, e.pfn),

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cost/cost_model.h"
 #include "patches/knobs.h"
+#include "patches/patches.h"
 #include "workload/builtin.h"
 #include "workload/config.h"
 
@@ -51,10 +52,22 @@ void list_invariants() {
 }
 
 void list_patches() {
+  fmt::print("patch features (--patches A+B, or a preset, or a preset+features):\n");
+  for (const auto& f : patches::features())
+    fmt::print("  {:<32} {}\n      from: {} (seed {})\n      model: {}\n", f.name, f.summary,
+               f.provenance, f.seed, f.modeled);
+  fmt::print("\npresets (default {}):\n", patches::k_default_preset);
+  for (const auto& p : patches::presets()) {
+    std::vector<std::string_view> names;
+    for (auto f : p.features) names.push_back(patches::info(f).name);
+    fmt::print(
+        "  {:<16} {}\n      = {}\n", p.name, p.why,
+        names.empty() ? std::string("(nothing)") : fmt::format("{}", fmt::join(names, " + ")));
+  }
   fmt::print(
-      "patches: none modeled as switchable features yet; the model follows mainline\n"
-      "  v7.0 paths (mm/mmu_gather.c, arch/x86/mm/tlb.c, arm64 tlb.h) with RCU table\n"
-      "  freeing on both arches. Seed features arrive with the patch registry.\n");
+      "\nNot modeled, by design: seed 003's vm_normal_page*(), rmap (__folio_mod_stat) and\n"
+      "pgtable_level refactors change no flush or IPI behaviour (their commits say 'no\n"
+      "functional change intended').\n");
 }
 
 }  // namespace

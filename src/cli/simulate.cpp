@@ -17,6 +17,7 @@ struct simulate_opts {
   std::optional<std::string> arch;
   std::optional<unsigned> cpus;
   std::optional<std::uint64_t> seed;
+  std::optional<std::string> patches;
   std::vector<std::string> sets, costs, knobs;
   std::string json;
   bool quiet = false;
@@ -42,6 +43,10 @@ command_fn add_simulate(CLI::App& app) {
   sub->add_option("--cpus", o->cpus, "CPUs of the machine, 1-4096 (default 8)")
       ->check(CLI::Range(1, 4096));
   sub->add_option("--seed", o->seed, "master seed (default 1)");
+  sub->add_option("--patches", o->patches,
+                  "patch set: a preset (v6.17, v6.17-backport, v6.18, v7.0, v7.0-sync-skip, none), "
+                  "features joined with '+', or a preset '+' features (default v7.0; see "
+                  "'shootdown list patches')");
   sub->add_option("--set", o->sets, "scenario parameter KEY=VALUE (repeatable)");
   sub->add_option("--cost", o->costs, "cost parameter KEY=TIME, e.g. ipi_send=250ns");
   sub->add_option("--knob", o->knobs, "knob NAME=on|off (see 'shootdown list knobs')");
@@ -52,6 +57,7 @@ command_fn add_simulate(CLI::App& app) {
     if (o->arch) spec.arch = *o->arch;
     if (o->cpus) spec.cpus = *o->cpus;
     if (o->seed) spec.seed = *o->seed;
+    if (o->patches) spec.patches = workload::setting{"patches", *o->patches, "--patches"};
     for (const auto& s : o->sets) spec.params.push_back(split(s, "--set"));
     for (const auto& s : o->costs) spec.costs.push_back(split(s, "--cost"));
     for (const auto& s : o->knobs) spec.knobs.push_back(split(s, "--knob"));

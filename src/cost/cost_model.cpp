@@ -50,6 +50,25 @@ constexpr std::array<param_info, param_count> k_params{{
      150},
     {param::rcu_gp, "rcu_gp", "minimum length of a normal RCU grace period",
      "kernel-mechanisms.md s9: ms-scale, estimate", 3'000'000, 3'000'000},
+    {param::dsb_nsh, "dsb_nsh", "arm64 DSB NSH after a local-only TLBI",
+     "estimate: a local barrier, no broadcast to wait for", 0, 30},
+    {param::page_copy, "page_copy", "copy one 4 KiB page (CoW copy, khugepaged copy per subpage)",
+     "estimate: 4 KiB at ~20 GB/s", 200, 200},
+    {param::page_move, "page_move",
+     "UFFDIO_MOVE per-page work besides the PTE writes and flush (vm_normal_folio, folio lock, "
+     "rmap/index move)",
+     "estimate; seed 003 (5094469): ~20% of move_pages_pte in vm_normal_folio before batching", 300,
+     300},
+    {param::mprotect_vma, "mprotect_vma",
+     "mprotect's VMA work per call (find, vma_modify_flags, merge, vm_page_prot update)",
+     "calibrated: makes the arm64 NONE->RW call without a flush ~2.85 us as published (seed 003 "
+     "c320dbb); the flush part is then predicted, not fitted",
+     2'400, 2'400},
+    {param::vma_dup, "vma_dup", "fork: duplicate one VMA (vm_area_dup, anon_vma_fork, links)",
+     "estimate", 1'000, 1'000},
+    {param::pmd_share_lookup, "pmd_share_lookup",
+     "huge_pmd_share: walk the file's i_mmap interval tree for a shareable PMD table", "estimate",
+     300, 300},
 }};
 }  // namespace
 

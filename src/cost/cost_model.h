@@ -34,6 +34,12 @@ enum class param : std::uint8_t {
   dsb_ish_per_cpu,
   dsb_ish_per_broadcaster,
   rcu_gp,
+  dsb_nsh,
+  page_copy,
+  page_move,
+  mprotect_vma,
+  vma_dup,
+  pmd_share_lookup,
   count_
 };
 inline constexpr std::size_t param_count = static_cast<std::size_t>(param::count_);

@@ -17,6 +17,12 @@ namespace sd::hw {
 
 enum class cpu_mode : std::uint8_t { idle, kernel, user };
 
+// include/linux/context_tracking_state.h (v6.x): what context tracking reports for a CPU.
+// User tracking is active only on nohz_full CPUs; elsewhere a CPU in user space still reads
+// KERNEL. Idle is tracked everywhere. An IRQ taken from user mode on a tracked CPU runs the
+// user-exit transition, so the model derives the state from the CPU's mode.
+enum class ct_state : std::uint8_t { kernel, idle, user };
+
 // arch/x86/include/asm/tlbflush.h: TLB_NR_DYN_ASIDS per-CPU dynamic ASID slots.
 inline constexpr unsigned TLB_NR_DYN_ASIDS = 6;
 struct tlb_context {
@@ -35,6 +41,13 @@ struct cpu {
   std::uint32_t loaded_asid = 0;        // TLB tag the hardware uses now
   bool is_lazy = false;                 // a kthread/idle borrows loaded_mm
   bool switching = false;               // x86 LOADED_MM_SWITCHING window
+  bool nohz_full = false;               // isolated: context tracking follows user mode
+
+  hw::ct_state context_tracking() const {
+    if (mode == cpu_mode::idle) return hw::ct_state::idle;
+    if (mode == cpu_mode::user && nohz_full) return hw::ct_state::user;
+    return hw::ct_state::kernel;
+  }
 
   // x86 cpu_tlbstate.ctxs / next_asid
   std::array<tlb_context, TLB_NR_DYN_ASIDS> ctxs{};

@@ -1,34 +1,110 @@
-// mm/memory.c handle_mm_fault() for private anonymous memory: allocate missing tables
-// (__pud_alloc/__pmd_alloc/__pte_alloc under page_table_lock, losing races gracefully), then
-// do_anonymous_page() under the PTE lock. The VMA is found and held under the per-VMA lock
-// (lock_vma_under_rcu) so a concurrent munmap either waits for us or we see it detached.
+// mm/memory.c handle_mm_fault() for anonymous and hugetlb memory:
+//   - missing tables are allocated under page_table_lock (losing races gracefully), then
+//     do_anonymous_page() maps a fresh page;
+//   - a write to a read-only PTE is do_wp_page(): reuse the page if it is exclusive
+//     (wp_page_reuse: make the PTE writable, then the arch's ptep_set_access_flags flush),
+//     else copy it (wp_page_copy: ptep_clear_flush, map the copy);
+//   - a fault whose PTE already allows the access is spurious:
+//     flush_tlb_fix_spurious_fault() (arm64 after Huang Ying's patch: local only).
+// The VMA is found and held under the per-VMA lock (lock_vma_under_rcu) so a concurrent
+// munmap either waits for us or we see it detached.
 //
 // Simplification: one spinlock (mm->page_table_lock) stands for the split PTE locks.
 #include "kernel/paths.h"
+#include "kernel/zap.h"
+#include "mm/mmu_gather.h"
 
 namespace sd::kern {
 
-sim::task<bool> handle_mm_fault(kernel& k, unsigned cpu, mm::va_t va, bool /*write*/) {
-  hw::cpu& c = k.cpus[cpu];
-  mm::mm_struct& mm = *c.current_mm;
-  c.mode = hw::cpu_mode::kernel;
-  ++k.stats.page_faults;
-  co_await k.step(cost::param::exception_entry);
-  co_await k.step(cost::param::pt_read);  // find the VMA
-  auto it = mm.vmas.upper_bound(va);
-  std::shared_ptr<mm::vm_area_struct> vma;
-  if (it != mm.vmas.begin() && va < std::prev(it)->second->vm_end) vma = std::prev(it)->second;
-  if (!vma) co_return false;
-  co_await vma->vm_lock.down_read(k.eng, k.c(cost::param::atomic));
-  if (vma->detached) {
-    vma->vm_lock.up_read(k.eng);
-    co_return false;
-  }
+namespace {
 
+constexpr std::uint8_t k_anon_rw =
+    mm::_PAGE_PRESENT | mm::_PAGE_RW | mm::_PAGE_USER | mm::_PAGE_ACCESSED | mm::_PAGE_DIRTY;
+
+// do_wp_page(), called with the PTE lock held; returns with it released.
+sim::task<> do_wp_page(kernel& k, unsigned cpu, mm::mm_struct& mm, mm::pfn_t table, mm::va_t va) {
+  mm::pt_entry& pte = k.mem.table(table).e[mm::pt_index(va, 1)];
+  const mm::pfn_t old = pte.pfn;
+  if (k.mem[old].refcount == 1) {  // wp_can_reuse_anon_folio(): nobody else maps it
+    co_await k.step(cost::param::pt_write);
+    pte.flags |= mm::_PAGE_RW | mm::_PAGE_DIRTY;
+    ++k.stats.wp_reuse_faults;
+    co_await k.arch->ptep_set_access_flags(k, cpu, mm, va);
+    mm.page_table_lock.unlock(k.eng);
+    co_return;
+  }
+  // wp_page_copy(): allocate and copy outside the lock, then recheck the PTE.
+  const mm::pt_entry seen = pte;
+  mm.page_table_lock.unlock(k.eng);
+  co_await k.step(cost::param::page_alloc);
+  const mm::pfn_t fresh = k.mem.alloc_data();
+  co_await k.step(cost::param::page_copy);
+  co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
+  mm::pt_entry& now = k.mem.table(table).e[mm::pt_index(va, 1)];
+  if (now != seen) {  // someone else resolved it
+    k.mem.free(fresh);
+    mm.page_table_lock.unlock(k.eng);
+    co_return;
+  }
+  co_await k.step(cost::param::pt_write);  // ptep_clear_flush()
+  now = {};
+  co_await k.arch->flush_tlb_page(k, cpu, mm, va);
+  co_await k.step(cost::param::pt_write);
+  now = {fresh, k_anon_rw};
+  ++k.stats.wp_copy_faults;
+  mm.page_table_lock.unlock(k.eng);
+  mm::put_page(k, old, "wp_page_copy");
+}
+
+sim::task<bool> do_anon_fault(kernel& k, unsigned cpu, mm::mm_struct& mm, mm::va_t va, bool write) {
+  const pte_table_ref ref = co_await pte_alloc(k, mm, va);
+  if (ref.huge) {
+    // A THP mapped by the PMD: the hardware walk would have succeeded unless this was a
+    // write to a read-only THP (huge CoW is not modeled; no scenario creates one).
+    if (write && !ref.huge->writable())
+      throw std::logic_error("model limit: write fault on a read-only THP is not modeled");
+    ++k.stats.spurious_faults;
+    co_return true;
+  }
+  const mm::pfn_t table = ref.table;
+
+  co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
+  co_await k.step(cost::param::pt_read);
+  mm::pt_entry& pte = k.mem.table(table).e[mm::pt_index(va, 1)];
+  if (pte.present()) {
+    if (write && !pte.writable()) {
+      co_await do_wp_page(k, cpu, mm, table, va);  // releases the lock
+      co_return true;
+    }
+    ++k.stats.spurious_faults;
+    mm.page_table_lock.unlock(k.eng);
+    co_await k.arch->flush_tlb_fix_spurious_fault(k, cpu, mm, va);
+    co_return true;
+  }
+  mm.page_table_lock.unlock(k.eng);
+
+  // do_anonymous_page()
+  co_await k.step(cost::param::page_alloc);
+  const mm::pfn_t page = k.mem.alloc_data();
+  co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
+  co_await k.step(cost::param::pt_write);
+  mm::pt_entry& now = k.mem.table(table).e[mm::pt_index(va, 1)];
+  if (now.none())
+    now = {page, k_anon_rw};
+  else
+    k.mem.free(page);
+  mm.page_table_lock.unlock(k.eng);
+  co_return true;
+}
+
+}  // namespace
+
+sim::task<pte_table_ref> pte_alloc(kernel& k, mm::mm_struct& mm, mm::va_t va) {
   mm::pfn_t table = mm.pgd;
   for (unsigned lvl = 4; lvl > 1; --lvl) {
     co_await k.step(cost::param::pt_read);
     const unsigned idx = mm::pt_index(va, lvl);
+    if (k.mem.table(table).e[idx].huge()) co_return pte_table_ref{0, &k.mem.table(table).e[idx]};
     if (k.mem.table(table).e[idx].none()) {
       co_await k.step(cost::param::page_alloc);
       const mm::pfn_t fresh = k.mem.alloc_table(static_cast<mm::level>(lvl - 1), mm.id);
@@ -43,22 +119,31 @@ sim::task<bool> handle_mm_fault(kernel& k, unsigned cpu, mm::va_t va, bool /*wri
     }
     table = k.mem.table(table).e[idx].pfn;
   }
+  co_return pte_table_ref{table, nullptr};
+}
 
-  co_await k.step(cost::param::page_alloc);
-  const mm::pfn_t page = k.mem.alloc_data();
-  co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
-  co_await k.step(cost::param::pt_write);
-  mm::pt_entry& pte = k.mem.table(table).e[mm::pt_index(va, 1)];
-  if (pte.none()) {
-    pte = {page, mm::_PAGE_PRESENT | mm::_PAGE_RW | mm::_PAGE_USER | mm::_PAGE_ACCESSED |
-                     mm::_PAGE_DIRTY};
-  } else {
-    k.mem.free(page);
+sim::task<bool> handle_mm_fault(kernel& k, unsigned cpu, mm::va_t va, bool write) {
+  hw::cpu& c = k.cpus[cpu];
+  mm::mm_struct& mm = *c.current_mm;
+  c.mode = hw::cpu_mode::kernel;
+  ++k.stats.page_faults;
+  co_await k.step(cost::param::exception_entry);
+  co_await k.step(cost::param::pt_read);  // find the VMA
+  auto it = mm.vmas.upper_bound(va);
+  std::shared_ptr<mm::vm_area_struct> vma;
+  if (it != mm.vmas.begin() && va < std::prev(it)->second->vm_end) vma = std::prev(it)->second;
+  if (!vma) co_return false;
+  co_await vma->vm_lock.down_read(k.eng, k.c(cost::param::atomic));
+  bool ok = false;
+  if (!vma->detached && !vma->prot_none) {  // PROT_NONE: SIGSEGV
+    if (vma->kind == mm::vma_kind::hugetlb)
+      ok = co_await hugetlb_fault(k, cpu, *vma, va);
+    else
+      ok = co_await do_anon_fault(k, cpu, mm, va, write);
   }
-  mm.page_table_lock.unlock(k.eng);
   vma->vm_lock.up_read(k.eng);
   c.mode = hw::cpu_mode::user;
-  co_return true;
+  co_return ok;
 }
 
 }  // namespace sd::kern

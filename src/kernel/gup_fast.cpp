@@ -51,12 +51,33 @@ sim::task<long> gup_fast(kernel& k, unsigned cpu, mm::va_t start, unsigned nr_pa
       if (lvl == 2) {
         pmd_val = e;
         pmd_table = t;
+        if (e.huge()) break;
       }
       t = {e.pfn, k.mem[e.pfn].generation};
     }
     if (stop) break;
-    // gup_fast_pte_range() over this PMD's span, mapping the PTE table from the PMD copy.
     const mm::va_t next = mm::entry_addr_end(addr, end, 2);
+    if (pmd_val.huge()) {
+      // gup_fast_pmd_leaf(): one reference per subpage on the folio, then recheck the PMD.
+      if (write && !pmd_val.writable()) break;
+      co_await k.step(cost::param::atomic);
+      mm::frame& folio = k.mem[pmd_val.pfn];
+      if (folio.kind != mm::frame_kind::data || folio.refcount <= 0) break;
+      const auto nr = static_cast<std::int32_t>((next - addr) >> mm::PAGE_SHIFT);
+      folio.refcount += nr;
+      co_await k.step(cost::param::pt_read);
+      if (k.mem[pmd_table.pfn].generation != pmd_table.gen ||
+          k.mem.table(pmd_table.pfn).e[mm::pt_index(addr, 2)] != pmd_val) {
+        for (std::int32_t i = 0; i < nr; ++i)
+          mm::put_page(k, pmd_val.pfn, "gup_fast_pmd_leaf: recheck failed");
+        break;
+      }
+      for (std::int32_t i = 0; i < nr; ++i) pages.push_back(pmd_val.pfn);
+      pinned += nr;
+      addr = next;
+      continue;
+    }
+    // gup_fast_pte_range() over this PMD's span, mapping the PTE table from the PMD copy.
     for (; addr < next; addr += mm::PAGE_SIZE) {
       co_await k.step(cost::param::pt_read);
       if (!check::table_still_valid(k, cpu, t.pfn, t.gen, k_walker,

@@ -7,7 +7,7 @@
 namespace sd::kern {
 
 kernel::kernel(const machine_config& c, sim::scheduler& sched)
-    : cfg(c), eng(sched), cost(cfg.costs), knobs(cfg.knobs) {
+    : cfg(c), eng(sched), cost(cfg.costs), knobs(cfg.knobs), patches(cfg.patches) {
   if (cfg.cpus < 1 || cfg.cpus > MAX_CPUS)
     throw std::invalid_argument("cpus must be between 1 and 4096");
   const arch::arch_info* a = arch::find_arch(cfg.arch);
@@ -40,6 +40,12 @@ mm::mm_struct& kernel::new_mm(std::string name) {
   m->pgd = mem.alloc_table(mm::level::pgd, m->id);
   mms.push_back(std::move(m));
   return *mms.back();
+}
+
+mm::address_space& kernel::new_file() {
+  files.push_back(std::make_unique<mm::address_space>());
+  files.back()->id = static_cast<std::uint32_t>(files.size());
+  return *files.back();
 }
 
 void kernel::local_irq_disable(unsigned cpu) {

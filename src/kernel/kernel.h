@@ -16,6 +16,7 @@
 #include "mm/mm_types.h"
 #include "mm/rcu.h"
 #include "patches/knobs.h"
+#include "patches/patches.h"
 #include "sim/engine.h"
 
 namespace sd::kern {
@@ -26,6 +27,7 @@ struct machine_config {
   std::uint64_t seed = 1;
   cost::cost_model costs{cost::preset::x86_server};
   patches::knob_set knobs;
+  patches::patch_set patches = patches::parse_patch_set(patches::k_default_preset);
 };
 
 inline constexpr unsigned MAX_CPUS = 4096;
@@ -42,17 +44,24 @@ struct kernel {
   std::unique_ptr<arch::arch_ops> arch;
   const cost::cost_model& cost;
   const patches::knob_set& knobs;
+  const patches::patch_set& patches;
   metrics stats;
   check::monitor mon;
   mm::rcu_state rcu;
-  std::vector<std::unique_ptr<mm::mm_struct>> mms;  // [0] is init_mm
+  std::vector<std::unique_ptr<mm::mm_struct>> mms;        // [0] is init_mm
+  std::vector<std::unique_ptr<mm::address_space>> files;  // hugetlbfs files
+  // Whether the last TLB flush really sent IPIs (x86 native only; seed 002's sent_ipi).
+  bool flush_sent_ipi = false;
 
   unsigned ncpus() const { return static_cast<unsigned>(cpus.size()); }
   mm::mm_struct& init_mm() { return *mms[0]; }
   mm::mm_struct& mm_by_id(std::uint32_t id) { return *mms[id]; }
   mm::mm_struct& new_mm(std::string name);
+  mm::address_space& new_file();
 
   bool knob(patches::knob k) const { return knobs[k]; }
+  // A seed feature: read where the kernel has its `if` (patches/patches.h).
+  bool patch(patches::feature f) const { return patches[f]; }
   sim::sim_time c(cost::param p) const { return cost[p]; }
   // One step costing `n` times parameter p.
   sim::engine::step_awaiter step(cost::param p, std::int64_t n = 1) {

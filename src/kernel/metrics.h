@@ -1,5 +1,6 @@
 // What a run measured. Names match `shootdown host` where they mean the same thing.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -15,17 +16,43 @@ struct metrics {
   std::uint64_t flush_ipis = 0;                      // IPIs sent by TLB-flush paths
   std::uint64_t sync_ipis = 0;                       // IPIs sent by tlb_remove_table_sync_*
   std::uint64_t sync_broadcasts = 0;                 // tlb_remove_table_sync_one calls that IPI'd
-  std::uint64_t tlbi_broadcasts = 0;                 // broadcast TLBI instructions (arm64)
-  std::uint64_t dsb_waits = 0;                       // DSB ISH completions waited for (arm64)
+  std::uint64_t sync_skipped = 0;     // calls that returned early: the flush implied the IPIs
+  std::uint64_t tlbi_broadcasts = 0;  // broadcast TLBI instructions (arm64)
+  std::uint64_t flush_requests = 0;   // TLB flush calls (flush_tlb_mm_range / TLBI sequences)
+  std::uint64_t dsb_waits = 0;        // DSB ISH completions waited for (arm64)
   std::map<std::string, std::uint64_t> flushes_by_reason;
+  sim::sim_time flush_ns = 0;  // time initiators spent in TLB-flush calls
   std::uint64_t rcu_grace_periods = 0;
   std::uint64_t ops_completed = 0;
   std::uint64_t page_faults = 0;
   std::uint64_t pages_freed = 0;
   std::uint64_t tables_freed = 0;
   std::uint64_t gup_fast_pages = 0;
-  std::uint64_t gup_fast_short = 0;  // GUP-fast calls that stopped early (slow path not modeled)
-  sim::sim_time sim_time_ns = 0;     // when the last workload thread finished
+  std::uint64_t gup_fast_short = 0;     // GUP-fast calls that stopped early (slow path not modeled)
+  std::uint64_t wp_reuse_faults = 0;    // write faults that reused the page (wp_page_reuse)
+  std::uint64_t wp_copy_faults = 0;     // write faults that copied it (wp_page_copy)
+  std::uint64_t spurious_faults = 0;    // faults whose PTE already allowed the access
+  std::uint64_t pmd_tables_shared = 0;  // huge_pmd_share adopted another VMA's PMD table
+  std::uint64_t pmd_tables_unshared = 0;  // huge_pmd_unshare dropped a share
+  std::uint64_t collapses = 0;            // khugepaged collapses completed
+  std::uint64_t collapses_failed = 0;     // abandoned (e.g. a pinned page)
+  std::uint64_t pages_moved = 0;          // UFFDIO_MOVE
+  std::uint64_t ipis_to_isolated = 0;     // IPIs taken by nohz_full CPUs
+  sim::sim_time isolated_irq_ns = 0;      // time nohz_full CPUs spent in IPI handlers
+  // Latency of named workload operations (e.g. "mprotect_rw", "fork_exit").
+  struct op_stat {
+    std::uint64_t count = 0;
+    sim::sim_time total_ns = 0;
+    sim::sim_time max_ns = 0;
+  };
+  std::map<std::string, op_stat> op_latency;
+  void record_op(const std::string& name, sim::sim_time ns) {
+    op_stat& s = op_latency[name];
+    ++s.count;
+    s.total_ns += ns;
+    s.max_ns = std::max(s.max_ns, ns);
+  }
+  sim::sim_time sim_time_ns = 0;  // when the last workload thread finished
 
   std::uint64_t cpus_interrupted() const {
     std::uint64_t n = 0;

@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 #include "kernel/paths.h"
-#include "mm/mmu_gather.h"
+#include "kernel/zap.h"
 
 namespace sd::kern {
 
@@ -51,6 +51,29 @@ sim::task<> zap_pte_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t table,
   }
 }
 
+// zap_huge_pmd() for an anonymous THP: clear the PMD, withdraw and free the deposited PTE
+// table (no walker can reach it: pte_free at once), queue the huge page in the gather.
+sim::task<> zap_huge_pmd(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t pmd_table, va_t addr) {
+  mm::mm_struct& mm = *tlb.mm;
+  const va_t haddr = addr & mm::PMD_MASK;
+  co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
+  co_await k.step(cost::param::pt_write);  // pmdp_huge_get_and_clear_full()
+  mm::pt_entry& pmd = k.mem.table(pmd_table).e[mm::pt_index(haddr, 2)];
+  const pfn_t page = pmd.pfn;
+  pmd = {};
+  mm::__tlb_adjust_range(tlb, haddr, mm::PMD_SIZE);  // tlb_remove_pmd_tlb_entry()
+  tlb.cleared_pmds = true;
+  if (auto it = mm.deposited.find(haddr); it != mm.deposited.end()) {
+    co_await k.step(cost::param::page_free);  // zap_deposited_table(): pte_free()
+    mm::pagetable_free(k, it->second, "zap_deposited_table");
+    mm.deposited.erase(it);
+  }
+  const bool full = mm::__tlb_remove_page(tlb, page);
+  if (full) co_await mm::tlb_flush_mmu_tlbonly(k, cpu, tlb);
+  mm.page_table_lock.unlock(k.eng);
+  if (full) co_await mm::tlb_flush_mmu_free(k, cpu, tlb);
+}
+
 // zap_pmd_range / zap_pud_range / zap_p4d_range, as one recursive walk over present entries.
 sim::task<> zap_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t table, unsigned lvl,
                       va_t addr, va_t end) {
@@ -58,7 +81,9 @@ sim::task<> zap_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t table, uns
     const va_t next = mm::entry_addr_end(addr, end, lvl);
     co_await k.step(cost::param::pt_read);
     const mm::pt_entry e = k.mem.table(table).e[mm::pt_index(addr, lvl)];
-    if (e.present()) {
+    if (lvl == 2 && e.huge()) {
+      co_await zap_huge_pmd(k, cpu, tlb, table, addr);
+    } else if (e.present()) {
       if (lvl == 2)
         co_await zap_pte_range(k, cpu, tlb, e.pfn, addr, next);
       else
@@ -68,15 +93,26 @@ sim::task<> zap_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t table, uns
   }
 }
 
+}  // namespace
+
+sim::task<> unmap_single_vma(kernel& k, unsigned cpu, mmu_gather& tlb, mm::vm_area_struct& vma,
+                             va_t start, va_t end) {
+  if (vma.kind == mm::vma_kind::hugetlb)
+    co_await unmap_hugepage_range_final(k, cpu, tlb, vma, start, end);
+  else
+    co_await zap_range(k, cpu, tlb, tlb.mm->pgd, 4, start, end);
+}
+
 // unmap_vmas(): tlb_start_vma, unmap_page_range, tlb_end_vma per VMA.
-sim::task<> unmap_vmas(kernel& k, unsigned cpu, mmu_gather& tlb,
-                       const std::vector<std::shared_ptr<mm::vm_area_struct>>& vmas) {
+sim::task<> unmap_vmas(kernel& k, unsigned cpu, mmu_gather& tlb, const vma_list& vmas) {
   for (const auto& vma : vmas) {
-    co_await zap_range(k, cpu, tlb, tlb.mm->pgd, 4, vma->vm_start, vma->vm_end);
+    co_await unmap_single_vma(k, cpu, tlb, *vma, vma->vm_start, vma->vm_end);
     // tlb_end_vma(): flush at each VMA boundary unless the arch merges VMAs, or fullmm.
     if (!tlb.fullmm && !k.arch->merge_vmas()) co_await mm::tlb_flush_mmu_tlbonly(k, cpu, tlb);
   }
 }
+
+namespace {
 
 // free_pte_range .. free_pud_range: free lower tables under [addr, end), then the table
 // itself when its whole span lies within [floor, ceiling) (mm/memory.c free_pmd_range etc.).
@@ -89,7 +125,8 @@ sim::task<> free_range(kernel& k, unsigned cpu, mmu_gather& tlb, mm::pt_entry& p
       const va_t next = mm::entry_addr_end(a, end, lvl);
       co_await k.step(cost::param::pt_read);
       mm::pt_entry& e = k.mem.table(table).e[mm::pt_index(a, lvl)];
-      if (e.present()) co_await free_range(k, cpu, tlb, e, lvl - 1, a, next, floor, ceiling);
+      if (e.present() && !e.huge())
+        co_await free_range(k, cpu, tlb, e, lvl - 1, a, next, floor, ceiling);
       a = next;
     }
   }
@@ -133,32 +170,43 @@ sim::task<> free_pgd_range(kernel& k, unsigned cpu, mmu_gather& tlb, va_t addr, 
   }
 }
 
-// free_pgtables() for a list of adjacent-in-tree VMAs between floor and ceiling.
-sim::task<> free_pgtables(kernel& k, unsigned cpu, mmu_gather& tlb,
-                          const std::vector<std::shared_ptr<mm::vm_area_struct>>& vmas, va_t floor,
-                          va_t ceiling) {
+}  // namespace
+
+// free_pgtables() for a list of adjacent-in-tree VMAs between floor and ceiling. File VMAs
+// leave the file's i_mmap tree here (unlink_file_vma_batch).
+sim::task<> free_pgtables(kernel& k, unsigned cpu, mmu_gather& tlb, const vma_list& vmas,
+                          va_t floor, va_t ceiling) {
   for (std::size_t i = 0; i < vmas.size(); ++i) {
+    if (vmas[i]->file) unlink_file_vma(*vmas[i]);
     const va_t next_start = i + 1 < vmas.size() ? vmas[i + 1]->vm_start : ceiling;
     co_await free_pgd_range(k, cpu, tlb, vmas[i]->vm_start, vmas[i]->vm_end, floor, next_start);
   }
 }
 
-}  // namespace
-
-sim::task<> sys_mmap(kernel& k, unsigned cpu, va_t start, va_t len) {
+sim::task<> mmap_region(kernel& k, unsigned cpu, std::shared_ptr<mm::vm_area_struct> vma) {
   mm::mm_struct& mm = *k.cpus[cpu].current_mm;
   k.cpus[cpu].mode = hw::cpu_mode::kernel;
   co_await k.step(cost::param::syscall_entry);
   co_await mm.mmap_lock.down_write(k.eng, k.c(cost::param::atomic));
   co_await k.step(cost::param::atomic);
-  if (mm.find_vma(start) || mm.find_vma(start + len - 1))
+  if (mm.find_vma(vma->vm_start) || mm.find_vma(vma->vm_end - 1))
     throw std::logic_error("model workload bug: MAP_FIXED over an existing VMA");
+  vma->vm_mm = &mm;
+  if (vma->file) {
+    co_await vma->file->i_mmap_rwsem.down_write(k.eng, k.c(cost::param::atomic));
+    vma->file->i_mmap.push_back(vma.get());  // vma_link_file()
+    vma->file->i_mmap_rwsem.up_write(k.eng);
+  }
+  mm.vmas.emplace(vma->vm_start, std::move(vma));
+  mm.mmap_lock.up_write(k.eng);
+  k.cpus[cpu].mode = hw::cpu_mode::user;
+}
+
+sim::task<> sys_mmap(kernel& k, unsigned cpu, va_t start, va_t len) {
   auto vma = std::make_shared<mm::vm_area_struct>();
   vma->vm_start = start;
   vma->vm_end = start + len;
-  mm.vmas.emplace(start, std::move(vma));
-  mm.mmap_lock.up_write(k.eng);
-  k.cpus[cpu].mode = hw::cpu_mode::user;
+  co_await mmap_region(k, cpu, std::move(vma));
 }
 
 sim::task<> sys_munmap(kernel& k, unsigned cpu, va_t start, va_t len) {
@@ -168,7 +216,7 @@ sim::task<> sys_munmap(kernel& k, unsigned cpu, va_t start, va_t len) {
   co_await k.step(cost::param::syscall_entry);
   co_await mm.mmap_lock.down_write(k.eng, k.c(cost::param::atomic));
 
-  std::vector<std::shared_ptr<mm::vm_area_struct>> victims;
+  vma_list victims;
   for (auto it = mm.vmas.lower_bound(start); it != mm.vmas.end() && it->first < end; ++it) {
     if (it->second->vm_end > end)
       throw std::logic_error("munmap of part of a VMA is not modeled (no VMA split)");
@@ -205,7 +253,7 @@ sim::task<> mmput_last(kernel& k, unsigned cpu) {
   k.cpus[cpu].mode = hw::cpu_mode::kernel;
   // exit_mmap(): a fullmm gather over everything; the mm has no other users.
   co_await mm.mmap_lock.down_write(k.eng, k.c(cost::param::atomic));
-  std::vector<std::shared_ptr<mm::vm_area_struct>> all;
+  vma_list all;
   for (auto& [start, vma] : mm.vmas) all.push_back(vma);
   mmu_gather tlb;
   mm::tlb_gather_mmu(tlb, mm, true);

@@ -1,6 +1,7 @@
 // The modeled kernel paths a workload calls. Each runs on `cpu` in the context of the task
 // running there (cpus[cpu].current_mm).
 #pragma once
+#include <memory>
 #include <vector>
 
 #include "kernel/kernel.h"
@@ -23,6 +24,23 @@ sim::task<> sys_mmap(kernel& k, unsigned cpu, mm::va_t start, mm::va_t len);
 sim::task<> sys_munmap(kernel& k, unsigned cpu, mm::va_t start, mm::va_t len);
 // exit_mmap() for the last user, then switch away and mmdrop() the pgd.
 sim::task<> mmput_last(kernel& k, unsigned cpu);
+// Inserts a prepared VMA (mmap_region): links file VMAs into the file's i_mmap.
+sim::task<> mmap_region(kernel& k, unsigned cpu, std::shared_ptr<mm::vm_area_struct> vma);
+// mmap(MAP_SHARED | MAP_FIXED) of a hugetlbfs file at byte offset pgoff (2 MiB pages).
+sim::task<> sys_mmap_hugetlb(kernel& k, unsigned cpu, mm::va_t start, mm::va_t len,
+                             mm::address_space& file, mm::va_t pgoff);
+// fork(): a new mm that copies (anon, write-protected for CoW) or shares (hugetlb PMD
+// tables) the caller's mappings; the parent's TLB is flushed (dup_mmap).
+sim::task<> sys_fork(kernel& k, unsigned cpu, mm::mm_struct& child);
+// madvise(MADV_DONTNEED) of [start, start + len) of anonymous memory.
+sim::task<> sys_madvise_dontneed(kernel& k, unsigned cpu, mm::va_t start, mm::va_t len);
+// mprotect(start, len, PROT_NONE or PROT_READ | PROT_WRITE) of whole VMAs.
+sim::task<> sys_mprotect(kernel& k, unsigned cpu, mm::va_t start, mm::va_t len, bool prot_none);
+// ioctl(UFFDIO_MOVE): move len bytes of present anonymous pages from src to dst.
+sim::task<> uffdio_move(kernel& k, unsigned cpu, mm::va_t dst, mm::va_t src, mm::va_t len);
+// khugepaged collapse_huge_page() of the PMD range at haddr of mm, run by a kthread on cpu.
+// Returns false when the collapse was abandoned (e.g. a page has extra references).
+sim::task<bool> collapse_huge_page(kernel& k, unsigned cpu, mm::mm_struct& mm, mm::va_t haddr);
 
 // mm/gup.c gup_fast(): lockless walk with IRQs off, speculative references, recheck.
 // Appends pinned pages to `pages`; returns how many of nr_pages it pinned.

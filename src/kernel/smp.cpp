@@ -6,7 +6,7 @@ namespace sd::kern {
 
 sim::task<> smp_call_function_many_cond(kernel& k, unsigned cpu, const mm::cpumask* mask,
                                         smp_call_func_t func, smp_cond_func_t cond, bool run_local,
-                                        ipi_kind kind) {
+                                        ipi_kind kind, unsigned* remote_targets) {
   std::vector<unsigned> targets;
   bool local = false;
   std::int64_t evaluated = 0;
@@ -27,6 +27,8 @@ sim::task<> smp_call_function_many_cond(kernel& k, unsigned cpu, const mm::cpuma
   // The predicate reads each candidate's per-CPU state remotely.
   if (evaluated) co_await k.step(cost::param::remote_read, evaluated);
 
+  if (remote_targets) *remote_targets = static_cast<unsigned>(targets.size());
+  if (kind == ipi_kind::table_sync && !targets.empty()) ++k.stats.sync_broadcasts;
   call_single_data csd;
   csd.func = &func;
   csd.pending = static_cast<int>(targets.size());
@@ -56,6 +58,7 @@ sim::task<> smp_call_function_many_cond(kernel& k, unsigned cpu, const mm::cpuma
 
 sim::task<> generic_smp_call_function_interrupt(kernel& k, unsigned cpu) {
   hw::cpu& c = k.cpus[cpu];
+  const sim::sim_time entered = k.eng.step_end();
   k.local_irq_disable(cpu);
   const hw::cpu_mode interrupted = c.mode;
   c.mode = hw::cpu_mode::kernel;
@@ -69,6 +72,10 @@ sim::task<> generic_smp_call_function_interrupt(kernel& k, unsigned cpu) {
     if (--csd->pending == 0) k.eng.wake_all(csd->done);
   }
   c.mode = interrupted;
+  if (c.nohz_full) {
+    ++k.stats.ipis_to_isolated;
+    k.stats.isolated_irq_ns += k.eng.step_end() - entered;
+  }
   k.local_irq_enable(cpu);
 }
 

@@ -26,18 +26,21 @@ struct call_single_data {
 // The sender is never a remote target; with run_local it runs func itself (on_each_cpu_*).
 sim::task<> smp_call_function_many_cond(kernel& k, unsigned cpu, const mm::cpumask* mask,
                                         smp_call_func_t func, smp_cond_func_t cond, bool run_local,
-                                        ipi_kind kind);
+                                        ipi_kind kind, unsigned* remote_targets = nullptr);
 
 // on_each_cpu_mask(mask, func, wait=true)
 inline sim::task<> on_each_cpu_mask(kernel& k, unsigned cpu, const mm::cpumask& mask,
-                                    smp_call_func_t func, ipi_kind kind) {
-  return smp_call_function_many_cond(k, cpu, &mask, std::move(func), {}, true, kind);
+                                    smp_call_func_t func, ipi_kind kind,
+                                    unsigned* remote_targets = nullptr) {
+  return smp_call_function_many_cond(k, cpu, &mask, std::move(func), {}, true, kind,
+                                     remote_targets);
 }
 // on_each_cpu_cond_mask(cond, func, wait=true, mask)
 inline sim::task<> on_each_cpu_cond_mask(kernel& k, unsigned cpu, smp_cond_func_t cond,
                                          smp_call_func_t func, const mm::cpumask& mask,
-                                         ipi_kind kind) {
-  return smp_call_function_many_cond(k, cpu, &mask, std::move(func), std::move(cond), true, kind);
+                                         ipi_kind kind, unsigned* remote_targets = nullptr) {
+  return smp_call_function_many_cond(k, cpu, &mask, std::move(func), std::move(cond), true, kind,
+                                     remote_targets);
 }
 // smp_call_function(func, wait=true): all online CPUs but the caller.
 inline sim::task<> smp_call_function(kernel& k, unsigned cpu, smp_call_func_t func, ipi_kind kind) {

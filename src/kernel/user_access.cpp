@@ -11,6 +11,7 @@ namespace {
 
 struct walk_result {
   bool present = false;
+  bool writable = false;
   unsigned levels_read = 0;
 };
 
@@ -37,9 +38,10 @@ walk_result hw_walk(kernel& k, hw::cpu& c, mm::va_t va) {
     const mm::pt_entry e = k.mem.table(table).e[mm::pt_index(va, lvl)];
     if (!e.present()) return r;
     const std::uint32_t gen = k.mem[e.pfn].generation;
-    if (lvl == 1) {
+    if (lvl == 1 || e.huge()) {  // a PTE, or a huge page mapped by the PMD
       c.tlb.insert(hw::tlb::leaf_key(asid, va), {e.pfn, gen, e.writable()});
       r.present = true;
+      r.writable = e.writable();
       return r;
     }
     c.tlb.insert(hw::tlb::walk_key(asid, lvl - 1, va), {e.pfn, gen, false});
@@ -55,19 +57,26 @@ sim::task<bool> user_access(kernel& k, unsigned cpu, mm::va_t va, bool write) {
   // rounds catches a model bug instead of hanging.
   for (int attempt = 0; attempt < 1000; ++attempt) {
     c.mode = hw::cpu_mode::user;
-    if (const hw::tlb_entry* e = c.tlb.find(hw::tlb::leaf_key(c.loaded_asid, va));
-        e && (!write || e->writable)) {
+    if (const hw::tlb_entry* e = c.tlb.find(hw::tlb::leaf_key(c.loaded_asid, va))) {
       co_await k.step(cost::param::tlb_hit);
       if (k.mem[e->pfn].generation != e->generation)
         check::report_stale_tlb_use(k, cpu, va, e->pfn);
-      co_return true;
+      if (!write || e->writable) co_return true;
+      // A write through a read-only entry is a permission fault, taken from the TLB
+      // even if the PTE has become writable since (a stale entry: spurious fault).
+      if (k.arch->fault_invalidates_tlb_entry())
+        c.tlb.flush_leaf_range(c.loaded_asid, va, va + mm::PAGE_SIZE);
+      if (!co_await handle_mm_fault(k, cpu, va, write)) co_return false;
+      continue;
     }
     // The walk and the access it serves are one step: an IPI cannot cut in between.
     co_await k.step(cost::param::hw_walk_level);
     const walk_result w = hw_walk(k, c, va);
     if (w.levels_read > 1)
       co_await k.step(cost::param::hw_walk_level, static_cast<std::int64_t>(w.levels_read - 1));
-    if (w.present) co_return true;
+    if (w.present && (!write || w.writable)) co_return true;
+    if (w.present && k.arch->fault_invalidates_tlb_entry())
+      c.tlb.flush_leaf_range(c.loaded_asid, va, va + mm::PAGE_SIZE);
     if (!co_await handle_mm_fault(k, cpu, va, write)) co_return false;
   }
   throw std::logic_error(

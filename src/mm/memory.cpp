@@ -19,10 +19,11 @@ pfn_t memory::take_frame() {
   return pfn;
 }
 
-pfn_t memory::alloc_data() {
+pfn_t memory::alloc_data(bool huge) {
   pfn_t pfn = take_frame();
   frame& f = frames_[pfn];
   f.kind = frame_kind::data;
+  f.huge = huge;
   f.refcount = 1;
   f.table.reset();
   return pfn;
@@ -35,6 +36,7 @@ pfn_t memory::alloc_table(level l, std::uint32_t owner_mm) {
   f.lvl = l;
   f.refcount = 1;
   f.owner_mm = owner_mm;
+  f.pt_share_count = 0;
   f.table = std::make_unique<pt_table>();
   return pfn;
 }
@@ -48,6 +50,13 @@ void memory::free(pfn_t pfn) {
   // The memory keeps its old contents: a walker that still reads it sees stale entries,
   // exactly the hazard the monitors look for. It is wiped when reused as a table.
   free_list_.push_back(pfn);
+}
+
+void memory::reuse_table(pfn_t pfn) {
+  frame& f = frames_[pfn];
+  if (f.kind != frame_kind::pgtable) throw std::logic_error("model bug: reuse of a non-table");
+  ++f.generation;
+  f.table = std::make_unique<pt_table>();
 }
 
 void memory::remove_holder(pfn_t pfn, tlb_holder h) {

@@ -30,9 +30,11 @@ struct tlb_holder {
 struct frame {
   frame_kind kind = frame_kind::free;
   level lvl = level::pte;  // page tables only
+  bool huge = false;       // data: a 2 MiB folio (THP or hugetlb page)
   std::uint32_t generation = 0;
   std::int32_t refcount = 0;   // data pages: mappings + speculative GUP references
   std::uint32_t owner_mm = 0;  // page tables: the mm they belong to
+  int pt_share_count = 0;      // hugetlb PMD tables: additional sharers (ptdesc->pt_share_count)
   std::unique_ptr<pt_table> table;
   std::vector<tlb_holder> holders;  // TLB / walk-cache entries that point here
 };
@@ -40,10 +42,13 @@ struct frame {
 class memory {
  public:
   memory() { frames_.emplace_back(); }  // pfn 0 is never allocated
-  pfn_t alloc_data();
+  pfn_t alloc_data(bool huge = false);
   pfn_t alloc_table(level l, std::uint32_t owner_mm);
   // Returns the frame to the allocator; its generation changes.
   void free(pfn_t pfn);
+  // A page-table page is repurposed without being freed (khugepaged deposit): a walker that
+  // read a pointer to it before must notice, so its generation changes and it is wiped.
+  void reuse_table(pfn_t pfn);
 
   frame& operator[](pfn_t pfn) { return frames_[pfn]; }
   const frame& operator[](pfn_t pfn) const { return frames_[pfn]; }

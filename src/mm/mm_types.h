@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "mm/cpumask.h"
 #include "mm/locks.h"
@@ -12,11 +13,30 @@
 
 namespace sd::mm {
 
+struct mm_struct;
+
+// struct address_space of a hugetlbfs file: its page cache of 2 MiB pages and the VMAs that
+// map it (the i_mmap interval tree), guarded by i_mmap_rwsem.
+struct vm_area_struct;
+struct address_space {
+  std::uint32_t id = 0;
+  rw_semaphore i_mmap_rwsem;
+  std::vector<vm_area_struct*> i_mmap;
+  std::map<std::uint64_t, pfn_t> pages;  // file offset / 2 MiB -> huge page
+};
+
+enum class vma_kind : std::uint8_t { anon, hugetlb };
+
 struct vm_area_struct {
   va_t vm_start = 0;
   va_t vm_end = 0;
-  bool detached = false;  // unlinked by munmap; a fault that raced must back off
-  rw_semaphore vm_lock;   // per-VMA lock (lock_vma_under_rcu / vma_start_write)
+  mm_struct* vm_mm = nullptr;
+  vma_kind kind = vma_kind::anon;
+  bool prot_none = false;         // PROT_NONE (else read+write)
+  address_space* file = nullptr;  // hugetlb: the file, mapped MAP_SHARED (VM_MAYSHARE)
+  va_t pgoff = 0;                 // hugetlb: byte offset in the file of vm_start
+  bool detached = false;          // unlinked by munmap; a fault that raced must back off
+  rw_semaphore vm_lock;           // per-VMA lock (lock_vma_under_rcu / vma_start_write)
 };
 
 struct mm_struct {
@@ -33,6 +53,8 @@ struct mm_struct {
   // x86 context.next_trim_cpumask: jiffies + HZ at init_new_context (t = 0 here).
   std::int64_t next_trim_cpumask = 1'000'000'000;
   bool exited = false;
+  // Page tables withdrawn by khugepaged collapse, kept for a later split (pmd_huge_pte).
+  std::map<va_t, pfn_t> deposited;
 
   explicit mm_struct(std::size_t ncpus) : cpumask_(ncpus) {}
   // find_vma(): the VMA containing addr, or null.

@@ -16,6 +16,7 @@ void __tlb_reset_range(mmu_gather& tlb) {
     tlb.end = 0;
   }
   tlb.freed_tables = false;
+  tlb.unshared_tables = false;
   tlb.cleared_ptes = tlb.cleared_pmds = tlb.cleared_puds = tlb.cleared_p4ds = false;
 }
 
@@ -110,8 +111,8 @@ sim::task<> free_table_tlb(kern::kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t
 }
 
 sim::task<> tlb_flush_mmu_tlbonly(kern::kernel& k, unsigned cpu, mmu_gather& tlb) {
-  if (!(tlb.freed_tables || tlb.cleared_ptes || tlb.cleared_pmds || tlb.cleared_puds ||
-        tlb.cleared_p4ds))
+  if (!(tlb.freed_tables || tlb.unshared_tables || tlb.cleared_ptes || tlb.cleared_pmds ||
+        tlb.cleared_puds || tlb.cleared_p4ds))
     co_return;
   co_await k.arch->tlb_flush(k, cpu, tlb);
   __tlb_reset_range(tlb);
@@ -143,12 +144,42 @@ sim::task<> tlb_finish_mmu(kern::kernel& k, unsigned cpu, mmu_gather& tlb) {
   --tlb.mm->tlb_flush_pending;  // dec_tlb_flush_pending()
 }
 
-sim::task<> tlb_remove_table_sync_one(kern::kernel& k, unsigned cpu) {
-  if (k.arch->tlb_table_flush_implies_ipi_broadcast(k)) co_return;
-  ++k.stats.sync_broadcasts;
-  co_await kern::smp_call_function(
-      k, cpu, [](kern::kernel& kk, unsigned) -> sim::task<> { co_await kk.step_ns(0); },
-      kern::ipi_kind::table_sync);
+sim::task<> tlb_remove_table_sync_one(kern::kernel& k, unsigned cpu, mm_struct* mm) {
+  if (k.arch->tlb_table_flush_implies_ipi_broadcast(k)) {
+    ++k.stats.sync_skipped;
+    co_return;
+  }
+  // Seed 004 2/3: only mm_cpumask(mm), where the arch maintains it; else every online CPU.
+  const cpumask* mask = nullptr;
+  if (mm && k.patch(patches::feature::sync_ipi_mm_cpumask) && k.arch->maintains_mm_cpumask())
+    mask = &mm->cpumask_;
+  // Seed 004 3/3: skip CPUs whose context-tracking state is not KERNEL (the predicate is
+  // evaluated by the sender, reading each CPU's state remotely).
+  kern::smp_cond_func_t cond;
+  if (k.patch(patches::feature::sync_ipi_kernel_mode_only))
+    cond = [&k](unsigned t) { return k.cpus[t].context_tracking() == hw::ct_state::kernel; };
+  co_await kern::smp_call_function_many_cond(
+      k, cpu, mask, [](kern::kernel& kk, unsigned) -> sim::task<> { co_await kk.step_ns(0); },
+      std::move(cond), false, kern::ipi_kind::table_sync);
+}
+
+void tlb_unshare_pmd_ptdesc(kern::kernel& k, mmu_gather& tlb, pfn_t table, va_t addr) {
+  frame& f = k.mem[table];
+  --f.pt_share_count;
+  __tlb_adjust_range(tlb, addr & PUD_MASK, PUD_SIZE);
+  tlb.cleared_puds = true;
+  tlb.unshared_tables = true;
+  if (f.pt_share_count == 0) tlb.fully_unshared_tables = true;
+}
+
+sim::task<> tlb_flush_unshared_tables(kern::kernel& k, unsigned cpu, mmu_gather& tlb) {
+  // Even when not the last sharer, our own TLB must stop using the table.
+  if (tlb.unshared_tables) co_await tlb_flush_mmu_tlbonly(k, cpu, tlb);
+  // Only the last sharer syncs: a still-shared table cannot be reused before it does.
+  if (tlb.fully_unshared_tables) {
+    co_await tlb_remove_table_sync_one(k, cpu, tlb.mm);
+    tlb.fully_unshared_tables = false;
+  }
 }
 
 void pagetable_free(kern::kernel& k, pfn_t table, const char* where) {

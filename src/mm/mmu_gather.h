@@ -32,6 +32,10 @@ struct mmu_gather {
   bool cleared_pmds = false;
   bool cleared_puds = false;
   bool cleared_p4ds = false;
+  // hugetlb PMD-table unsharing (8ce720d): a PUD entry pointing at a shared table was
+  // cleared; fully_ = this unshare left the table exclusively owned by its last sharer.
+  bool unshared_tables = false;
+  bool fully_unshared_tables = false;
 
   // Page batches: the on-stack bundle, then up to MAX_GATHER_BATCH_COUNT page-sized ones.
   std::vector<pfn_t> pages;
@@ -61,8 +65,17 @@ sim::task<> tlb_flush_mmu(kern::kernel& k, unsigned cpu, mmu_gather& tlb);
 sim::task<> tlb_finish_mmu(kern::kernel& k, unsigned cpu, mmu_gather& tlb);
 
 // tlb_remove_table_sync_one(): IPI every other online CPU and wait; proves each has been at
-// an IRQs-enabled point since the call began. Not an RCU grace period.
-sim::task<> tlb_remove_table_sync_one(kern::kernel& k, unsigned cpu);
+// an IRQs-enabled point since the call began. Not an RCU grace period. `mm` is what the
+// seed 004 variants narrow the targets by (null: no mm known). Returns early when the arch
+// says the preceding flush already IPI'd every CPU (seed 000).
+sim::task<> tlb_remove_table_sync_one(kern::kernel& k, unsigned cpu, mm_struct* mm);
+
+// tlb_unshare_pmd_ptdesc(): drop our share of a shared PMD table whose PUD entry at addr was
+// just cleared; record the PUD-wide range (8ce720d, include/asm-generic/tlb.h).
+void tlb_unshare_pmd_ptdesc(kern::kernel& k, mmu_gather& tlb, pfn_t table, va_t addr);
+// tlb_flush_unshared_tables(): flush now if anything was unshared, then sync if a table
+// became exclusive. Must run before i_mmap_rwsem is released.
+sim::task<> tlb_flush_unshared_tables(kern::kernel& k, unsigned cpu, mmu_gather& tlb);
 
 // Final frees, with the monitors' checks (check/invariants.h).
 void pagetable_free(kern::kernel& k, pfn_t table, const char* where);

@@ -48,7 +48,8 @@ enum pte_flag : std::uint8_t {
   _PAGE_USER = 4,
   _PAGE_ACCESSED = 8,
   _PAGE_DIRTY = 16,
-  _PAGE_PSE = 32,  // leaf at pmd/pud level (huge page)
+  _PAGE_PSE = 32,       // leaf at pmd/pud level (huge page)
+  _PAGE_PROTNONE = 64,  // PROT_NONE: the hardware sees "not present", the kernel keeps the page
 };
 
 // One entry at any level: a pointer to a lower table, or (pte level / PSE) to a data page.
@@ -58,6 +59,8 @@ struct pt_entry {
   bool none() const { return pfn == 0 && flags == 0; }
   bool present() const { return (flags & _PAGE_PRESENT) != 0; }
   bool writable() const { return (flags & _PAGE_RW) != 0; }
+  bool huge() const { return (flags & _PAGE_PSE) != 0; }  // a leaf above the PTE level
+  bool protnone() const { return (flags & _PAGE_PROTNONE) != 0; }
   bool operator==(const pt_entry&) const = default;
 };
 

@@ -20,9 +20,10 @@ nlohmann::ordered_json config_json(const workload::run_config& c) {
   j["arch"] = c.arch;
   j["cpus"] = c.cpus;
   j["seed"] = c.seed;
-  // No seed patch is modeled as a switchable feature yet: the paths follow mainline v7.0
-  // (mm/mmu_gather.c, arch/x86/mm/tlb.c) with RCU table freeing on both arches.
-  j["patches"] = nlohmann::ordered_json::array();
+  j["patch_set"] = c.patch_spec;
+  nlohmann::ordered_json features = nlohmann::ordered_json::array();
+  for (auto name : c.patches.names()) features.push_back(std::string(name));
+  j["patches"] = features;
   const auto* b = workload::find_builtin(c.scenario);
   nlohmann::ordered_json params = nlohmann::ordered_json::object();
   for (const auto& d : b->params)

@@ -73,6 +73,11 @@ scenario_spec parse_scenario_toml(const std::string& text, const std::string& pa
         if (mkey == "arch") {
           if (!mv.is_string()) throw input_error(mat + ": expected a string such as \"x86\"");
           spec.arch = *mv.value<std::string>();
+        } else if (mkey == "patches") {
+          if (!mv.is_string())
+            throw input_error(
+                mat + ": expected a patch set such as \"v7.0\" or \"v6.17+uffd-move-batch\"");
+          spec.patches = setting{mkey, *mv.value<std::string>(), mat};
         } else if (mkey == "cpus" || mkey == "seed") {
           if (!mv.is_integer() || *mv.value<std::int64_t>() < 0)
             throw input_error(mat + ": expected a non-negative integer");
@@ -85,7 +90,7 @@ scenario_spec parse_scenario_toml(const std::string& text, const std::string& pa
             spec.seed = static_cast<std::uint64_t>(n);
           }
         } else {
-          throw input_error(mat + ": unknown key (known: arch, cpus, seed)");
+          throw input_error(mat + ": unknown key (known: arch, cpus, seed, patches)");
         }
       }
     } else if (key == "params" && v.is_table()) {
@@ -137,6 +142,12 @@ run_config resolve(const scenario_spec& spec) {
     throw input_error("impossible machine: --cpus must be 1 to 4096, got " +
                       std::to_string(cfg.cpus));
   cfg.seed = spec.seed.value_or(1);
+  cfg.patch_spec = spec.patches ? spec.patches->text : std::string(patches::k_default_preset);
+  try {
+    cfg.patches = patches::parse_patch_set(cfg.patch_spec);
+  } catch (const std::invalid_argument& e) {
+    throw input_error((spec.patches ? spec.patches->origin + ": " : std::string()) + e.what());
+  }
 
   for (const auto& d : b->params) cfg.params[std::string(d.name)] = d.default_for(cfg.cpus);
   for (const auto& s : spec.params) {

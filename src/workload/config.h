@@ -11,6 +11,7 @@
 
 #include "cost/cost_model.h"
 #include "patches/knobs.h"
+#include "patches/patches.h"
 #include "workload/params.h"
 
 namespace sd::workload {
@@ -32,6 +33,7 @@ struct scenario_spec {
   std::optional<std::string> arch;
   std::optional<unsigned> cpus;
   std::optional<std::uint64_t> seed;
+  std::optional<setting> patches;  // patch-set spec, e.g. "v7.0+x86-wake-lazy-on-unshare"
   std::vector<setting> params;
   std::vector<setting> costs;
   std::vector<setting> knobs;
@@ -43,6 +45,8 @@ struct run_config {
   std::string arch;
   unsigned cpus = 0;
   std::uint64_t seed = 0;
+  std::string patch_spec;  // as given (or the default preset)
+  patches::patch_set patches;
   param_values params;
   cost::cost_model costs{cost::preset::x86_server};
   std::map<std::string, sim::sim_time> cost_overrides;  // by name, as given

@@ -19,6 +19,7 @@ run_result simulate(const run_config& cfg) {
   mc.seed = cfg.seed;
   mc.costs = cfg.costs;
   mc.knobs = cfg.knobs;
+  mc.patches = cfg.patches;
   sim::timed_scheduler sched;
   kern::kernel k(mc, sched);
   thread_group threads(k);

@@ -17,7 +17,7 @@ TEST(MmuGather, SyncOneIpisEveryOtherCpuAndWaitsForIrqsOffRegions) {
   sim::sim_time returned_at = 0;
   m.start(0, [&](kernel& k, unsigned cpu) -> sim::task<> {
     co_await kern::user_run(k, cpu, 10'000);
-    co_await mm::tlb_remove_table_sync_one(k, cpu);
+    co_await mm::tlb_remove_table_sync_one(k, cpu, nullptr);
     returned_at = k.eng.now();
   });
   m.start(2, [&](kernel& k, unsigned cpu) -> sim::task<> {

@@ -39,7 +39,8 @@ TEST(ScenarioToml, ErrorsNameFileLineAndKey) {
     parse_scenario_toml("scenario = \"munmap-free-tables\"\n\n[machine]\nkores = 4\n", "m.toml");
     FAIL() << "expected an input_error";
   } catch (const input_error& e) {
-    EXPECT_STREQ(e.what(), "m.toml:4: [machine] kores: unknown key (known: arch, cpus, seed)");
+    EXPECT_STREQ(e.what(),
+                 "m.toml:4: [machine] kores: unknown key (known: arch, cpus, seed, patches)");
   }
   EXPECT_THROW(parse_scenario_toml("[params]\nthreads = 1\n", "n.toml"), input_error);
   EXPECT_THROW(parse_scenario_toml("scenario = \"munmap\"\n", "u.toml"), input_error);

@@ -1,0 +1,33 @@
+// madvise(MADV_DONTNEED) (mm/madvise.c madvise_dontneed_single_vma -> zap_page_range_single):
+// under mmap_lock read, a gather per VMA around unmap_single_vma. The will-it-scale
+// tlb_flush2 loop is one page at a time: every call flushes one page on every CPU running
+// the mm.
+#include <algorithm>
+
+#include "kernel/paths.h"
+#include "kernel/zap.h"
+
+namespace sd::kern {
+
+sim::task<> sys_madvise_dontneed(kernel& k, unsigned cpu, mm::va_t start, mm::va_t len) {
+  mm::mm_struct& mm = *k.cpus[cpu].current_mm;
+  const mm::va_t end = start + len;
+  k.cpus[cpu].mode = hw::cpu_mode::kernel;
+  co_await k.step(cost::param::syscall_entry);
+  co_await mm.mmap_lock.down_read(k.eng, k.c(cost::param::atomic));
+  vma_list targets;
+  for (auto& [vstart, vma] : mm.vmas)
+    if (vma->vm_end > start && vstart < end && vma->kind == mm::vma_kind::anon)
+      targets.push_back(vma);
+  for (const auto& vma : targets) {
+    mm::mmu_gather tlb;
+    mm::tlb_gather_mmu(tlb, mm, false);
+    co_await unmap_single_vma(k, cpu, tlb, *vma, std::max(start, vma->vm_start),
+                              std::min(end, vma->vm_end));
+    co_await mm::tlb_finish_mmu(k, cpu, tlb);
+  }
+  mm.mmap_lock.up_read(k.eng);
+  k.cpus[cpu].mode = hw::cpu_mode::user;
+}
+
+}  // namespace sd::kern

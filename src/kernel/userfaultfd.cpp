@@ -1,0 +1,85 @@
+// ioctl(UFFDIO_MOVE) of present anonymous pages (mm/userfaultfd.c move_pages ->
+// move_pages_pte -> move_present_ptes, kernel-mechanisms s7). Under mmap_lock read, per
+// PMD step and with both PTE locks held (double_pt_lock):
+//   without uffd-move-batch: one page per call: ptep_clear_flush(src) -- a TLB flush per
+//     page -- then set the destination PTE;
+//   with it (5094469): a batch of contiguous qualifying pages bounded by the end of the
+//     source and destination PMDs (two pmd_addr_end()); every source PTE cleared and every
+//     destination PTE set, then ONE flush_tlb_range over the moved source range.
+// The model's pages always qualify for batching (small, exclusive, same anon_vma, trylock
+// succeeds); a source hole ends the batch and is skipped (UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES).
+#include <algorithm>
+
+#include "kernel/paths.h"
+#include "kernel/zap.h"
+
+namespace sd::kern {
+
+namespace {
+
+using mm::va_t;
+
+// Moves up to `nr` pages from src to dst under the PTE lock; returns how many it moved
+// (it stops at a source hole).
+sim::task<va_t> move_present_ptes(kernel& k, unsigned cpu, mm::mm_struct& mm, mm::pfn_t dst_table,
+                                  mm::pfn_t src_table, va_t dst, va_t src, va_t nr) {
+  const bool batch = k.patch(patches::feature::uffd_move_batch);
+  co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));  // double_pt_lock()
+  va_t moved = 0;
+  for (; moved < nr; ++moved) {
+    const va_t s = src + moved * mm::PAGE_SIZE;
+    const va_t d = dst + moved * mm::PAGE_SIZE;
+    co_await k.step(cost::param::pt_read, 2);
+    mm::pt_entry& spte = k.mem.table(src_table).e[mm::pt_index(s, 1)];
+    mm::pt_entry& dpte = k.mem.table(dst_table).e[mm::pt_index(d, 1)];
+    if (!spte.present() || !dpte.none()) break;
+    co_await k.step(cost::param::page_move);  // vm_normal_folio, folio lock, rmap move
+    co_await k.step(cost::param::pt_write);   // get_and_clear src
+    const mm::pt_entry e = spte;
+    spte = {};
+    if (!batch) co_await k.arch->flush_tlb_page(k, cpu, mm, s);  // ptep_clear_flush()
+    co_await k.step(cost::param::pt_write);                      // set_pte_at(dst)
+    dpte = e;
+    if (!batch) {
+      ++moved;
+      break;
+    }
+  }
+  if (batch && moved)
+    co_await k.arch->flush_tlb_range(k, cpu, mm, src, src + moved * mm::PAGE_SIZE);
+  mm.page_table_lock.unlock(k.eng);
+  k.stats.pages_moved += moved;
+  co_return moved;
+}
+
+}  // namespace
+
+sim::task<> uffdio_move(kernel& k, unsigned cpu, va_t dst, va_t src, va_t len) {
+  mm::mm_struct& mm = *k.cpus[cpu].current_mm;
+  k.cpus[cpu].mode = hw::cpu_mode::kernel;
+  co_await k.step(cost::param::syscall_entry);
+  co_await mm.mmap_lock.down_read(k.eng, k.c(cost::param::atomic));
+  const va_t end = src + len;
+  while (src < end) {
+    // move_pages_pte() for one step bounded by both PMDs.
+    const va_t step_end = std::min({end, mm::entry_addr_end(src, end, 2),
+                                    src + (mm::entry_addr_end(dst, dst + (end - src), 2) - dst)});
+    const va_t nr = (step_end - src) >> mm::PAGE_SHIFT;
+    const pte_table_ref s = co_await pte_alloc(k, mm, src);
+    const pte_table_ref d = co_await pte_alloc(k, mm, dst);
+    if (s.huge || d.huge) throw std::logic_error("model limit: UFFDIO_MOVE of a THP");
+    va_t done = 0;
+    while (done < nr) {
+      const va_t moved =
+          co_await move_present_ptes(k, cpu, mm, d.table, s.table, dst + done * mm::PAGE_SIZE,
+                                     src + done * mm::PAGE_SIZE, nr - done);
+      done += moved ? moved : 1;  // a hole: skip the page
+    }
+    src += nr * mm::PAGE_SIZE;
+    dst += nr * mm::PAGE_SIZE;
+  }
+  mm.mmap_lock.up_read(k.eng);
+  k.cpus[cpu].mode = hw::cpu_mode::user;
+}
+
+}  // namespace sd::kern

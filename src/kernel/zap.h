@@ -1,0 +1,43 @@
+// Unmapping and page-table freeing shared by munmap, exit, madvise, khugepaged and the
+// hugetlb paths (mm/memory.c unmap_single_vma / unmap_vmas / free_pgtables).
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "kernel/kernel.h"
+#include "mm/mmu_gather.h"
+
+namespace sd::kern {
+
+using vma_list = std::vector<std::shared_ptr<mm::vm_area_struct>>;
+
+// unmap_single_vma(): zap [start, end) of one VMA into the gather (hugetlb VMAs go through
+// __unmap_hugepage_range under i_mmap_rwsem).
+sim::task<> unmap_single_vma(kernel& k, unsigned cpu, mm::mmu_gather& tlb, mm::vm_area_struct& vma,
+                             mm::va_t start, mm::va_t end);
+// unmap_vmas(): each VMA whole, with tlb_end_vma() between them.
+sim::task<> unmap_vmas(kernel& k, unsigned cpu, mm::mmu_gather& tlb, const vma_list& vmas);
+// free_pgtables() for adjacent VMAs between floor and ceiling; unlinks file VMAs.
+sim::task<> free_pgtables(kernel& k, unsigned cpu, mm::mmu_gather& tlb, const vma_list& vmas,
+                          mm::va_t floor, mm::va_t ceiling);
+
+// The PTE table covering va, allocating missing levels under page_table_lock as the fault
+// path does (__pud_alloc/__pmd_alloc/__pte_alloc). `huge` is set instead when a huge PMD
+// maps va. (kernel/fault.cpp)
+struct pte_table_ref {
+  mm::pfn_t table = 0;
+  mm::pt_entry* huge = nullptr;
+};
+sim::task<pte_table_ref> pte_alloc(kernel& k, mm::mm_struct& mm, mm::va_t va);
+
+// Hugetlb (kernel/hugetlb.cpp).
+sim::task<> unmap_hugepage_range_final(kernel& k, unsigned cpu, mm::mmu_gather& tlb,
+                                       mm::vm_area_struct& vma, mm::va_t start, mm::va_t end);
+void unlink_file_vma(mm::vm_area_struct& vma);
+// hugetlb_fault(): map the file's 2 MiB page at va, sharing a PMD table when possible.
+sim::task<bool> hugetlb_fault(kernel& k, unsigned cpu, mm::vm_area_struct& vma, mm::va_t va);
+// copy_hugetlb_page_range() at fork: share the parent's PMD tables, copy the rest.
+sim::task<> copy_hugetlb_page_range(kernel& k, unsigned cpu, mm::vm_area_struct& dst,
+                                    mm::vm_area_struct& src);
+
+}  // namespace sd::kern

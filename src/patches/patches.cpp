@@ -1,0 +1,160 @@
+#include "patches/patches.h"
+
+#include <stdexcept>
+
+namespace sd::patches {
+
+namespace {
+
+using enum feature;
+
+constexpr std::array<feature_info, feature_count> k_features{{
+    {hugetlb_unshare_sync_per_table, "hugetlb-unshare-sync-per-table",
+     "1013af4f585f (CVE-2025-38085, Jann Horn, May 2025)", "003 (its Fixes: target)",
+     "huge_pmd_unshare sends tlb_remove_table_sync_one for every unshared PMD table",
+     "kernel/hugetlb.cpp huge_pmd_unshare (ignored when hugetlb-unshare-gather is on: 8ce720d "
+     "rewrote that code)"},
+    {hugetlb_unshare_gather, "hugetlb-unshare-gather", "8ce720d5bd91 (David Hildenbrand, Dec 2025)",
+     "003",
+     "unsharing goes through the mmu_gather: one flush and at most one sync per gather, none when "
+     "not the last sharer",
+     "mm/mmu_gather.cpp tlb_unshare_pmd_ptdesc / tlb_flush_unshared_tables; kernel/hugetlb.cpp"},
+    {hugetlb_pmd_shared_fix, "hugetlb-pmd-shared-fix", "ca1a47cd3f5f (David Hildenbrand, Dec 2025)",
+     "003",
+     "hugetlb_pmd_shared() reads pt_share_count instead of the page count, so shared tables are "
+     "detected again",
+     "no flush or IPI effect: it changes page migration and smaps/pagemap accounting of folios in "
+     "shared tables, which the model does not run; listed so presets are complete"},
+    {x86_wake_lazy_on_unshare, "x86-wake-lazy-on-unshare",
+     "Lance Yang v8/v10 (20260309020711.20831-1-lance.yang@linux.dev)", "000, 001",
+     "x86 tlb_flush passes freed_tables || unshared_tables (wake_lazy_cpus): unshare flushes reach "
+     "lazy CPUs",
+     "arch/x86.cpp tlb_flush"},
+    {skip_redundant_sync_ipi, "skip-redundant-sync-ipi",
+     "Lance Yang v8 1/2 + 2/2 (tlb_table_flush_implies_ipi_broadcast)", "000, 001",
+     "tlb_remove_table_sync_one returns early when the preceding flush IPI'd every CPU: native x86 "
+     "only (no INVLPGB, no paravirt flush)",
+     "arch/x86.cpp tlb_table_flush_implies_ipi_broadcast (false on x86-kvm, x86-invlpgb, arm64)"},
+    {collapse_flush_sync, "collapse-flush-sync", "Lance Yang v3 (pmdp_collapse_flush_sync)", "002",
+     "khugepaged clears, flushes and syncs in one call; the sync IPI is skipped when the flush "
+     "really sent IPIs",
+     "kernel/khugepaged.cpp collapse_huge_page; the native x86 flush records that it sent IPIs"},
+    {sync_ipi_mm_cpumask, "sync-ipi-mm-cpumask",
+     "Yair Podemsky 2/3 (20230404134224.137038-1-ypodemsk@redhat.com)", "004",
+     "tlb_remove_table_sync_one(mm) IPIs only mm_cpumask(mm) on arches that maintain it",
+     "mm/mmu_gather.cpp tlb_remove_table_sync_one (arm64 keeps all CPUs: no mm_cpumask)"},
+    {sync_ipi_kernel_mode_only, "sync-ipi-kernel-mode-only", "Yair Podemsky 3/3 (withdrawn in v2)",
+     "004", "the sync IPI skips CPUs whose context-tracking state is not CT_STATE_KERNEL",
+     "mm/mmu_gather.cpp tlb_remove_table_sync_one, hw/cpu.h ct_state (USER only on nohz_full)"},
+    {uffd_move_batch, "uffd-move-batch", "5094469 (Lokesh Gidra, Aug 2025)", "003",
+     "UFFDIO_MOVE clears a PMD-bounded run of present PTEs and flushes once per batch",
+     "kernel/userfaultfd.cpp move_pages_pte"},
+    {arm64_pte_needs_flush, "arm64-pte-needs-flush", "c320dbb7c80d (Dev Jain, 2025)", "003",
+     "arm64 mprotect skips the flush when the old PTE was invalid (e.g. PROT_NONE -> RW)",
+     "kernel/mprotect.cpp change_pte_range via arch pte_needs_flush"},
+    {arm64_wp_reuse_local_flush, "arm64-wp-reuse-local-flush",
+     "Huang Ying 2025 (arm64, tlbflush: don't TLBI broadcast if page reused in write fault)", "003",
+     "write-fault reuse flushes only the local TLB; stale read-only entries elsewhere are dropped "
+     "by "
+     "the spurious-fault path",
+     "kernel/fault.cpp wp_page_reuse, flush_tlb_fix_spurious_fault"},
+}};
+
+constexpr feature k_v6_17[] = {hugetlb_unshare_sync_per_table};
+constexpr feature k_v6_17_backport[] = {hugetlb_unshare_sync_per_table, hugetlb_unshare_gather,
+                                        hugetlb_pmd_shared_fix,         uffd_move_batch,
+                                        arm64_pte_needs_flush,          arm64_wp_reuse_local_flush};
+constexpr feature k_v6_18[] = {hugetlb_unshare_sync_per_table, uffd_move_batch,
+                               arm64_pte_needs_flush};
+constexpr feature k_v7_0[] = {hugetlb_unshare_gather, hugetlb_pmd_shared_fix, uffd_move_batch,
+                              arm64_pte_needs_flush, arm64_wp_reuse_local_flush};
+constexpr feature k_v7_0_sync_skip[] = {
+    hugetlb_unshare_gather, hugetlb_pmd_shared_fix,     uffd_move_batch,
+    arm64_pte_needs_flush,  arm64_wp_reuse_local_flush, x86_wake_lazy_on_unshare,
+    skip_redundant_sync_ipi};
+
+constexpr preset_info k_presets[] = {
+    {"none",
+     "no feature: hugetlb unsharing without any sync (before 1013af4), per-page MOVE "
+     "flushes, unconditional arm64 mprotect and write-fault-reuse flushes",
+     {}},
+    {"v6.17",
+     "v6.17 as released: has the CVE-2025-38085 per-table sync (1013af4, merged for 6.16), none of "
+     "seed 003's backports",
+     k_v6_17},
+    {"v6.17-backport",
+     "v6.17 with seed 003's backport list (NVIDIA PR #350): MOVE batching, arm64 pte_needs_flush "
+     "and write-fault local flush, hugetlb_pmd_shared fix, and the mmu_gather unshare rework "
+     "(which replaces the per-table sync)",
+     k_v6_17_backport},
+    {"v6.18",
+     "v6.18 as released: per-table sync still in place (8ce720d came in 6.19 and stable), MOVE "
+     "batching (seen on a 6.18 host) and arm64 pte_needs_flush; the write-fault local flush is "
+     "assumed to be 6.19 (seed 003 backports it 'from v6.19')",
+     k_v6_18},
+    {"v7.0",
+     "mainline v7.0: every seed 003 patch; no sync-IPI skip and no wake-lazy-on-unshare "
+     "(kernel-mechanisms 2.10: not in v7.0 mm/mmu_gather.c)",
+     k_v7_0},
+    {"v7.0-sync-skip",
+     "v7.0 plus seeds 000/001 (Lance Yang v8/v10): tlb_table_flush_implies_ipi_broadcast on native "
+     "x86 and wake_lazy_cpus = freed_tables || unshared_tables",
+     k_v7_0_sync_skip},
+};
+
+}  // namespace
+
+const std::array<feature_info, feature_count>& features() {
+  return k_features;
+}
+
+const feature_info& info(feature f) {
+  return k_features[static_cast<std::size_t>(f)];
+}
+
+std::optional<feature> find_feature(std::string_view name) {
+  for (const auto& f : k_features)
+    if (f.name == name) return f.id;
+  return std::nullopt;
+}
+
+std::vector<std::string_view> patch_set::names() const {
+  std::vector<std::string_view> out;
+  for (const auto& f : k_features)
+    if ((*this)[f.id]) out.push_back(f.name);
+  return out;
+}
+
+std::span<const preset_info> presets() {
+  return k_presets;
+}
+
+const preset_info* find_preset(std::string_view name) {
+  for (const auto& p : k_presets)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+patch_set parse_patch_set(std::string_view spec) {
+  patch_set s;
+  if (spec.empty()) throw std::invalid_argument("empty patch set");
+  std::size_t pos = 0;
+  while (pos <= spec.size()) {
+    const std::size_t plus = spec.find('+', pos);
+    const std::string_view part =
+        spec.substr(pos, plus == std::string_view::npos ? std::string_view::npos : plus - pos);
+    if (const preset_info* p = find_preset(part)) {
+      for (feature f : p->features) s.set(f);
+    } else if (auto f = find_feature(part)) {
+      s.set(*f);
+    } else {
+      throw std::invalid_argument("unknown patch or preset '" + std::string(part) + "' in '" +
+                                  std::string(spec) + "' (see 'shootdown list patches')");
+    }
+    if (plus == std::string_view::npos) break;
+    pos = plus + 1;
+  }
+  return s;
+}
+
+}  // namespace sd::patches
