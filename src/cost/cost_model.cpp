@@ -63,7 +63,7 @@ constexpr std::array<param_info, param_count> k_params{{
      "mprotect's VMA work per call (find, vma_modify_flags, merge, vm_page_prot update)",
      "calibrated: makes the arm64 NONE->RW call without a flush ~2.85 us as published (seed 003 "
      "c320dbb); the flush part is then predicted, not fitted",
-     2'400, 2'400},
+     2'570, 2'570},
     {param::vma_dup, "vma_dup", "fork: duplicate one VMA (vm_area_dup, anon_vma_fork, links)",
      "estimate", 1'000, 1'000},
     {param::pmd_share_lookup, "pmd_share_lookup",

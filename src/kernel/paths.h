@@ -12,6 +12,8 @@ namespace sd::kern {
 sim::task<> switch_to_task(kernel& k, unsigned cpu, mm::mm_struct& mm);
 sim::task<> switch_to_idle(kernel& k, unsigned cpu);
 
+// A kthread sleeping (the CPU idles, interruptible by IPIs), then back in kernel mode.
+sim::task<> idle_run(kernel& k, unsigned cpu, sim::sim_time ns);
 // User-mode time with IRQs on (interruptible by IPIs).
 sim::task<> user_run(kernel& k, unsigned cpu, sim::sim_time ns);
 // One user load/store: TLB, else hardware walk, else page fault. False: SIGSEGV.

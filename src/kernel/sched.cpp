@@ -22,6 +22,12 @@ sim::task<> switch_to_idle(kernel& k, unsigned cpu) {
   c.mode = hw::cpu_mode::idle;
 }
 
+sim::task<> idle_run(kernel& k, unsigned cpu, sim::sim_time ns) {
+  k.cpus[cpu].mode = hw::cpu_mode::idle;
+  co_await k.eng.run_interruptible(ns);
+  k.cpus[cpu].mode = hw::cpu_mode::kernel;
+}
+
 sim::task<> user_run(kernel& k, unsigned cpu, sim::sim_time ns) {
   k.cpus[cpu].mode = hw::cpu_mode::user;
   co_await k.eng.run_interruptible(ns);

@@ -2,6 +2,7 @@
 
 #include "workload/units.h"
 
+#include "report/metric_list.h"
 #include "report/report.h"
 #include "workload/builtin.h"
 
@@ -47,25 +48,17 @@ nlohmann::ordered_json to_json(const workload::run_result& r) {
   j["config"] = config_json(r.cfg);
   const kern::metrics& m = r.stats;
   nlohmann::ordered_json mj;
-  mj["ipis_sent"] = m.ipis_sent;
+  for (const auto& mi : scalar_metrics()) mj[std::string(mi.name)] = mi.get(m);
   mj["ipis_received_per_cpu"] = m.ipis_received_per_cpu;
-  mj["cpus_interrupted"] = m.cpus_interrupted();
-  mj["flush_ipis"] = m.flush_ipis;
-  mj["sync_ipis"] = m.sync_ipis;
-  mj["sync_broadcasts"] = m.sync_broadcasts;
-  mj["tlbi_broadcasts"] = m.tlbi_broadcasts;
-  mj["dsb_waits"] = m.dsb_waits;
   nlohmann::ordered_json reasons = nlohmann::ordered_json::object();
   for (const auto& [k, v] : m.flushes_by_reason) reasons[k] = v;
   mj["flushes_by_reason"] = reasons;
-  mj["rcu_grace_periods"] = m.rcu_grace_periods;
-  mj["sim_time_ns"] = m.sim_time_ns;
-  mj["ops_completed"] = m.ops_completed;
-  mj["page_faults"] = m.page_faults;
-  mj["pages_freed"] = m.pages_freed;
-  mj["tables_freed"] = m.tables_freed;
-  mj["gup_fast_pages"] = m.gup_fast_pages;
-  mj["gup_fast_short"] = m.gup_fast_short;
+  nlohmann::ordered_json ops = nlohmann::ordered_json::object();
+  for (const auto& [name, o] : m.op_latency)
+    ops[name] = {{"count", o.count},
+                 {"mean_ns", o.count ? o.total_ns / static_cast<sim::sim_time>(o.count) : 0},
+                 {"max_ns", o.max_ns}};
+  mj["op_latency"] = ops;
   mj["model_steps"] = r.model_steps;
   j["metrics"] = mj;
   nlohmann::ordered_json vs = nlohmann::ordered_json::array();

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "report/metric_list.h"
 #include "report/report.h"
 
 namespace sd::report {
@@ -16,25 +17,27 @@ void row(std::ostream& out, std::uint64_t v, std::string_view name, std::string_
 void print_table(std::ostream& out, const workload::run_result& r) {
   const auto& c = r.cfg;
   const auto& m = r.stats;
-  fmt::print(out, "\n Model statistics for '{}' ({}), arch {}, {} CPUs, seed {}:\n\n", c.scenario,
-             c.source, c.arch, c.cpus, c.seed);
-  row(out, m.ipis_sent, "ipis_sent");
-  const auto busiest =
-      std::max_element(m.ipis_received_per_cpu.begin(), m.ipis_received_per_cpu.end());
-  row(out, m.cpus_interrupted(), "cpus_interrupted",
-      fmt::format("of {}; busiest CPU {} took {}", c.cpus,
-                  busiest - m.ipis_received_per_cpu.begin(), *busiest));
-  row(out, m.flush_ipis, "flush_ipis");
-  row(out, m.sync_ipis, "sync_ipis", fmt::format("{} sync broadcasts", m.sync_broadcasts));
-  row(out, m.tlbi_broadcasts, "tlbi_broadcasts", fmt::format("{} DSB waits", m.dsb_waits));
+  fmt::print(out, "\n Model statistics for '{}' ({}), arch {}, {} CPUs, seed {}, patches {}:\n\n",
+             c.scenario, c.source, c.arch, c.cpus, c.seed, c.patch_spec);
+  for (const auto& mi : scalar_metrics()) {
+    const std::uint64_t v = mi.get(m);
+    if (mi.name == "sim_time_ns") continue;          // printed below
+    if (v == 0 && mi.name != "ipis_sent") continue;  // perf-stat style: only what happened
+    if (mi.name == "cpus_interrupted") {
+      const auto busiest =
+          std::max_element(m.ipis_received_per_cpu.begin(), m.ipis_received_per_cpu.end());
+      row(out, v, mi.name,
+          fmt::format("of {}; busiest CPU {} took {}", c.cpus,
+                      busiest - m.ipis_received_per_cpu.begin(), *busiest));
+      continue;
+    }
+    row(out, v, mi.name);
+  }
   for (const auto& [reason, n] : m.flushes_by_reason) row(out, n, "tlb_flush:" + reason);
-  row(out, m.rcu_grace_periods, "rcu_grace_periods");
-  row(out, m.tables_freed, "tables_freed");
-  row(out, m.pages_freed, "pages_freed");
-  row(out, m.page_faults, "page_faults");
-  row(out, m.gup_fast_pages, "gup_fast_pages",
-      fmt::format("{} calls stopped short", m.gup_fast_short));
-  row(out, m.ops_completed, "ops_completed");
+  for (const auto& [name, o] : m.op_latency)
+    fmt::print(out, "{:>15.3f} us  {:<26}  # mean of {}, max {:.3f} us\n",
+               static_cast<double>(o.total_ns) / static_cast<double>(o.count) / 1e3, name, o.count,
+               static_cast<double>(o.max_ns) / 1e3);
   fmt::print(out, "\n {:>17.3f} ms simulated time   ({} model steps)\n",
              static_cast<double>(m.sim_time_ns) / 1e6, r.model_steps);
   if (r.ok()) {

@@ -5,7 +5,9 @@
 namespace sd::workload {
 
 std::span<const builtin_scenario> builtins() {
-  static const std::array<builtin_scenario, 1> k{{munmap_free_tables}};
+  static const std::array<builtin_scenario, 8> k{
+      {munmap_free_tables, hugetlb_fork_exit, khugepaged_collapse, rt_isolated, mprotect_none_rw,
+       uffd_move, fork_cow_reuse, tlb_flush_threads}};
   return k;
 }
 

@@ -27,5 +27,12 @@ const builtin_scenario* find_builtin(std::string_view name);
 
 // Scenario builders, one file each.
 extern const builtin_scenario munmap_free_tables;
+extern const builtin_scenario hugetlb_fork_exit;
+extern const builtin_scenario khugepaged_collapse;
+extern const builtin_scenario rt_isolated;
+extern const builtin_scenario mprotect_none_rw;
+extern const builtin_scenario uffd_move;
+extern const builtin_scenario fork_cow_reuse;
+extern const builtin_scenario tlb_flush_threads;
 
 }  // namespace sd::workload
