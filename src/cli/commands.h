@@ -3,6 +3,7 @@
 #pragma once
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <string>
 
 namespace sd::cli {
 
@@ -11,5 +12,9 @@ using command_fn = std::function<int()>;
 command_fn add_simulate(CLI::App& app);
 command_fn add_list(CLI::App& app);
 command_fn add_host(CLI::App& app);
+command_fn add_compare(CLI::App& app);
+
+// Writes a document to a file, or to stdout for "-"; an input error names the flag.
+void write_output(const std::string& where, const std::string& doc, const char* flag);
 
 }  // namespace sd::cli

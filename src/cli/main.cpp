@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   const auto simulate = sd::cli::add_simulate(app);
   const auto list = sd::cli::add_list(app);
   const auto host = sd::cli::add_host(app);
+  const auto compare = sd::cli::add_compare(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("simulate")) return simulate();
     if (app.got_subcommand("list")) return list();
     if (app.got_subcommand("host")) return host();
+    if (app.got_subcommand("compare")) return compare();
   } catch (const sd::workload::input_error& e) {
     std::cerr << "shootdown: error: " << e.what() << "\n";
     return 2;

@@ -1,0 +1,90 @@
+#include <fmt/format.h>
+
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cli/run_options.h"
+#include "report/compare.h"
+#include "workload/run.h"
+
+namespace sd::cli {
+
+namespace {
+
+struct compare_opts {
+  run_options run;
+  std::vector<std::string> patch_sets;
+  std::vector<unsigned> sweep;
+  std::vector<std::string> metrics;
+  std::string json;
+  bool csv = false;
+  bool markdown = false;
+};
+
+}  // namespace
+
+command_fn add_compare(CLI::App& app) {
+  auto o = std::make_shared<compare_opts>();
+  CLI::App* sub = app.add_subcommand(
+      "compare", "run one workload under several patch sets (and CPU counts), side by side");
+  add_run_options(sub, o->run);
+  sub->add_option("--patches", o->patch_sets,
+                  "comma-separated patch sets, the first is the base of the ratios; each is a "
+                  "preset, features joined with '+', or a preset '+' features")
+      ->delimiter(',')
+      ->required();
+  sub->add_option("--sweep-cpus", o->sweep, "comma-separated CPU counts, e.g. 4,16,64,256")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 4096));
+  sub->add_option("--metrics", o->metrics,
+                  "comma-separated columns (default: every metric non-zero somewhere, then each "
+                  "operation's mean latency as op:NAME)")
+      ->delimiter(',');
+  sub->add_option("--json", o->json, "write the comparison as JSON to FILE, or - for stdout");
+  sub->add_flag("--csv", o->csv, "print CSV (one row per patch set and CPU count)");
+  sub->add_flag("--markdown", o->markdown, "print a markdown table");
+  return [o]() -> int {
+    if (o->csv && o->markdown)
+      throw workload::input_error("--csv and --markdown exclude each other");
+    for (const auto& m : o->metrics) {
+      try {
+        report::check_column(m);
+      } catch (const std::invalid_argument& e) {
+        throw workload::input_error(std::string("--metrics: ") + e.what());
+      }
+    }
+    std::vector<std::optional<unsigned>> cpu_counts;
+    if (o->sweep.empty())
+      cpu_counts.push_back(o->run.cpus);
+    else
+      for (unsigned c : o->sweep) cpu_counts.emplace_back(c);
+    std::vector<report::compare_row> rows;
+    bool violated = false;
+    for (const auto& cpus : cpu_counts)
+      for (const auto& set : o->patch_sets) {
+        run_options ro = o->run;
+        if (cpus) ro.cpus = cpus;
+        workload::scenario_spec spec = build_spec(ro);
+        spec.patches = workload::setting{"patches", set, "--patches"};
+        report::compare_row row{set, workload::simulate(workload::resolve(spec))};
+        violated = violated || !row.r.ok();
+        rows.push_back(std::move(row));
+      }
+    const auto columns = o->metrics.empty() ? report::default_columns(rows) : o->metrics;
+    if (!o->json.empty())
+      write_output(o->json, report::compare_json(rows, columns).dump(2) + "\n", "--json");
+    if (o->json != "-") {
+      if (o->csv)
+        report::print_compare_csv(std::cout, rows, columns);
+      else
+        report::print_compare(std::cout, rows, columns, o->markdown);
+    }
+    if (violated)
+      std::cerr << "shootdown: invariant violations in some runs (see the violations row); run "
+                   "them with 'simulate' for details\n";
+    return violated ? 1 : 0;
+  };
+}
+
+}  // namespace sd::cli
