@@ -44,10 +44,12 @@ struct metrics {
     std::uint64_t count = 0;
     sim::sim_time total_ns = 0;
     sim::sim_time max_ns = 0;
+    std::uint64_t flushes = 0;  // flush_requests made while the operations ran
   };
   std::map<std::string, op_stat> op_latency;
-  void record_op(const std::string& name, sim::sim_time ns) {
+  void record_op(const std::string& name, sim::sim_time ns, std::uint64_t flushes) {
     op_stat& s = op_latency[name];
+    s.flushes += flushes;
     ++s.count;
     s.total_ns += ns;
     s.max_ns = std::max(s.max_ns, ns);

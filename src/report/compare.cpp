@@ -13,6 +13,7 @@ namespace sd::report {
 namespace {
 
 constexpr std::string_view k_op_prefix = "op:";
+constexpr std::string_view k_flushes_prefix = "flushes_per:";
 
 // The first row with the same CPU count: the base of this row's ratios.
 const compare_row& base_of(const std::vector<compare_row>& rows, const compare_row& row) {
@@ -43,11 +44,14 @@ std::string fmt_ratio(std::optional<double> r) {
 }  // namespace
 
 std::optional<double> column_value(const compare_row& row, const std::string& column) {
-  if (column.starts_with(k_op_prefix)) {
+  for (auto prefix : {k_op_prefix, k_flushes_prefix}) {
+    if (!column.starts_with(prefix)) continue;
     const auto& ops = row.r.stats.op_latency;
-    auto it = ops.find(column.substr(k_op_prefix.size()));
+    auto it = ops.find(column.substr(prefix.size()));
     if (it == ops.end() || it->second.count == 0) return std::nullopt;
-    return static_cast<double>(it->second.total_ns) / static_cast<double>(it->second.count);
+    const auto n = static_cast<double>(it->second.count);
+    return static_cast<double>(prefix == k_op_prefix ? it->second.total_ns : it->second.flushes) /
+           n;
   }
   const metric_info* m = find_metric(column);
   if (!m) return std::nullopt;
@@ -55,11 +59,14 @@ std::optional<double> column_value(const compare_row& row, const std::string& co
 }
 
 void check_column(const std::string& column) {
-  if (column.starts_with(k_op_prefix) || find_metric(column)) return;
+  if (column.starts_with(k_op_prefix) || column.starts_with(k_flushes_prefix) ||
+      find_metric(column))
+    return;
   std::string known;
   for (const auto& m : scalar_metrics()) known += (known.empty() ? "" : ", ") + std::string(m.name);
-  throw std::invalid_argument("unknown metric '" + column + "' (known: " + known +
-                              ", or op:NAME for an operation's mean latency)");
+  throw std::invalid_argument(
+      "unknown metric '" + column + "' (known: " + known +
+      ", op:NAME for an operation's mean latency, flushes_per:NAME for its flushes)");
 }
 
 std::vector<std::string> default_columns(const std::vector<compare_row>& rows) {
@@ -72,7 +79,10 @@ std::vector<std::string> default_columns(const std::vector<compare_row>& rows) {
   std::map<std::string, bool> ops;
   for (const auto& r : rows)
     for (const auto& [name, o] : r.r.stats.op_latency) ops[name] = true;
-  for (const auto& [name, _] : ops) cols.push_back(std::string(k_op_prefix) + name);
+  for (const auto& [name, _] : ops) {
+    cols.push_back(std::string(k_op_prefix) + name);
+    cols.push_back(std::string(k_flushes_prefix) + name);
+  }
   return cols;
 }
 

@@ -1,6 +1,7 @@
 // `shootdown compare`: the same workload under several patch sets (and CPU counts), side by
-// side. Columns are scalar metrics (report/metric_list.h) or "op:NAME" (mean latency of a
-// named operation, ns). Ratios are against the first patch set at the same CPU count.
+// side. Columns are scalar metrics (report/metric_list.h), "op:NAME" (mean latency of a
+// named operation, ns) or "flushes_per:NAME" (TLB flushes per such operation). Ratios are against
+// the first patch set at the same CPU count.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <optional>

@@ -57,7 +57,8 @@ nlohmann::ordered_json to_json(const workload::run_result& r) {
   for (const auto& [name, o] : m.op_latency)
     ops[name] = {{"count", o.count},
                  {"mean_ns", o.count ? o.total_ns / static_cast<sim::sim_time>(o.count) : 0},
-                 {"max_ns", o.max_ns}};
+                 {"max_ns", o.max_ns},
+                 {"flushes", o.flushes}};
   mj["op_latency"] = ops;
   mj["model_steps"] = r.model_steps;
   j["metrics"] = mj;

@@ -35,9 +35,10 @@ void print_table(std::ostream& out, const workload::run_result& r) {
   }
   for (const auto& [reason, n] : m.flushes_by_reason) row(out, n, "tlb_flush:" + reason);
   for (const auto& [name, o] : m.op_latency)
-    fmt::print(out, "{:>15.3f} us  {:<26}  # mean of {}, max {:.3f} us\n",
+    fmt::print(out, "{:>15.3f} us  {:<26}  # mean of {}, max {:.3f} us, {:.2f} flushes each\n",
                static_cast<double>(o.total_ns) / static_cast<double>(o.count) / 1e3, name, o.count,
-               static_cast<double>(o.max_ns) / 1e3);
+               static_cast<double>(o.max_ns) / 1e3,
+               static_cast<double>(o.flushes) / static_cast<double>(o.count));
   fmt::print(out, "\n {:>17.3f} ms simulated time   ({} model steps)\n",
              static_cast<double>(m.sim_time_ns) / 1e6, r.model_steps);
   if (r.ok()) {

@@ -53,11 +53,14 @@ class sequence {
   sim::wait_queue q_;
 };
 
-// Runs `op` and records its simulated latency under `name` (metrics op_latency).
+// Runs `op` and records its simulated latency under `name` (metrics op_latency), with the
+// TLB flushes requested meanwhile (by any CPU: scenarios time operations while nothing
+// else flushes).
 inline sim::task<> timed(kern::kernel& k, std::string name, sim::task<> op) {
   const sim::sim_time t0 = k.eng.step_end();
+  const std::uint64_t f0 = k.stats.flush_requests;
   co_await std::move(op);
-  k.stats.record_op(name, k.eng.step_end() - t0);
+  k.stats.record_op(name, k.eng.step_end() - t0, k.stats.flush_requests - f0);
 }
 
 }  // namespace sd::workload
