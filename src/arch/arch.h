@@ -14,6 +14,7 @@
 #include <memory>
 #include <string_view>
 
+#include "cost/cost_model.h"
 #include "mm/pgtable.h"
 #include "sim/task.h"
 
@@ -65,14 +66,17 @@ class arch_ops {
 };
 
 std::unique_ptr<arch_ops> make_x86();
+std::unique_ptr<arch_ops> make_x86_kvm();
+std::unique_ptr<arch_ops> make_x86_invlpgb();
 std::unique_ptr<arch_ops> make_arm64();
 
 struct arch_info {
   std::string_view name;
   std::string_view summary;
   std::unique_ptr<arch_ops> (*make)();
+  cost::preset costs;  // the cost preset runs on this arch start from
 };
-const std::array<arch_info, 2>& arches();
+const std::array<arch_info, 4>& arches();
 const arch_info* find_arch(std::string_view name);
 
 }  // namespace sd::arch

@@ -153,6 +153,7 @@ class arm64 final : public arch_ops {
 sim::task<> arm64::broadcast(kernel& k, unsigned cpu, mm_struct& mm, va_t start, va_t end,
                              std::uint64_t ops, bool last_level, bool whole_asid) {
   const sim::sim_time t0 = k.eng.step_end();
+  const std::uint64_t seq0 = mm.pte_change_seq;
   // DSB ISHST, then the TLBIs: broadcast to every CPU of the inner-shareable domain.
   co_await k.step(cost::param::tlbi_op, static_cast<std::int64_t>(ops));
   ++k.stats.flush_requests;
@@ -178,7 +179,7 @@ sim::task<> arm64::broadcast(kernel& k, unsigned cpu, mm_struct& mm, va_t start,
       if (!last_level) c.tlb.flush_walk_range(mm.id, start, end);
     }
   }
-  check::flush_completed(k, cpu, mm, start, end);
+  check::flush_completed(k, cpu, mm, start, end, seq0);
   k.stats.flush_ns += k.eng.step_end() - t0;
 }
 

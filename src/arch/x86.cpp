@@ -1,6 +1,11 @@
-// x86 native TLB flushing: arch/x86/mm/tlb.c and arch/x86/include/asm/tlb.h (v6.19 / mm
-// tree 2026). IPIs to mm_cpumask CPUs, lazy-TLB CPUs skipped unless tables are freed,
-// per-CPU ASID slots with tlb_gen catch-up, and the 33-page full-flush ceiling.
+// x86 TLB flushing: arch/x86/mm/tlb.c and arch/x86/include/asm/tlb.h (v6.19 / mm tree
+// 2026). IPIs to mm_cpumask CPUs, lazy-TLB CPUs skipped unless tables are freed, per-CPU
+// ASID slots with tlb_gen catch-up, and the 33-page full-flush ceiling. Two variants of
+// flush_tlb_multi / the flush path (kernel-mechanisms 2.7, 2.8):
+//   kvm:     kvm_flush_tlb_multi (arch/x86/kernel/kvm.c): targets whose steal-time record
+//            says PREEMPTED get a flush-on-entry request instead of an IPI;
+//   invlpgb: mms active on more than 3 CPUs get a global ASID (consider_global_asid) and are
+//            flushed by broadcast INVLPGB + TLBSYNC, interrupting nobody.
 #include <memory>
 
 #include "arch/arch.h"
@@ -34,9 +39,25 @@ std::uint32_t ctx_id(const mm_struct& mm) {
   return mm.id + 1;
 }
 
+enum class flavour { native, kvm, invlpgb };
+
+// TLB tag of a global ASID: apart from the 6 dynamic slots.
+constexpr std::uint32_t k_global_asid_base = 0x1000;
+
 class x86 final : public arch_ops {
  public:
-  std::string_view name() const override { return "x86"; }
+  explicit x86(flavour f) : flavour_(f) {}
+  std::string_view name() const override {
+    switch (flavour_) {
+      case flavour::kvm:
+        return "x86-kvm";
+      case flavour::invlpgb:
+        return "x86-invlpgb";
+      case flavour::native:
+        break;
+    }
+    return "x86";
+  }
   bool maintains_mm_cpumask() const override { return true; }
   // arch/x86/Kconfig selects MMU_GATHER_MERGE_VMAS.
   bool merge_vmas() const override { return true; }
@@ -93,7 +114,7 @@ class x86 final : public arch_ops {
   // native_flush_tlb_multi (no paravirt backend) and INVLPGB is absent: then a flush with
   // the wake-lazy bit IPI'd and waited for every CPU that can be in a lockless walk.
   bool tlb_table_flush_implies_ipi_broadcast(const kernel& k) const override {
-    return k.patch(patches::feature::skip_redundant_sync_ipi);
+    return flavour_ == flavour::native && k.patch(patches::feature::skip_redundant_sync_ipi);
   }
   void enter_lazy_tlb(kernel& k, unsigned cpu) override {
     hw::cpu& c = k.cpus[cpu];
@@ -101,15 +122,27 @@ class x86 final : public arch_ops {
   }
 
  private:
+  // broadcast_tlb_flush(): INVLPGB over the range (or the whole ASID), then TLBSYNC.
+  sim::task<> broadcast_tlb_flush(kernel& k, unsigned cpu, const flush_tlb_info& info);
+  // consider_global_asid(): after an IPI flush, give a global ASID to an mm that is loaded
+  // and not lazy on more than 3 CPUs. The kernel samples this about once in 32 jiffies;
+  // the model checks at every IPI flush (the steady state of a long-running process).
+  void consider_global_asid(kernel& k, mm_struct& mm);
+  // kvm_flush_tlb_multi(): the targets minus preempted vCPUs, which flush at VM entry.
+  mm::cpumask kvm_targets(kernel& k, unsigned cpu, const mm_struct& mm);
+
   sim::task<> flush_tlb_mm_range(kernel& k, unsigned cpu, mm_struct& mm, va_t start, va_t end,
                                  unsigned stride_shift, bool freed_tables);
   sim::task<> flush_tlb_func(kernel& k, unsigned cpu, const flush_tlb_info& f);
   static bool should_flush_tlb(const kernel& k, unsigned cpu, const flush_tlb_info& f);
+
+  flavour flavour_;
 };
 
 sim::task<> x86::flush_tlb_mm_range(kernel& k, unsigned cpu, mm_struct& mm, va_t start, va_t end,
                                     unsigned stride_shift, bool freed_tables) {
   const sim::sim_time t0 = k.eng.step_end();
+  const std::uint64_t seq0 = mm.pte_change_seq;
   // inc_mm_tlb_gen(): a full barrier that pairs with switch_mm_irqs_off's tlb_gen read.
   co_await k.step(cost::param::atomic);
   flush_tlb_info info;
@@ -129,7 +162,9 @@ sim::task<> x86::flush_tlb_mm_range(kernel& k, unsigned cpu, mm_struct& mm, va_t
   hw::cpu& c = k.cpus[cpu];
   ++k.stats.flush_requests;
   k.flush_sent_ipi = false;
-  if (mm.cpumask_.any_but(cpu)) {
+  if (flavour_ == flavour::invlpgb && mm.global_asid) {
+    co_await broadcast_tlb_flush(k, cpu, info);
+  } else if (mm.cpumask_.any_but(cpu)) {
     if (k.eng.now() >= mm.next_trim_cpumask) {
       mm.next_trim_cpumask = k.eng.now() + HZ_NS;
       info.trim_cpumask = true;
@@ -139,24 +174,84 @@ sim::task<> x86::flush_tlb_mm_range(kernel& k, unsigned cpu, mm_struct& mm, va_t
     kern::smp_call_func_t func = [this, &info](kernel& kk, unsigned t) {
       return flush_tlb_func(kk, t, info);
     };
+    const mm::cpumask targets = flavour_ == flavour::kvm ? kvm_targets(k, cpu, mm) : mm.cpumask_;
     unsigned remote = 0;
     if (info.freed_tables && k.knob(patches::knob::wake_lazy_on_freed_tables)) {
-      co_await kern::on_each_cpu_mask(k, cpu, mm.cpumask_, func, kern::ipi_kind::tlb_flush,
-                                      &remote);
+      co_await kern::on_each_cpu_mask(k, cpu, targets, func, kern::ipi_kind::tlb_flush, &remote);
     } else {
       co_await kern::on_each_cpu_cond_mask(
-          k, cpu, [&k, &info](unsigned t) { return should_flush_tlb(k, t, info); }, func,
-          mm.cpumask_, kern::ipi_kind::tlb_flush, &remote);
+          k, cpu, [&k, &info](unsigned t) { return should_flush_tlb(k, t, info); }, func, targets,
+          kern::ipi_kind::tlb_flush, &remote);
     }
-    // Seed 002 (v3): info->sent_ipi -> tlb->tlb_flush_sent_ipi, read by collapse.
-    k.flush_sent_ipi = remote > 0;
+    // Seed 002 (v3): info->sent_ipi -> tlb->tlb_flush_sent_ipi, read by collapse. Only the
+    // native backend: under KVM a preempted vCPU was skipped, so the IPIs fenced nobody there.
+    k.flush_sent_ipi = flavour_ == flavour::native && remote > 0;
+    if (flavour_ == flavour::invlpgb) consider_global_asid(k, mm);
   } else if (c.loaded_mm == &mm) {
     k.local_irq_disable(cpu);
     co_await flush_tlb_func(k, cpu, info);
     k.local_irq_enable(cpu);
   }
-  check::flush_completed(k, cpu, mm, start, end);
+  check::flush_completed(k, cpu, mm, start, end, seq0);
   k.stats.flush_ns += k.eng.step_end() - t0;
+}
+
+mm::cpumask x86::kvm_targets(kernel& k, unsigned cpu, const mm_struct& mm) {
+  mm::cpumask targets = mm.cpumask_;
+  const sim::sim_time now = k.eng.now();
+  mm.cpumask_.for_each([&](unsigned t) {
+    if (t == cpu || !k.vcpu.preempted_until(t, now)) return;
+    // KVM_VCPU_FLUSH_TLB: the host flushes the whole guest TLB before the vCPU runs again;
+    // it cannot run before then, so the model flushes it now.
+    targets.clear(t);
+    k.cpus[t].tlb.flush_all();
+    k.count_flush("kvm_preempted_skip");
+  });
+  return targets;
+}
+
+void x86::consider_global_asid(kernel& k, mm_struct& mm) {
+  if (mm.global_asid) return;
+  unsigned active = 0;
+  for (const auto& c : k.cpus) active += c.loaded_mm == &mm && !c.is_lazy ? 1 : 0;
+  if (active <= 3) return;
+  mm.global_asid = k_global_asid_base + mm.id;
+  mm.asid_transition = true;  // CPUs still on dynamic ASIDs until they reload
+}
+
+sim::task<> x86::broadcast_tlb_flush(kernel& k, unsigned cpu, const flush_tlb_info& info) {
+  mm_struct& mm = *info.mm;
+  const std::uint64_t pages =
+      info.end == mm::TLB_FLUSH_ALL ? 1 : (info.end - info.start) >> info.stride_shift;
+  // invlpgb_count_max pages per INVLPGB (CPUID); 8 assumed (Zen 4 reports 8).
+  const auto ops = static_cast<std::int64_t>((pages + 7) / 8);
+  co_await k.step(cost::param::invlpgb_op, ops);
+  co_await k.step(cost::param::tlbsync);
+  k.count_flush("invlpgb");
+  // Every CPU's TLB entries under the global ASID, lazy CPUs included; the walk caches too
+  // unless this is a leaf-only ("final only") flush.
+  for (auto& c : k.cpus) {
+    if (info.end == mm::TLB_FLUSH_ALL) {
+      c.tlb.flush_asid(mm.global_asid);
+    } else {
+      c.tlb.flush_leaf_range(mm.global_asid, info.start, info.end);
+      if (info.freed_tables) c.tlb.flush_walk_range(mm.global_asid, info.start, info.end);
+    }
+  }
+  // finish_asid_transition(): a CPU running the mm on a dynamic ASID needs the IPI flush.
+  if (mm.asid_transition) {
+    bool stragglers = false;
+    for (const auto& c : k.cpus)
+      stragglers = stragglers || (c.loaded_mm == &mm && c.loaded_asid != mm.global_asid);
+    if (stragglers) {
+      kern::smp_call_func_t func = [this, &info](kernel& kk, unsigned t) {
+        return flush_tlb_func(kk, t, info);
+      };
+      co_await kern::on_each_cpu_mask(k, cpu, mm.cpumask_, func, kern::ipi_kind::tlb_flush);
+    } else {
+      mm.asid_transition = false;
+    }
+  }
 }
 
 bool x86::should_flush_tlb(const kernel& k, unsigned cpu, const flush_tlb_info& f) {
@@ -181,6 +276,16 @@ sim::task<> x86::flush_tlb_func(kernel& k, unsigned cpu, const flush_tlb_info& f
   if (c.is_lazy) {
     // Lazy: switching to init_mm also drops the walk caches' view of the old tables.
     co_await switch_mm_irqs_off(k, cpu, k.init_mm());
+    co_return;
+  }
+  if (f.mm->global_asid) {
+    // INVLPGB transition: reload into the global ASID (its entries are kept coherent by
+    // broadcasts from now on); a CPU already on it was covered by the broadcast.
+    if (c.loaded_asid != f.mm->global_asid) {
+      c.loaded_asid = f.mm->global_asid;
+      c.tlb.flush_asid(f.mm->global_asid);
+      k.count_flush("remote_shootdown");
+    }
     co_return;
   }
   hw::tlb_context& slot = c.ctxs[c.loaded_asid];
@@ -216,7 +321,7 @@ sim::task<> x86::switch_mm_irqs_off(kernel& k, unsigned cpu, mm_struct& next) {
   c.is_lazy = false;
   co_await k.step(cost::param::switch_mm);
   if (prev == &next) {
-    if (!was_lazy) co_return;  // thread switch within one process
+    if (!was_lazy || next.global_asid) co_return;  // same mm; a global ASID is kept coherent
     // Leaving lazy mode for the same mm: flushes may have skipped us; catch up via tlb_gen.
     co_await k.step(cost::param::remote_read);
     hw::tlb_context& slot = c.ctxs[c.loaded_asid];
@@ -237,6 +342,12 @@ sim::task<> x86::switch_mm_irqs_off(kernel& k, unsigned cpu, mm_struct& next) {
   }
   co_await k.step(cost::param::remote_read);
   const std::uint64_t next_tlb_gen = next.tlb_gen;
+  if (next.global_asid) {  // choose_new_asid(): a global ASID needs no flush at switch
+    c.loaded_mm = &next;
+    c.loaded_asid = next.global_asid;
+    c.switching = false;
+    co_return;
+  }
   // choose_new_asid()
   std::uint32_t asid = hw::TLB_NR_DYN_ASIDS;
   bool need_flush = true;
@@ -266,7 +377,13 @@ sim::task<> x86::switch_mm_irqs_off(kernel& k, unsigned cpu, mm_struct& next) {
 }  // namespace
 
 std::unique_ptr<arch_ops> make_x86() {
-  return std::make_unique<x86>();
+  return std::make_unique<x86>(flavour::native);
+}
+std::unique_ptr<arch_ops> make_x86_kvm() {
+  return std::make_unique<x86>(flavour::kvm);
+}
+std::unique_ptr<arch_ops> make_x86_invlpgb() {
+  return std::make_unique<x86>(flavour::invlpgb);
 }
 
 }  // namespace sd::arch

@@ -24,7 +24,8 @@ const char* level_name(mm::level l) {
 }  // namespace
 
 void flush_completed(kern::kernel& k, unsigned cpu, const mm::mm_struct& mm, mm::va_t start,
-                     mm::va_t end) {
+                     mm::va_t end, std::uint64_t seq_at_start) {
+  if (mm.pte_change_seq != seq_at_start) return;
   const mm::va_t hi = end == mm::TLB_FLUSH_ALL ? mm::TASK_SIZE : end;
   if (hi <= start) return;
   for (auto& c : k.cpus) {

@@ -13,8 +13,9 @@ namespace sd::check {
 
 // A flush of [start, end) of mm, issued by `cpu`, completed: no CPU running mm (non-lazy)
 // may still translate an address there differently from the page table (s11.5).
+// `seq_at_start` is mm.pte_change_seq when the flush began.
 void flush_completed(kern::kernel& k, unsigned cpu, const mm::mm_struct& mm, mm::va_t start,
-                     mm::va_t end);
+                     mm::va_t end, std::uint64_t seq_at_start);
 // A page-table page is about to be freed: no CPU that has the owning mm loaded may cache a
 // pointer to it in its walk cache (s11.2, s11.7).
 void before_table_free(kern::kernel& k, mm::pfn_t table, const char* where);

@@ -30,6 +30,13 @@ void list_scenarios() {
   }
 }
 
+void list_common_params() {
+  fmt::print("  parameters of every scenario:\n");
+  for (const auto& p : workload::common_params())
+    fmt::print("      {:<22} {:<7} default {:<8} {}\n", p.name, workload::kind_name(p.kind),
+               workload::format_param(p, p.default_for(8)), p.help);
+}
+
 void list_knobs() {
   fmt::print("knobs (all on by default; off = the kernel without that step):\n");
   for (const auto& k : patches::knobs())
@@ -81,7 +88,10 @@ command_fn add_list(CLI::App& app) {
   return [what]() -> int {
     const std::string& w = *what;
     if (w.empty() || w == "arches") list_arches();
-    if (w.empty() || w == "scenarios") list_scenarios();
+    if (w.empty() || w == "scenarios") {
+      list_scenarios();
+      list_common_params();
+    }
     if (w.empty() || w == "knobs") list_knobs();
     if (w.empty() || w == "costs") list_costs();
     if (w.empty() || w == "invariants") list_invariants();

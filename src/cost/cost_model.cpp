@@ -30,6 +30,10 @@ constexpr std::array<param_info, param_count> k_params{{
      "anchors.md s4 LOW: ~1 us base round trip minus send", 700, 700},
     {param::invlpg, "invlpg", "x86 INVLPG of one page",
      "arch/x86/mm/tlb.c: 'Each single flush is about 100 ns'", 100, 0},
+    {param::invlpgb_op, "invlpgb_op", "AMD INVLPGB: issue one broadcast invalidation",
+     "estimate (anchors.md s4: no per-instruction latency published)", 100, 0},
+    {param::tlbsync, "tlbsync", "AMD TLBSYNC: wait until this CPU's INVLPGBs completed everywhere",
+     "estimate (anchors.md s4: no per-instruction latency published)", 500, 0},
     {param::flush_full, "flush_full", "x86 local full flush (CR3 write) excluding refill",
      "anchors.md s4: 96 cycles (Molnar 2015) ~ 32 ns @3 GHz", 32, 0},
     {param::switch_mm, "switch_mm", "switch_mm_irqs_off / check_and_switch_context body",
@@ -83,13 +87,24 @@ std::optional<param> find_param(std::string_view name) {
 }
 
 std::string_view preset_name(preset p) {
-  return p == preset::x86_server ? "x86-server" : "arm64-server";
+  switch (p) {
+    case preset::x86_server:
+      return "x86-server";
+    case preset::arm64_server:
+      return "arm64-server";
+    case preset::x86_kvm_guest:
+      return "x86-kvm-guest";
+  }
+  return "?";
 }
 
 cost_model::cost_model(preset p) : preset_(p) {
   for (const auto& info : k_params)
     v_[static_cast<std::size_t>(info.id)] =
-        p == preset::x86_server ? info.x86_server : info.arm64_server;
+        p == preset::arm64_server ? info.arm64_server : info.x86_server;
+  if (p == preset::x86_kvm_guest)
+    for (param ipi : {param::ipi_send, param::ipi_per_target, param::ipi_delivery})
+      v_[static_cast<std::size_t>(ipi)] = v_[static_cast<std::size_t>(ipi)] * 48 / 10;
 }
 
 }  // namespace sd::cost

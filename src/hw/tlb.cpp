@@ -46,4 +46,8 @@ std::uint64_t tlb::flush_asid(std::uint32_t asid) {
   return erase_keys({asid, 0, 0}, {asid, 0xff, ~std::uint64_t{0}});
 }
 
+std::uint64_t tlb::flush_all() {
+  return erase_keys({0, 0, 0}, {~std::uint32_t{0}, 0xff, ~std::uint64_t{0}});
+}
+
 }  // namespace sd::hw

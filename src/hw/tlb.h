@@ -52,6 +52,8 @@ class tlb {
   std::uint64_t flush_walk_all(std::uint32_t asid);
   // Everything of the tag (CR3 write without NOFLUSH, TLBI ASIDE1IS).
   std::uint64_t flush_asid(std::uint32_t asid);
+  // Everything, every tag (a full guest TLB flush at VM entry).
+  std::uint64_t flush_all();
 
   // Calls f(va, entry) for each leaf entry of the tag in [start, end), in address order.
   template <typename F>

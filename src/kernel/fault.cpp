@@ -48,6 +48,7 @@ sim::task<> do_wp_page(kernel& k, unsigned cpu, mm::mm_struct& mm, mm::pfn_t tab
   }
   co_await k.step(cost::param::pt_write);  // ptep_clear_flush()
   now = {};
+  ++mm.pte_change_seq;
   co_await k.arch->flush_tlb_page(k, cpu, mm, va);
   co_await k.step(cost::param::pt_write);
   now = {fresh, k_anon_rw};

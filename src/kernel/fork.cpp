@@ -29,6 +29,7 @@ sim::task<> copy_range(kernel& k, mm::mm_struct& dst, mm::mm_struct& src, pfn_t 
       co_await src.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
       co_await k.step(cost::param::pt_write, 2);  // ptep_set_wrprotect(src) + set_pte(dst)
       e.flags &= static_cast<std::uint8_t>(~mm::_PAGE_RW);
+      ++src.pte_change_seq;
       k.mem.table(ref.table).e[mm::pt_index(addr, 1)] = e;
       ++k.mem[e.pfn].refcount;
       src.page_table_lock.unlock(k.eng);

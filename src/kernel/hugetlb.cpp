@@ -122,6 +122,7 @@ sim::task<bool> huge_pmd_unshare(kernel& k, unsigned cpu, mm::mmu_gather& tlb, v
   if (k.mem[table].pt_share_count == 0) co_return false;
   co_await k.step(cost::param::pt_write);  // pud_clear()
   pud = {};
+  ++tlb.mm->pte_change_seq;
   ++k.stats.pmd_tables_unshared;
   if (k.patch(patches::feature::hugetlb_unshare_gather)) {
     mm::tlb_unshare_pmd_ptdesc(k, tlb, table, addr);
@@ -167,6 +168,7 @@ sim::task<> unmap_hugepage_range(kernel& k, unsigned cpu, mm::mmu_gather& tlb,
     co_await k.step(cost::param::pt_write);  // huge_ptep_get_and_clear()
     const pfn_t page = pmd.pfn;
     pmd = {};
+    ++mm.pte_change_seq;
     mm::__tlb_adjust_range(tlb, addr, mm::PMD_SIZE);  // tlb_remove_huge_tlb_entry()
     tlb.cleared_pmds = true;
     mm.page_table_lock.unlock(k.eng);

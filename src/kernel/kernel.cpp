@@ -29,6 +29,12 @@ kernel::kernel(const machine_config& c, sim::scheduler& sched)
     cpu.loaded_asid = 0;
     cpu.ctxs[0] = {init.id + 1, init.tlb_gen};
   }
+  if (arch->name() == "x86-kvm" && cfg.vcpu_preempt_interval > 0) {
+    vcpu = vcpu_preemption(cfg.cpus, cfg.seed, cfg.vcpu_preempt_interval, cfg.vcpu_preempt_time);
+    eng.set_stall([this](sim::actor_id a, sim::sim_time t) -> sim::sim_time {
+      return a < ncpus() ? vcpu.preempted_until(a, t) : 0;
+    });
+  }
   // The RCU grace-period kthread is the actor after the CPUs.
   eng.start(eng.add_actor(), rcu.gp_kthread(*this));
 }

@@ -12,6 +12,7 @@
 #include "cost/cost_model.h"
 #include "hw/cpu.h"
 #include "kernel/metrics.h"
+#include "kernel/vcpu.h"
 #include "mm/memory.h"
 #include "mm/mm_types.h"
 #include "mm/rcu.h"
@@ -28,6 +29,9 @@ struct machine_config {
   cost::cost_model costs{cost::preset::x86_server};
   patches::knob_set knobs;
   patches::patch_set patches = patches::parse_patch_set(patches::k_default_preset);
+  // x86-kvm: host preemption of vCPUs (0 = never). Ignored on other arches.
+  sim::sim_time vcpu_preempt_interval = 0;
+  sim::sim_time vcpu_preempt_time = 0;
 };
 
 inline constexpr unsigned MAX_CPUS = 4096;
@@ -48,6 +52,7 @@ struct kernel {
   metrics stats;
   check::monitor mon;
   mm::rcu_state rcu;
+  vcpu_preemption vcpu;
   std::vector<std::unique_ptr<mm::mm_struct>> mms;        // [0] is init_mm
   std::vector<std::unique_ptr<mm::address_space>> files;  // hugetlbfs files
   // Whether the last TLB flush really sent IPIs (x86 native only; seed 002's sent_ipi).

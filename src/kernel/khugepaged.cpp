@@ -36,6 +36,7 @@ sim::task<bool> collapse_huge_page(kernel& k, unsigned cpu, mm::mm_struct& mm, m
   co_await k.step(cost::param::pt_write);
   const mm::pt_entry old_pmd = *pmd;
   *pmd = {};
+  ++mm.pte_change_seq;
   co_await k.arch->flush_tlb_range(k, cpu, mm, haddr, haddr + mm::PMD_SIZE);
   const bool flush_sent_ipi = k.flush_sent_ipi;
   mm.page_table_lock.unlock(k.eng);

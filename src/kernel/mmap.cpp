@@ -37,6 +37,7 @@ sim::task<> zap_pte_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t table,
       co_await k.step(cost::param::pt_write);  // ptep_get_and_clear_full()
       const pfn_t page = k.mem.table(table).e[mm::pt_index(addr, 1)].pfn;
       k.mem.table(table).e[mm::pt_index(addr, 1)] = {};
+      ++mm.pte_change_seq;
       mm::tlb_remove_tlb_entry(tlb, addr);
       if (mm::__tlb_remove_page(tlb, page)) {
         force_flush = true;
@@ -61,6 +62,7 @@ sim::task<> zap_huge_pmd(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t pmd_tab
   mm::pt_entry& pmd = k.mem.table(pmd_table).e[mm::pt_index(haddr, 2)];
   const pfn_t page = pmd.pfn;
   pmd = {};
+  ++mm.pte_change_seq;
   mm::__tlb_adjust_range(tlb, haddr, mm::PMD_SIZE);  // tlb_remove_pmd_tlb_entry()
   tlb.cleared_pmds = true;
   if (auto it = mm.deposited.find(haddr); it != mm.deposited.end()) {
@@ -143,6 +145,7 @@ sim::task<> free_range(kernel& k, unsigned cpu, mmu_gather& tlb, mm::pt_entry& p
   }
   co_await k.step(cost::param::pt_write);  // p?d_clear(parent)
   parent = {};
+  ++tlb.mm->pte_change_seq;
   co_await mm::free_table_tlb(k, cpu, tlb, table, static_cast<mm::level>(lvl), start);
 }
 

@@ -35,6 +35,7 @@ sim::task<> change_pte_range(kernel& k, mm::mmu_gather& tlb, mm::pfn_t table, va
     if (next == old) continue;
     co_await k.step(cost::param::pt_write);  // ptep_modify_prot_commit()
     pte = next;
+    ++mm.pte_change_seq;
     if (k.arch->pte_needs_flush(k, old, next)) mm::tlb_remove_tlb_entry(tlb, addr);
   }
   mm.page_table_lock.unlock(k.eng);

@@ -37,6 +37,7 @@ sim::task<va_t> move_present_ptes(kernel& k, unsigned cpu, mm::mm_struct& mm, mm
     co_await k.step(cost::param::pt_write);   // get_and_clear src
     const mm::pt_entry e = spte;
     spte = {};
+    ++mm.pte_change_seq;
     if (!batch) co_await k.arch->flush_tlb_page(k, cpu, mm, s);  // ptep_clear_flush()
     co_await k.step(cost::param::pt_write);                      // set_pte_at(dst)
     dpte = e;

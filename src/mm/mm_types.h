@@ -53,6 +53,13 @@ struct mm_struct {
   // x86 context.next_trim_cpumask: jiffies + HZ at init_new_context (t = 0 here).
   std::int64_t next_trim_cpumask = 1'000'000'000;
   bool exited = false;
+  // Bumped by every change of a PTE or table entry that a flush must cover. A flush that
+  // saw it change while it ran cannot tell stale entries from ones a concurrent, not yet
+  // flushed change left behind, so the stale-translation check skips it (no false alarm).
+  std::uint64_t pte_change_seq = 0;
+  // x86 INVLPGB: the global ASID (0: none) and whether CPUs may still use a dynamic one.
+  std::uint32_t global_asid = 0;
+  bool asid_transition = false;
   // Page tables withdrawn by khugepaged collapse, kept for a later split (pmd_huge_pte).
   std::map<va_t, pfn_t> deposited;
 

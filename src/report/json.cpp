@@ -27,8 +27,9 @@ nlohmann::ordered_json config_json(const workload::run_config& c) {
   j["patches"] = features;
   const auto* b = workload::find_builtin(c.scenario);
   nlohmann::ordered_json params = nlohmann::ordered_json::object();
-  for (const auto& d : b->params)
-    params[std::string(d.name)] = workload::format_param(d, c.params.at(std::string(d.name)));
+  for (auto decls : {b->params, workload::common_params()})
+    for (const auto& d : decls)
+      params[std::string(d.name)] = workload::format_param(d, c.params.at(std::string(d.name)));
   j["params"] = params;
   j["cost_preset"] = std::string(cost::preset_name(c.costs.base()));
   nlohmann::ordered_json costs = nlohmann::ordered_json::object();

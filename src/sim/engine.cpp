@@ -153,6 +153,16 @@ void engine::pick(actor_id id) {
   const sim_time t = *eligible_at(a);
   now_ = t;
   current_ = id;
+  if (stall_) {
+    if (const sim_time until = stall_(id, t); until > t) {
+      if (takes_irq(a, t))
+        a.irq_at = until;  // delivered when it runs again
+      else if (!a.stack.empty() && a.stack.back().st != status::blocked)
+        a.clock = until;  // the next step (or the end of a user run) waits
+      reschedule(id);
+      return;
+    }
+  }
   if (takes_irq(a, t)) {
     if (!a.stack.empty() && a.stack.back().st == status::interruptible) {
       a.stack.back().remaining = a.clock - t;

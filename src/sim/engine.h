@@ -40,6 +40,9 @@ class wait_queue {
 class engine {
  public:
   using irq_entry_fn = std::function<task<>(actor_id)>;
+  // How long actor a is held off at time t (0: it runs). Models a hypervisor descheduling
+  // a vCPU: no steps and no interrupts until then.
+  using stall_fn = std::function<sim_time(actor_id a, sim_time t)>;
 
   explicit engine(scheduler& s) : sched_(s) {}
   engine(const engine&) = delete;
@@ -50,6 +53,7 @@ class engine {
   // Gives an actor its base program; it starts at `at`.
   void start(actor_id a, task<> program, sim_time at = 0);
   void set_irq_entry(irq_entry_fn f) { irq_entry_ = std::move(f); }
+  void set_stall(stall_fn f) { stall_ = std::move(f); }
 
   // Interrupt line of an actor.
   void set_irqs_enabled(actor_id a, bool on);
@@ -126,6 +130,7 @@ class engine {
   scheduler& sched_;
   std::vector<actor> actors_;
   irq_entry_fn irq_entry_;
+  stall_fn stall_;
   sim_time now_ = 0;
   actor_id current_ = 0;
   std::uint64_t steps_ = 0;

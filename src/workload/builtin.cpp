@@ -11,6 +11,18 @@ std::span<const builtin_scenario> builtins() {
   return k;
 }
 
+std::span<const param_decl> common_params() {
+  static constexpr param_decl k[] = {
+      {"vcpu_preempt_interval", param_kind::time,
+       "x86-kvm only: mean time between host preemptions of each vCPU (0: never)",
+       [](unsigned) -> std::int64_t { return 1'000'000; }, 0, 60'000'000'000},
+      {"vcpu_preempt_time", param_kind::time,
+       "x86-kvm only: how long a preempted vCPU stays off its physical CPU",
+       [](unsigned) -> std::int64_t { return 50'000; }, 0, 60'000'000'000},
+  };
+  return k;
+}
+
 const builtin_scenario* find_builtin(std::string_view name) {
   for (const auto& s : builtins())
     if (s.name == name) return &s;

@@ -23,6 +23,8 @@ struct builtin_scenario {
 };
 
 std::span<const builtin_scenario> builtins();
+// Parameters every scenario takes (the machine's environment, e.g. vCPU preemption).
+std::span<const param_decl> common_params();
 const builtin_scenario* find_builtin(std::string_view name);
 
 // Scenario builders, one file each.

@@ -150,11 +150,14 @@ run_config resolve(const scenario_spec& spec) {
   }
 
   for (const auto& d : b->params) cfg.params[std::string(d.name)] = d.default_for(cfg.cpus);
+  for (const auto& d : common_params()) cfg.params[std::string(d.name)] = d.default_for(cfg.cpus);
   for (const auto& s : spec.params) {
     const param_decl* d = find_param(b->params, s.key);
+    if (!d) d = find_param(common_params(), s.key);
     if (!d) {
       std::string known;
       for (const auto& p : b->params) known += (known.empty() ? "" : ", ") + std::string(p.name);
+      for (const auto& p : common_params()) known += ", " + std::string(p.name);
       throw input_error(s.origin + ": unknown parameter of " + cfg.scenario + " (known: " + known +
                         ")");
     }
@@ -167,8 +170,7 @@ run_config resolve(const scenario_spec& spec) {
   if (std::string err = b->validate(cfg.cpus, cfg.params); !err.empty())
     throw input_error("impossible machine for " + cfg.scenario + ": " + err);
 
-  cfg.costs =
-      cost::cost_model(cfg.arch == "arm64" ? cost::preset::arm64_server : cost::preset::x86_server);
+  cfg.costs = cost::cost_model(arch::find_arch(cfg.arch)->costs);
   for (const auto& s : spec.costs) {
     auto p = cost::find_param(s.key);
     if (!p) throw input_error(s.origin + ": unknown cost parameter (see 'shootdown list costs')");

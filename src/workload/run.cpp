@@ -20,6 +20,8 @@ run_result simulate(const run_config& cfg) {
   mc.costs = cfg.costs;
   mc.knobs = cfg.knobs;
   mc.patches = cfg.patches;
+  mc.vcpu_preempt_interval = cfg.params.at("vcpu_preempt_interval");
+  mc.vcpu_preempt_time = cfg.params.at("vcpu_preempt_time");
   sim::timed_scheduler sched;
   kern::kernel k(mc, sched);
   thread_group threads(k);

@@ -15,8 +15,7 @@ struct machine {
     kern::machine_config cfg;
     cfg.arch = arch;
     cfg.cpus = cpus;
-    cfg.costs =
-        cost::cost_model(arch == "arm64" ? cost::preset::arm64_server : cost::preset::x86_server);
+    cfg.costs = cost::cost_model(arch::find_arch(arch)->costs);
     cfg.knobs = knobs;
     k = std::make_unique<kern::kernel>(cfg, sched);
     threads = std::make_unique<workload::thread_group>(*k);

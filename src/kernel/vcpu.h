@@ -1,0 +1,33 @@
+// vCPU preemption by the host (x86-kvm): each vCPU is descheduled for `duration` at random
+// intervals averaging `interval`. While preempted it makes no progress and takes no
+// interrupts; its steal-time record says PREEMPTED, which kvm_flush_tlb_multi reads
+// (arch/x86/kernel/kvm.c). Windows are drawn per CPU from the run's seed, on demand.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "sim/rng.h"
+#include "sim/time.h"
+
+namespace sd::kern {
+
+class vcpu_preemption {
+ public:
+  vcpu_preemption() = default;
+  vcpu_preemption(unsigned cpus, std::uint64_t seed, sim::sim_time interval,
+                  sim::sim_time duration);
+  bool enabled() const { return interval_ > 0 && duration_ > 0; }
+  // End of the preemption window containing t on cpu, or 0 if it runs at t.
+  sim::sim_time preempted_until(unsigned cpu, sim::sim_time t);
+
+ private:
+  struct window {
+    sim::sim_time start, end;
+  };
+  std::vector<std::vector<window>> windows_;
+  std::vector<sim::rng> rng_;
+  sim::sim_time interval_ = 0;
+  sim::sim_time duration_ = 0;
+};
+
+}  // namespace sd::kern
