@@ -152,6 +152,7 @@ class arm64 final : public arch_ops {
 
 sim::task<> arm64::broadcast(kernel& k, unsigned cpu, mm_struct& mm, va_t start, va_t end,
                              std::uint64_t ops, bool last_level, bool whole_asid) {
+  kern::trace_scope ts(k, cpu, "tlbi_broadcast");
   const sim::sim_time t0 = k.eng.step_end();
   const std::uint64_t seq0 = mm.pte_change_seq;
   // DSB ISHST, then the TLBIs: broadcast to every CPU of the inner-shareable domain.

@@ -141,6 +141,7 @@ class x86 final : public arch_ops {
 
 sim::task<> x86::flush_tlb_mm_range(kernel& k, unsigned cpu, mm_struct& mm, va_t start, va_t end,
                                     unsigned stride_shift, bool freed_tables) {
+  kern::trace_scope ts(k, cpu, "flush_tlb_mm_range");
   const sim::sim_time t0 = k.eng.step_end();
   const std::uint64_t seq0 = mm.pte_change_seq;
   // inc_mm_tlb_gen(): a full barrier that pairs with switch_mm_irqs_off's tlb_gen read.

@@ -2,6 +2,8 @@
 
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <sstream>
 
 #include "cli/commands.h"
 #include "cli/run_options.h"
@@ -16,6 +18,7 @@ struct simulate_opts {
   run_options run;
   std::optional<std::string> patches;
   std::string json;
+  std::string trace;
   bool quiet = false;
 };
 
@@ -41,12 +44,22 @@ command_fn add_simulate(CLI::App& app) {
                   "features joined with '+', or a preset '+' features (default v7.0; see "
                   "'shootdown list patches')");
   sub->add_option("--json", o->json, "write the JSON result to FILE, or - for stdout");
+  sub->add_option("--trace", o->trace,
+                  "write a Chrome/Perfetto trace-event JSON to FILE (open in ui.perfetto.dev)");
   sub->add_flag("--quiet", o->quiet, "no human table");
   return [o]() -> int {
     workload::scenario_spec spec = build_spec(o->run);
     if (o->patches) spec.patches = workload::setting{"patches", *o->patches, "--patches"};
     const workload::run_config cfg = workload::resolve(spec);
-    const workload::run_result r = workload::simulate(cfg);
+    std::unique_ptr<kern::trace_recorder> trace;
+    if (!o->trace.empty()) trace = std::make_unique<kern::trace_recorder>(cfg.cpus);
+    const workload::run_result r = workload::simulate(cfg, trace.get());
+    if (trace) {
+      std::ostringstream doc;
+      trace->write(doc, fmt::format("shootdown {} {} {} CPUs {}", cfg.scenario, cfg.arch, cfg.cpus,
+                                    cfg.patch_spec));
+      write_output(o->trace, doc.str(), "--trace");
+    }
     if (!o->json.empty()) write_output(o->json, report::to_json(r).dump(2) + "\n", "--json");
     if (!o->quiet && o->json != "-") report::print_table(std::cout, r);
     return r.ok() ? 0 : 1;

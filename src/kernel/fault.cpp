@@ -124,6 +124,7 @@ sim::task<pte_table_ref> pte_alloc(kernel& k, mm::mm_struct& mm, mm::va_t va) {
 }
 
 sim::task<bool> handle_mm_fault(kernel& k, unsigned cpu, mm::va_t va, bool write) {
+  trace_scope ts(k, cpu, "page_fault");
   hw::cpu& c = k.cpus[cpu];
   mm::mm_struct& mm = *c.current_mm;
   c.mode = hw::cpu_mode::kernel;

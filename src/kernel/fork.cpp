@@ -41,6 +41,7 @@ sim::task<> copy_range(kernel& k, mm::mm_struct& dst, mm::mm_struct& src, pfn_t 
 }  // namespace
 
 sim::task<> sys_fork(kernel& k, unsigned cpu, mm::mm_struct& child) {
+  trace_scope ts(k, cpu, "fork");
   hw::cpu& c = k.cpus[cpu];
   mm::mm_struct& old = *c.current_mm;
   c.mode = hw::cpu_mode::kernel;

@@ -23,6 +23,7 @@ constexpr const char* k_walker = "GUP-fast";
 
 sim::task<long> gup_fast(kernel& k, unsigned cpu, mm::va_t start, unsigned nr_pages, bool write,
                          std::vector<mm::pfn_t>& pages) {
+  trace_scope ts(k, cpu, "gup_fast");
   hw::cpu& c = k.cpus[cpu];
   mm::mm_struct& mm = *c.current_mm;
   c.mode = hw::cpu_mode::kernel;

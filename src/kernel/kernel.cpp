@@ -58,12 +58,14 @@ void kernel::local_irq_disable(unsigned cpu) {
   if (!eng.irqs_enabled(cpu)) return;
   eng.set_irqs_enabled(cpu, false);
   rcu.reader_enter(*this, cpu);
+  if (trace) trace->irqs_off(cpu, eng.now());
 }
 
 void kernel::local_irq_enable(unsigned cpu) {
   if (eng.irqs_enabled(cpu)) return;
   rcu.reader_exit(*this, cpu);
   eng.set_irqs_enabled(cpu, true);
+  if (trace) trace->irqs_on(cpu, eng.step_end());
 }
 
 }  // namespace sd::kern

@@ -12,6 +12,7 @@
 #include "cost/cost_model.h"
 #include "hw/cpu.h"
 #include "kernel/metrics.h"
+#include "kernel/trace.h"
 #include "kernel/vcpu.h"
 #include "mm/memory.h"
 #include "mm/mm_types.h"
@@ -53,6 +54,7 @@ struct kernel {
   check::monitor mon;
   mm::rcu_state rcu;
   vcpu_preemption vcpu;
+  trace_recorder* trace = nullptr;                        // set by `simulate --trace`
   std::vector<std::unique_ptr<mm::mm_struct>> mms;        // [0] is init_mm
   std::vector<std::unique_ptr<mm::address_space>> files;  // hugetlbfs files
   // Whether the last TLB flush really sent IPIs (x86 native only; seed 002's sent_ipi).
@@ -78,8 +80,10 @@ struct kernel {
   void local_irq_disable(unsigned cpu);
   void local_irq_enable(unsigned cpu);
   bool irqs_disabled(unsigned cpu) const { return !eng.irqs_enabled(cpu); }
+  // The tlb:tlb_flush tracepoint (x86 reasons) or the arm64 flush kind.
   void count_flush(const std::string& reason, std::uint64_t n = 1) {
     stats.flushes_by_reason[reason] += n;
+    if (trace) trace->instant(eng.current(), "tlb_flush", eng.now(), {{"reason", reason}});
   }
 };
 

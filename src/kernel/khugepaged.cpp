@@ -17,6 +17,7 @@
 namespace sd::kern {
 
 sim::task<bool> collapse_huge_page(kernel& k, unsigned cpu, mm::mm_struct& mm, mm::va_t haddr) {
+  trace_scope ts(k, cpu, "collapse_huge_page");
   co_await k.step(cost::param::page_alloc);  // alloc_charge_folio(): the huge page
   const mm::pfn_t hpage = k.mem.alloc_data(true);
   co_await mm.mmap_lock.down_write(k.eng, k.c(cost::param::atomic));

@@ -10,6 +10,7 @@
 namespace sd::kern {
 
 sim::task<> sys_madvise_dontneed(kernel& k, unsigned cpu, mm::va_t start, mm::va_t len) {
+  trace_scope ts(k, cpu, "madvise_dontneed");
   mm::mm_struct& mm = *k.cpus[cpu].current_mm;
   const mm::va_t end = start + len;
   k.cpus[cpu].mode = hw::cpu_mode::kernel;

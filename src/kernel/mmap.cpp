@@ -213,6 +213,7 @@ sim::task<> sys_mmap(kernel& k, unsigned cpu, va_t start, va_t len) {
 }
 
 sim::task<> sys_munmap(kernel& k, unsigned cpu, va_t start, va_t len) {
+  trace_scope ts(k, cpu, "munmap");
   mm::mm_struct& mm = *k.cpus[cpu].current_mm;
   const va_t end = start + len;
   k.cpus[cpu].mode = hw::cpu_mode::kernel;
@@ -252,6 +253,7 @@ sim::task<> sys_munmap(kernel& k, unsigned cpu, va_t start, va_t len) {
 }
 
 sim::task<> mmput_last(kernel& k, unsigned cpu) {
+  trace_scope ts(k, cpu, "exit_mmap");
   mm::mm_struct& mm = *k.cpus[cpu].current_mm;
   k.cpus[cpu].mode = hw::cpu_mode::kernel;
   // exit_mmap(): a fullmm gather over everything; the mm has no other users.

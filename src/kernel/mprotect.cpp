@@ -63,6 +63,7 @@ sim::task<> change_range(kernel& k, mm::mmu_gather& tlb, mm::pfn_t table, unsign
 }  // namespace
 
 sim::task<> sys_mprotect(kernel& k, unsigned cpu, va_t start, va_t len, bool prot_none) {
+  trace_scope ts(k, cpu, "mprotect");
   mm::mm_struct& mm = *k.cpus[cpu].current_mm;
   const va_t end = start + len;
   k.cpus[cpu].mode = hw::cpu_mode::kernel;

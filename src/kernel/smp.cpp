@@ -28,6 +28,12 @@ sim::task<> smp_call_function_many_cond(kernel& k, unsigned cpu, const mm::cpuma
   if (evaluated) co_await k.step(cost::param::remote_read, evaluated);
 
   if (remote_targets) *remote_targets = static_cast<unsigned>(targets.size());
+  if (k.trace && !targets.empty())
+    k.trace->instant(cpu, "ipi_send_cpumask", k.eng.now(),
+                     {{"targets", std::to_string(targets.size())},
+                      {"callsite", kind == ipi_kind::tlb_flush    ? "flush_tlb_func"
+                                   : kind == ipi_kind::table_sync ? "tlb_remove_table_smp_sync"
+                                                                  : "other"}});
   if (kind == ipi_kind::table_sync && !targets.empty()) ++k.stats.sync_broadcasts;
   call_single_data csd;
   csd.func = &func;
@@ -42,6 +48,7 @@ sim::task<> smp_call_function_many_cond(kernel& k, unsigned cpu, const mm::cpuma
       q.push_back(&csd);
       if (!was_empty) continue;  // llist_add() found work queued: no new IPI needed
       ++k.stats.ipis_sent;
+      if (k.trace) k.trace->ipi_sent(cpu, t, k.eng.now());
       if (kind == ipi_kind::tlb_flush) ++k.stats.flush_ipis;
       if (kind == ipi_kind::table_sync) ++k.stats.sync_ipis;
       k.eng.raise_irq(t, arrival);
@@ -62,6 +69,8 @@ sim::task<> generic_smp_call_function_interrupt(kernel& k, unsigned cpu) {
   k.local_irq_disable(cpu);
   const hw::cpu_mode interrupted = c.mode;
   c.mode = hw::cpu_mode::kernel;
+  trace_scope ts(k, cpu, "ipi:call_function");
+  if (k.trace) k.trace->ipi_handled(cpu, k.eng.step_end());
   co_await k.step(cost::param::irq_entry);
   ++k.stats.ipis_received_per_cpu[cpu];
   k.eng.clear_irq(cpu);

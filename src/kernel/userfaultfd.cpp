@@ -56,6 +56,7 @@ sim::task<va_t> move_present_ptes(kernel& k, unsigned cpu, mm::mm_struct& mm, mm
 }  // namespace
 
 sim::task<> uffdio_move(kernel& k, unsigned cpu, va_t dst, va_t src, va_t len) {
+  trace_scope ts(k, cpu, "uffdio_move");
   mm::mm_struct& mm = *k.cpus[cpu].current_mm;
   k.cpus[cpu].mode = hw::cpu_mode::kernel;
   co_await k.step(cost::param::syscall_entry);

@@ -145,6 +145,7 @@ sim::task<> tlb_finish_mmu(kern::kernel& k, unsigned cpu, mmu_gather& tlb) {
 }
 
 sim::task<> tlb_remove_table_sync_one(kern::kernel& k, unsigned cpu, mm_struct* mm) {
+  kern::trace_scope ts(k, cpu, "tlb_remove_table_sync_one");
   if (k.arch->tlb_table_flush_implies_ipi_broadcast(k)) {
     ++k.stats.sync_skipped;
     co_return;

@@ -12,7 +12,7 @@ namespace {
 constexpr std::uint64_t k_max_steps = 4'000'000'000ULL;
 }  // namespace
 
-run_result simulate(const run_config& cfg) {
+run_result simulate(const run_config& cfg, kern::trace_recorder* trace) {
   kern::machine_config mc;
   mc.arch = cfg.arch;
   mc.cpus = cfg.cpus;
@@ -24,6 +24,7 @@ run_result simulate(const run_config& cfg) {
   mc.vcpu_preempt_time = cfg.params.at("vcpu_preempt_time");
   sim::timed_scheduler sched;
   kern::kernel k(mc, sched);
+  k.trace = trace;
   thread_group threads(k);
   find_builtin(cfg.scenario)->build(k, cfg.params, threads);
   k.eng.run(k_max_steps);

@@ -4,6 +4,7 @@
 
 #include "check/monitor.h"
 #include "kernel/metrics.h"
+#include "kernel/trace.h"
 #include "workload/config.h"
 
 namespace sd::workload {
@@ -17,6 +18,7 @@ struct run_result {
   bool ok() const { return violations_total == 0; }
 };
 
-run_result simulate(const run_config& cfg);
+// With `trace`, the run's events are recorded there (simulate --trace).
+run_result simulate(const run_config& cfg, kern::trace_recorder* trace = nullptr);
 
 }  // namespace sd::workload

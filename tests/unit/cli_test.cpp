@@ -134,3 +134,74 @@ TEST(Cli, ListShowsEveryRegistry) {
 }
 
 }  // namespace
+
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The trace-event format the Perfetto UI and chrome://tracing import: a traceEvents array of
+// objects with ph, pid, tid, name and (except metadata) ts in microseconds; complete events
+// carry dur; flow starts ("s") and ends ("f") pair up by id, the end not before the start.
+TEST(Trace, SimulateWritesValidTraceEventJsonWithIpiFlows) {
+  const std::string path = ::testing::TempDir() + "trace.json";
+  auto r = run("simulate --quiet --scenario khugepaged-collapse --cpus 4 --trace " + path);
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto doc = nlohmann::json::parse(slurp(path));
+  ASSERT_TRUE(doc.contains("traceEvents"));
+  std::map<std::uint64_t, double> flow_start;
+  std::map<std::string, int> names;
+  int flow_ends = 0;
+  for (const auto& e : doc["traceEvents"]) {
+    const std::string ph = e.at("ph");
+    ASSERT_TRUE(ph == "M" || ph == "X" || ph == "i" || ph == "s" || ph == "f") << e.dump();
+    ASSERT_TRUE(e.at("pid").is_number_integer() && e.at("tid").is_number_integer());
+    ASSERT_TRUE(e.at("name").is_string());
+    if (ph == "M") continue;
+    ASSERT_GE(e.at("ts").get<double>(), 0.0);
+    if (ph == "X") ASSERT_GE(e.at("dur").get<double>(), 0.0);
+    if (ph == "s") flow_start[e.at("id")] = e.at("ts");
+    if (ph == "f") {
+      ++flow_ends;
+      ASSERT_TRUE(flow_start.count(e.at("id"))) << "flow end without start: " << e.dump();
+      EXPECT_GE(e.at("ts").get<double>(), flow_start[e.at("id")]);
+    }
+    ++names[e.at("name")];
+  }
+  // Every collapse: a flush (IPI to the 1 thread CPU) and a sync (IPIs to the 3 others).
+  EXPECT_EQ(flow_ends, static_cast<int>(flow_start.size()));
+  EXPECT_GT(flow_ends, 0);
+  EXPECT_EQ(names["collapse_huge_page"], 4);
+  EXPECT_EQ(names["tlb_remove_table_sync_one"], 4);
+  EXPECT_GT(names["flush_tlb_mm_range"], 0);
+  EXPECT_GT(names["ipi:call_function"], 0);
+  EXPECT_GT(names["irqs_off"], 0);
+  EXPECT_GT(names["tlb_flush"], 0);
+  // Deterministic like every other output.
+  const std::string first = slurp(path);
+  ASSERT_EQ(run("simulate --quiet --scenario khugepaged-collapse --cpus 4 --trace " + path).code,
+            0);
+  EXPECT_EQ(slurp(path), first);
+}
+
+TEST(Compare, RowsPerPatchSetAndCpuCountWithRatiosAgainstTheFirst) {
+  auto r =
+      run("compare --scenario hugetlb-fork-exit --cpus 8 --patches v6.17,v7.0 --sweep-cpus "
+          "4,8 --csv --metrics sync_broadcasts,op:child_exit");
+  ASSERT_EQ(r.code, 0) << r.out;
+  // header + 2 patch sets x 2 CPU counts
+  EXPECT_EQ(lines(r.out), 5) << r.out;
+  // 4 tables x 8 children: v6.17 32 syncs, v7.0 8 -> ratio 0.25 at each CPU count.
+  EXPECT_NE(r.out.find("v6.17,4,32,1,"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("v7.0,4,8,0.25,"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("v7.0,8,8,0.25,"), std::string::npos) << r.out;
+  auto bad = run("compare --scenario hugetlb-fork-exit --patches v7.0,v9.9");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.out.find("unknown patch or preset 'v9.9'"), std::string::npos) << bad.out;
+  auto badm = run("compare --patches v7.0 --metrics nonsense");
+  EXPECT_EQ(badm.code, 2);
+}
+
+}  // namespace
