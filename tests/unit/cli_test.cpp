@@ -161,7 +161,9 @@ TEST(Trace, SimulateWritesValidTraceEventJsonWithIpiFlows) {
     ASSERT_TRUE(e.at("name").is_string());
     if (ph == "M") continue;
     ASSERT_GE(e.at("ts").get<double>(), 0.0);
-    if (ph == "X") ASSERT_GE(e.at("dur").get<double>(), 0.0);
+    if (ph == "X") {
+      ASSERT_GE(e.at("dur").get<double>(), 0.0);
+    }
     if (ph == "s") flow_start[e.at("id")] = e.at("ts");
     if (ph == "f") {
       ++flow_ends;
