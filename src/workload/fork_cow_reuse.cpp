@@ -27,6 +27,10 @@ constexpr param_decl k_params[] = {
      [](unsigned) -> std::int64_t { return 64; }, 1, 262144},
     {"rounds", param_kind::count, "fork + child exit + read + write rounds",
      [](unsigned) -> std::int64_t { return 4; }, 1, 100'000},
+    {"shared", param_kind::flag,
+     "every thread reads and writes the whole region (off: each only its own slice, as in "
+     "usemem, so no other CPU holds a stale entry)",
+     [](unsigned) -> std::int64_t { return 1; }, 0, 1},
 };
 
 std::string validate(unsigned cpus, const param_values& p) {
@@ -53,8 +57,13 @@ void build(kernel& k, const param_values& p, thread_group& threads) {
   const va_t pages = static_cast<va_t>(p.at("pages"));
   const va_t len = pages * mm::PAGE_SIZE;
   const std::int64_t rounds = p.at("rounds");
+  const bool shared_pages = p.at("shared") != 0;
   for (unsigned t = 0; t < n; ++t) {
-    threads.spawn(t, [s, t, n, pages, len, rounds](kernel& k, unsigned cpu) -> sim::task<> {
+    // The pages this thread reads and writes: all of them, or its own slice.
+    const va_t first = shared_pages ? 0 : t * pages / n;
+    const va_t count = shared_pages ? pages : (t + 1) * pages / n - first;
+    threads.spawn(t, [s, t, n, pages, len, rounds, first, count](kernel& k,
+                                                                 unsigned cpu) -> sim::task<> {
       co_await s->parent.enter(k, cpu);
       if (t == 0) {
         co_await kern::sys_mmap(k, cpu, k_base, len);
@@ -70,12 +79,12 @@ void build(kernel& k, const param_values& p, thread_group& threads) {
           co_await s->child_done.wait_for(k, static_cast<std::uint64_t>(r) + 1);
         }
         co_await s->phase.arrive_and_wait(k);
-        for (va_t i = 0; i < pages; ++i)  // cache read-only entries
+        for (va_t i = first; i < first + count; ++i)  // cache read-only entries
           co_await kern::user_access(k, cpu, k_base + i * mm::PAGE_SIZE, false);
         co_await s->phase.arrive_and_wait(k);
         co_await timed(k, "write_phase", [&]() -> sim::task<> {
-          for (va_t i = 0; i < pages; ++i) {
-            const va_t page = (i + t * pages / n) % pages;
+          for (va_t i = 0; i < count; ++i) {
+            const va_t page = first + (i + t * count / n) % count;
             co_await kern::user_access(k, cpu, k_base + page * mm::PAGE_SIZE, true);
           }
         }());
