@@ -34,10 +34,7 @@ constexpr param_decl k_params[] = {
 };
 
 std::string validate(unsigned cpus, const param_values& p) {
-  if (p.at("threads") + 1 > cpus)
-    return "threads + 1 (the child's CPU) need " + std::to_string(p.at("threads") + 1) +
-           " CPUs, the machine has " + std::to_string(cpus);
-  return "";
+  return need_cpus(cpus, p.at("threads") + 1, "threads + 1 (the child's CPU)");
 }
 
 struct shared {
@@ -62,36 +59,36 @@ void build(kernel& k, const param_values& p, thread_group& threads) {
     // The pages this thread reads and writes: all of them, or its own slice.
     const va_t first = shared_pages ? 0 : t * pages / n;
     const va_t count = shared_pages ? pages : (t + 1) * pages / n - first;
-    threads.spawn(t, [s, t, n, pages, len, rounds, first, count](kernel& k,
-                                                                 unsigned cpu) -> sim::task<> {
-      co_await s->parent.enter(k, cpu);
-      if (t == 0) {
-        co_await kern::sys_mmap(k, cpu, k_base, len);
-        for (va_t i = 0; i < pages; ++i)
-          co_await kern::user_access(k, cpu, k_base + i * mm::PAGE_SIZE, true);
-      }
-      for (std::int64_t r = 0; r < rounds; ++r) {
-        co_await s->phase.arrive_and_wait(k);
-        if (t == 0) {
-          s->child = &k.new_mm("fork-cow-reuse child");
-          co_await timed(k, "fork", kern::sys_fork(k, cpu, *s->child));
-          s->child_go.advance(k);
-          co_await s->child_done.wait_for(k, static_cast<std::uint64_t>(r) + 1);
-        }
-        co_await s->phase.arrive_and_wait(k);
-        for (va_t i = first; i < first + count; ++i)  // cache read-only entries
-          co_await kern::user_access(k, cpu, k_base + i * mm::PAGE_SIZE, false);
-        co_await s->phase.arrive_and_wait(k);
-        co_await timed(k, "write_phase", [&]() -> sim::task<> {
-          for (va_t i = 0; i < count; ++i) {
-            const va_t page = first + (i + t * count / n) % count;
-            co_await kern::user_access(k, cpu, k_base + page * mm::PAGE_SIZE, true);
+    threads.spawn(
+        t, [s, t, n, pages, len, rounds, first, count](kernel& k, unsigned cpu) -> sim::task<> {
+          co_await s->parent.enter(k, cpu);
+          if (t == 0) {
+            co_await kern::sys_mmap(k, cpu, k_base, len);
+            for (va_t i = 0; i < pages; ++i)
+              co_await kern::user_access(k, cpu, k_base + i * mm::PAGE_SIZE, true);
           }
-        }());
-        ++k.stats.ops_completed;
-      }
-      co_await s->parent.leave(k, cpu);
-    });
+          for (std::int64_t r = 0; r < rounds; ++r) {
+            co_await s->phase.arrive_and_wait(k);
+            if (t == 0) {
+              s->child = &k.new_mm("fork-cow-reuse child");
+              co_await timed(k, "fork", kern::sys_fork(k, cpu, *s->child));
+              s->child_go.advance(k);
+              co_await s->child_done.wait_for(k, static_cast<std::uint64_t>(r) + 1);
+            }
+            co_await s->phase.arrive_and_wait(k);
+            for (va_t i = first; i < first + count; ++i)  // cache read-only entries
+              co_await kern::user_access(k, cpu, k_base + i * mm::PAGE_SIZE, false);
+            co_await s->phase.arrive_and_wait(k);
+            co_await timed(k, "write_phase", [&]() -> sim::task<> {
+              for (va_t i = 0; i < count; ++i) {
+                const va_t page = first + (i + t * count / n) % count;
+                co_await kern::user_access(k, cpu, k_base + page * mm::PAGE_SIZE, true);
+              }
+            }());
+            ++k.stats.ops_completed;
+          }
+          co_await s->parent.leave(k, cpu);
+        });
   }
   // The child: runs on CPU n and exits at once each round (fork + exec of a small program).
   threads.spawn(n, [s, rounds](kernel& k, unsigned cpu) -> sim::task<> {

@@ -40,9 +40,7 @@ constexpr param_decl k_params[] = {
 
 std::string validate(unsigned cpus, const param_values& p) {
   if (cpus < 2) return "needs 2 CPUs (the parent and a child)";
-  if (p.at("concurrent") + 1 > cpus)
-    return "concurrent + 1 need " + std::to_string(p.at("concurrent") + 1) +
-           " CPUs, the machine has " + std::to_string(cpus);
+  if (auto e = need_cpus(cpus, p.at("concurrent") + 1, "concurrent + 1"); !e.empty()) return e;
   if (p.at("children") % p.at("concurrent") != 0)
     return "children must be a multiple of concurrent";
   return "";

@@ -26,11 +26,7 @@ constexpr param_decl k_params[] = {
 };
 
 std::string validate(unsigned cpus, const param_values& p) {
-  const std::int64_t need = p.at("threads") + p.at("gup_fast") + 1;
-  if (need > cpus)
-    return "threads + gup_fast + khugepaged need " + std::to_string(need) +
-           " CPUs, the machine has " + std::to_string(cpus);
-  return "";
+  return need_cpus(cpus, p.at("threads") + p.at("gup_fast") + 1, "threads + gup_fast + khugepaged");
 }
 
 void build(kern::kernel& k, const param_values& p, thread_group& threads) {

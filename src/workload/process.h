@@ -1,10 +1,13 @@
 // Building blocks for scenario threads: a process (an mm and the count of its threads that
 // still use it), a one-shot event, and latency recording of named operations.
 #pragma once
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include "kernel/paths.h"
 #include "sim/engine.h"
+#include "workload/threads.h"
 
 namespace sd::workload {
 
@@ -52,6 +55,28 @@ class sequence {
   std::uint64_t value_ = 0;
   sim::wait_queue q_;
 };
+
+// Threads of `proc` on CPUs [first_cpu, first_cpu + n) that (after `started`, if given) run
+// user code until `done` is set: the sibling threads whose CPUs a flush must reach.
+inline void spawn_spinners(thread_group& threads, std::shared_ptr<process> proc,
+                           std::shared_ptr<event> done, std::shared_ptr<barrier> started,
+                           unsigned first_cpu, unsigned n) {
+  proc->users += static_cast<int>(n);
+  for (unsigned c = first_cpu; c < first_cpu + n; ++c)
+    threads.spawn(c, [proc, done, started](kern::kernel& k, unsigned cpu) -> sim::task<> {
+      co_await proc->enter(k, cpu);
+      if (started) co_await started->arrive_and_wait(k);
+      while (!done->is_set()) co_await kern::user_run(k, cpu, 10'000);
+      co_await proc->leave(k, cpu);
+    });
+}
+
+// "" if `need` CPUs fit the machine, else the message for the scenario's validate().
+inline std::string need_cpus(unsigned cpus, std::int64_t need, std::string_view what) {
+  if (need <= static_cast<std::int64_t>(cpus)) return "";
+  return std::string(what) + " need " + std::to_string(need) + " CPUs, the machine has " +
+         std::to_string(cpus);
+}
 
 // Runs `op` and records its simulated latency under `name` (metrics op_latency), with the
 // TLB flushes requested meanwhile (by any CPU: scenarios time operations while nothing

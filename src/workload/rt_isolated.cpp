@@ -10,6 +10,7 @@
 //   the last `isolated` CPUs      nohz_full, running the RT process in user mode
 #include "workload/builtin.h"
 #include "workload/collapse_workload.h"
+#include "workload/process.h"
 
 namespace sd::workload {
 
@@ -27,11 +28,7 @@ constexpr param_decl k_params[] = {
 };
 
 std::string validate(unsigned cpus, const param_values& p) {
-  const std::int64_t need = p.at("isolated") + p.at("threads") + 1;
-  if (need > cpus)
-    return "isolated + threads + khugepaged need " + std::to_string(need) +
-           " CPUs, the machine has " + std::to_string(cpus);
-  return "";
+  return need_cpus(cpus, p.at("isolated") + p.at("threads") + 1, "isolated + threads + khugepaged");
 }
 
 void build(kern::kernel& k, const param_values& p, thread_group& threads) {
@@ -45,16 +42,8 @@ void build(kern::kernel& k, const param_values& p, thread_group& threads) {
   auto rt = std::make_shared<process>();
   rt->mm = &k.new_mm("rt");
   const auto isolated = static_cast<unsigned>(p.at("isolated"));
-  rt->users = static_cast<int>(isolated);
-  auto done = s.done;
-  for (unsigned c = k.ncpus() - isolated; c < k.ncpus(); ++c) {
-    k.cpus[c].nohz_full = true;
-    threads.spawn(c, [rt, done](kern::kernel& k, unsigned cpu) -> sim::task<> {
-      co_await rt->enter(k, cpu);
-      while (!done->is_set()) co_await kern::user_run(k, cpu, 10'000);
-      co_await rt->leave(k, cpu);
-    });
-  }
+  for (unsigned c = k.ncpus() - isolated; c < k.ncpus(); ++c) k.cpus[c].nohz_full = true;
+  spawn_spinners(threads, rt, s.done, nullptr, k.ncpus() - isolated, isolated);
 }
 
 }  // namespace

@@ -32,17 +32,14 @@ constexpr param_decl k_params[] = {
 };
 
 std::string validate(unsigned cpus, const param_values& p) {
-  if (p.at("siblings") + 1 > cpus)
-    return "siblings + 1 need " + std::to_string(p.at("siblings") + 1) + " CPUs, the machine has " +
-           std::to_string(cpus);
-  return "";
+  return need_cpus(cpus, p.at("siblings") + 1, "siblings + 1");
 }
 
 void build(kernel& k, const param_values& p, thread_group& threads) {
   auto proc = std::make_shared<process>();
   proc->mm = &k.new_mm("uffd-move");
   const auto siblings = static_cast<unsigned>(p.at("siblings"));
-  proc->users = static_cast<int>(siblings) + 1;
+  proc->users = 1;
   auto done = std::make_shared<event>();
   auto started = std::make_shared<barrier>(static_cast<int>(siblings) + 1);
   const va_t off = static_cast<va_t>(p.at("offset_pages")) * mm::PAGE_SIZE;
@@ -66,14 +63,7 @@ void build(kernel& k, const param_values& p, thread_group& threads) {
                   done->set(k);
                   co_await proc->leave(k, cpu);
                 });
-  for (unsigned s = 1; s <= siblings; ++s) {
-    threads.spawn(s, [proc, done, started](kernel& k, unsigned cpu) -> sim::task<> {
-      co_await proc->enter(k, cpu);
-      co_await started->arrive_and_wait(k);
-      while (!done->is_set()) co_await kern::user_run(k, cpu, 10'000);
-      co_await proc->leave(k, cpu);
-    });
-  }
+  spawn_spinners(threads, proc, done, started, 1, siblings);
 }
 
 }  // namespace
