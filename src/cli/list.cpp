@@ -17,7 +17,7 @@ namespace {
 
 void list_arches() {
   fmt::print("arches:\n");
-  for (const auto& a : arch::arches()) fmt::print("  {:<8} {}\n", a.name, a.summary);
+  for (const auto& a : arch::arches()) fmt::print("  {:<12} {}\n", a.name, a.summary);
 }
 
 void list_scenarios() {
