@@ -72,22 +72,16 @@ class arm64 final : public arch_ops {
   sim::task<> flush_tlb_page(kernel& k, unsigned cpu, mm_struct& mm, va_t va) override {
     co_await broadcast(k, cpu, mm, va, va + mm::PAGE_SIZE, 1, true, false);
   }
-  // __ptep_set_access_flags_anysz(): with the 2025 local-flush patch only the local TLB is
-  // flushed (NOWALKCACHE | NOBROADCAST); before it, flush_tlb_page broadcast.
+  // __ptep_set_access_flags_anysz() after making a PTE writable, and
+  // flush_tlb_fix_spurious_fault(): with the 2025 local-flush patch (kernel-mechanisms 3.5)
+  // both flush only this CPU (NOWALKCACHE | NOBROADCAST); before it both broadcast
+  // flush_tlb_page (the spurious-fault one was the generic default).
   sim::task<> ptep_set_access_flags(kernel& k, unsigned cpu, mm_struct& mm, va_t va) override {
-    if (k.patch(patches::feature::arm64_wp_reuse_local_flush))
-      co_await local_flush_tlb_page(k, cpu, mm, va);
-    else
-      co_await flush_tlb_page(k, cpu, mm, va);
+    co_await flush_stale_readonly(k, cpu, mm, va);
   }
-  // With the patch: local-only, no notify. Before it, arm64 used the generic default, a
-  // broadcast flush_tlb_page (kernel-mechanisms 3.5).
   sim::task<> flush_tlb_fix_spurious_fault(kernel& k, unsigned cpu, mm_struct& mm,
                                            va_t va) override {
-    if (k.patch(patches::feature::arm64_wp_reuse_local_flush))
-      co_await local_flush_tlb_page(k, cpu, mm, va);
-    else
-      co_await flush_tlb_page(k, cpu, mm, va);
+    co_await flush_stale_readonly(k, cpu, mm, va);
   }
   // c320dbb pte_needs_flush(): no flush if the old entry was invalid (PROT_NONE is invalid
   // on arm64); software bits (PTE_PROT_NONE) ignored; else flush iff anything differs.
@@ -116,12 +110,18 @@ class arm64 final : public arch_ops {
   }
 
  private:
+  sim::task<> flush_stale_readonly(kernel& k, unsigned cpu, mm_struct& mm, va_t va) {
+    if (k.patch(patches::feature::arm64_wp_reuse_local_flush))
+      co_await local_flush_tlb_page(k, cpu, mm, va);
+    else
+      co_await flush_tlb_page(k, cpu, mm, va);
+  }
   // TLBI VALE1 + DSB NSH: this CPU only.
   sim::task<> local_flush_tlb_page(kernel& k, unsigned cpu, mm_struct& mm, va_t va) {
     const sim::sim_time t0 = k.eng.step_end();
     co_await k.step_ns(k.c(cost::param::tlbi_op) + k.c(cost::param::dsb_nsh));
     k.cpus[cpu].tlb.flush_leaf_range(mm.id, va, va + mm::PAGE_SIZE);
-    ++k.stats.flush_requests;
+    k.note_flush_request(cpu);
     k.count_flush("tlbi_local");
     k.stats.flush_ns += k.eng.step_end() - t0;
   }
@@ -157,7 +157,7 @@ sim::task<> arm64::broadcast(kernel& k, unsigned cpu, mm_struct& mm, va_t start,
   const std::uint64_t seq0 = mm.pte_change_seq;
   // DSB ISHST, then the TLBIs: broadcast to every CPU of the inner-shareable domain.
   co_await k.step(cost::param::tlbi_op, static_cast<std::int64_t>(ops));
-  ++k.stats.flush_requests;
+  k.note_flush_request(cpu);
   k.flush_sent_ipi = false;
   k.stats.tlbi_broadcasts += ops;
   k.count_flush(whole_asid ? "tlbi_asid" : (last_level ? "tlbi_range_leaf" : "tlbi_range"));

@@ -161,7 +161,7 @@ sim::task<> x86::flush_tlb_mm_range(kernel& k, unsigned cpu, mm_struct& mm, va_t
   }
 
   hw::cpu& c = k.cpus[cpu];
-  ++k.stats.flush_requests;
+  k.note_flush_request(cpu);
   k.flush_sent_ipi = false;
   if (flavour_ == flavour::invlpgb && mm.global_asid) {
     co_await broadcast_tlb_flush(k, cpu, info);

@@ -100,25 +100,26 @@ sim::task<bool> do_anon_fault(kernel& k, unsigned cpu, mm::mm_struct& mm, mm::va
 
 }  // namespace
 
+sim::task<> pt_populate(kernel& k, mm::mm_struct& mm, mm::pt_entry& entry, mm::level lvl) {
+  co_await k.step(cost::param::page_alloc);
+  const mm::pfn_t fresh = k.mem.alloc_table(lvl, mm.id);
+  co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
+  co_await k.step(cost::param::pt_write);
+  if (entry.none())
+    entry = {fresh, mm::_PAGE_PRESENT | mm::_PAGE_RW | mm::_PAGE_USER};
+  else
+    k.mem.free(fresh);  // another thread populated it first
+  mm.page_table_lock.unlock(k.eng);
+}
+
 sim::task<pte_table_ref> pte_alloc(kernel& k, mm::mm_struct& mm, mm::va_t va) {
   mm::pfn_t table = mm.pgd;
   for (unsigned lvl = 4; lvl > 1; --lvl) {
     co_await k.step(cost::param::pt_read);
-    const unsigned idx = mm::pt_index(va, lvl);
-    if (k.mem.table(table).e[idx].huge()) co_return pte_table_ref{0, &k.mem.table(table).e[idx]};
-    if (k.mem.table(table).e[idx].none()) {
-      co_await k.step(cost::param::page_alloc);
-      const mm::pfn_t fresh = k.mem.alloc_table(static_cast<mm::level>(lvl - 1), mm.id);
-      co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
-      co_await k.step(cost::param::pt_write);
-      mm::pt_entry& e = k.mem.table(table).e[idx];
-      if (e.none())
-        e = {fresh, mm::_PAGE_PRESENT | mm::_PAGE_RW | mm::_PAGE_USER};
-      else
-        k.mem.free(fresh);  // another thread populated it first
-      mm.page_table_lock.unlock(k.eng);
-    }
-    table = k.mem.table(table).e[idx].pfn;
+    mm::pt_entry& e = k.mem.table(table).e[mm::pt_index(va, lvl)];
+    if (e.huge()) co_return pte_table_ref{0, &e};
+    if (e.none()) co_await pt_populate(k, mm, e, static_cast<mm::level>(lvl - 1));
+    table = e.pfn;
   }
   co_return pte_table_ref{table, nullptr};
 }
@@ -139,7 +140,7 @@ sim::task<bool> handle_mm_fault(kernel& k, unsigned cpu, mm::va_t va, bool write
   bool ok = false;
   if (!vma->detached && !vma->prot_none) {  // PROT_NONE: SIGSEGV
     if (vma->kind == mm::vma_kind::hugetlb)
-      ok = co_await hugetlb_fault(k, cpu, *vma, va);
+      ok = co_await hugetlb_fault(k, *vma, va);
     else
       ok = co_await do_anon_fault(k, cpu, mm, va, write);
   }

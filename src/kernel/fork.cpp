@@ -67,7 +67,7 @@ sim::task<> sys_fork(kernel& k, unsigned cpu, mm::mm_struct& child) {
     }
     child.vmas.emplace(nv->vm_start, nv);
     if (vma->kind == mm::vma_kind::hugetlb)
-      co_await copy_hugetlb_page_range(k, cpu, *nv, *vma);
+      co_await copy_hugetlb_page_range(k, *nv, *vma);
     else
       co_await copy_range(k, child, old, old.pgd, 4, vma->vm_start, vma->vm_end);
   }

@@ -36,16 +36,7 @@ bool want_pmd_share(const mm::vm_area_struct& vma, va_t addr) {
 sim::task<mm::pt_entry*> pud_alloc(kernel& k, mm::mm_struct& mm, va_t addr) {
   co_await k.step(cost::param::pt_read);
   mm::pt_entry& pgd = k.mem.table(mm.pgd).e[mm::pt_index(addr, 4)];
-  if (pgd.none()) {
-    co_await k.step(cost::param::page_alloc);
-    const pfn_t fresh = k.mem.alloc_table(mm::level::pud, mm.id);
-    co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
-    if (pgd.none())
-      pgd = {fresh, mm::_PAGE_PRESENT | mm::_PAGE_RW | mm::_PAGE_USER};
-    else
-      k.mem.free(fresh);
-    mm.page_table_lock.unlock(k.eng);
-  }
+  if (pgd.none()) co_await pt_populate(k, mm, pgd, mm::level::pud);
   co_return &k.mem.table(pgd.pfn).e[mm::pt_index(addr, 3)];
 }
 
@@ -79,29 +70,17 @@ sim::task<> huge_pmd_share(kernel& k, mm::vm_area_struct& vma, va_t addr, mm::pt
   }
   mm.page_table_lock.unlock(k.eng);
   file.i_mmap_rwsem.up_read(k.eng);
-  if (pud.none()) {
-    co_await k.step(cost::param::page_alloc);
-    const pfn_t fresh = k.mem.alloc_table(mm::level::pmd, mm.id);
-    co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
-    if (pud.none())
-      pud = {fresh, mm::_PAGE_PRESENT | mm::_PAGE_RW | mm::_PAGE_USER};
-    else
-      k.mem.free(fresh);
-    mm.page_table_lock.unlock(k.eng);
-  }
+  if (pud.none()) co_await pt_populate(k, mm, pud, mm::level::pmd);
 }
 
 // huge_pte_alloc(): the PMD entry for addr, sharing the PMD table when possible.
 sim::task<mm::pt_entry*> huge_pte_alloc(kernel& k, mm::vm_area_struct& vma, va_t addr) {
   mm::pt_entry* pud = co_await pud_alloc(k, *vma.vm_mm, addr);
   if (pud->none()) {
-    if (want_pmd_share(vma, addr)) {
+    if (want_pmd_share(vma, addr))
       co_await huge_pmd_share(k, vma, addr, *pud);
-    } else {
-      co_await k.step(cost::param::page_alloc);
-      const pfn_t fresh = k.mem.alloc_table(mm::level::pmd, vma.vm_mm->id);
-      *pud = {fresh, mm::_PAGE_PRESENT | mm::_PAGE_RW | mm::_PAGE_USER};
-    }
+    else
+      co_await pt_populate(k, *vma.vm_mm, *pud, mm::level::pmd);
   }
   co_return &k.mem.table(pud->pfn).e[mm::pt_index(addr, 2)];
 }
@@ -197,8 +176,7 @@ void unlink_file_vma(mm::vm_area_struct& vma) {
   v.erase(std::remove(v.begin(), v.end(), &vma), v.end());
 }
 
-sim::task<bool> hugetlb_fault(kernel& k, unsigned cpu, mm::vm_area_struct& vma, va_t va) {
-  (void)cpu;
+sim::task<bool> hugetlb_fault(kernel& k, mm::vm_area_struct& vma, va_t va) {
   mm::mm_struct& mm = *vma.vm_mm;
   const va_t haddr = va & mm::PMD_MASK;
   mm::pt_entry* pmd = co_await huge_pte_alloc(k, vma, haddr);
@@ -213,9 +191,7 @@ sim::task<bool> hugetlb_fault(kernel& k, unsigned cpu, mm::vm_area_struct& vma, 
   co_return true;
 }
 
-sim::task<> copy_hugetlb_page_range(kernel& k, unsigned cpu, mm::vm_area_struct& dst,
-                                    mm::vm_area_struct& src) {
-  (void)cpu;
+sim::task<> copy_hugetlb_page_range(kernel& k, mm::vm_area_struct& dst, mm::vm_area_struct& src) {
   for (va_t addr = src.vm_start; addr < src.vm_end; addr += mm::PMD_SIZE) {
     co_await k.step(cost::param::pt_read, 2);
     const mm::pt_entry* spud = mm::lookup_entry(k.mem, *src.vm_mm, addr, mm::level::pud);

@@ -80,6 +80,11 @@ struct kernel {
   void local_irq_disable(unsigned cpu);
   void local_irq_enable(unsigned cpu);
   bool irqs_disabled(unsigned cpu) const { return !eng.irqs_enabled(cpu); }
+  // One TLB flush call (flush_tlb_mm_range / a TLBI sequence) initiated by cpu.
+  void note_flush_request(unsigned cpu) {
+    ++stats.flush_requests;
+    ++stats.flush_requests_per_cpu[cpu];
+  }
   // The tlb:tlb_flush tracepoint (x86 reasons) or the arm64 flush kind.
   void count_flush(const std::string& reason, std::uint64_t n = 1) {
     stats.flushes_by_reason[reason] += n;

@@ -19,7 +19,8 @@ struct metrics {
   std::uint64_t sync_skipped = 0;     // calls that returned early: the flush implied the IPIs
   std::uint64_t tlbi_broadcasts = 0;  // broadcast TLBI instructions (arm64)
   std::uint64_t flush_requests = 0;   // TLB flush calls (flush_tlb_mm_range / TLBI sequences)
-  std::uint64_t dsb_waits = 0;        // DSB ISH completions waited for (arm64)
+  std::vector<std::uint64_t> flush_requests_per_cpu;  // by initiating CPU
+  std::uint64_t dsb_waits = 0;                        // DSB ISH completions waited for (arm64)
   std::map<std::string, std::uint64_t> flushes_by_reason;
   sim::sim_time flush_ns = 0;  // time initiators spent in TLB-flush calls
   std::uint64_t rcu_grace_periods = 0;
@@ -44,7 +45,7 @@ struct metrics {
     std::uint64_t count = 0;
     sim::sim_time total_ns = 0;
     sim::sim_time max_ns = 0;
-    std::uint64_t flushes = 0;  // flush_requests made while the operations ran
+    std::uint64_t flushes = 0;  // flush_requests the operation's CPU made while it ran
   };
   std::map<std::string, op_stat> op_latency;
   void record_op(const std::string& name, sim::sim_time ns, std::uint64_t flushes) {

@@ -24,6 +24,10 @@ sim::task<> free_pgtables(kernel& k, unsigned cpu, mm::mmu_gather& tlb, const vm
 // The PTE table covering va, allocating missing levels under page_table_lock as the fault
 // path does (__pud_alloc/__pmd_alloc/__pte_alloc). `huge` is set instead when a huge PMD
 // maps va. (kernel/fault.cpp)
+// __pte_alloc/__pmd_alloc/__pud_alloc for one entry: allocate a level-`lvl` table outside
+// the lock, then under page_table_lock install it unless another thread did first.
+sim::task<> pt_populate(kernel& k, mm::mm_struct& mm, mm::pt_entry& entry, mm::level lvl);
+
 struct pte_table_ref {
   mm::pfn_t table = 0;
   mm::pt_entry* huge = nullptr;
@@ -35,9 +39,8 @@ sim::task<> unmap_hugepage_range_final(kernel& k, unsigned cpu, mm::mmu_gather& 
                                        mm::vm_area_struct& vma, mm::va_t start, mm::va_t end);
 void unlink_file_vma(mm::vm_area_struct& vma);
 // hugetlb_fault(): map the file's 2 MiB page at va, sharing a PMD table when possible.
-sim::task<bool> hugetlb_fault(kernel& k, unsigned cpu, mm::vm_area_struct& vma, mm::va_t va);
+sim::task<bool> hugetlb_fault(kernel& k, mm::vm_area_struct& vma, mm::va_t va);
 // copy_hugetlb_page_range() at fork: share the parent's PMD tables, copy the rest.
-sim::task<> copy_hugetlb_page_range(kernel& k, unsigned cpu, mm::vm_area_struct& dst,
-                                    mm::vm_area_struct& src);
+sim::task<> copy_hugetlb_page_range(kernel& k, mm::vm_area_struct& dst, mm::vm_area_struct& src);
 
 }  // namespace sd::kern

@@ -7,7 +7,6 @@ namespace sd::workload {
 namespace {
 using kern::kernel;
 using mm::va_t;
-constexpr va_t k_base = va_t{1} << 40;
 }  // namespace
 
 void spawn_collapse_workload(kernel& k, thread_group& threads, const collapse_setup& s) {
@@ -26,16 +25,16 @@ void spawn_collapse_workload(kernel& k, thread_group& threads, const collapse_se
     threads.spawn(s.first_cpu + t, [=](kernel& k, unsigned cpu) -> sim::task<> {
       co_await proc->enter(k, cpu);
       if (t == 0) {
-        co_await kern::sys_mmap(k, cpu, k_base, len);
+        co_await kern::sys_mmap(k, cpu, k_user_base, len);
         mapped->advance(k);
       }
       co_await mapped->wait_for(k, 1);
       for (va_t i = t; i < pages; i += s.threads)  // each thread populates its share
-        co_await kern::user_access(k, cpu, k_base + i * mm::PAGE_SIZE, true);
+        co_await kern::user_access(k, cpu, k_user_base + i * mm::PAGE_SIZE, true);
       co_await ready->arrive_and_wait(k);
       while (!done->is_set()) {
         co_await kern::user_run(k, cpu, 5'000);
-        co_await kern::user_access(k, cpu, k_base + rng->below(pages) * mm::PAGE_SIZE, false);
+        co_await kern::user_access(k, cpu, k_user_base + rng->below(pages) * mm::PAGE_SIZE, false);
       }
       co_await proc->leave(k, cpu);
     });
@@ -47,8 +46,8 @@ void spawn_collapse_workload(kernel& k, thread_group& threads, const collapse_se
       co_await ready->arrive_and_wait(k);
       std::vector<mm::pfn_t> pinned;
       while (!done->is_set()) {
-        co_await kern::gup_fast(k, cpu, k_base + rng->below(pages - 16) * mm::PAGE_SIZE, 16, false,
-                                pinned);
+        co_await kern::gup_fast(k, cpu, k_user_base + rng->below(pages - 16) * mm::PAGE_SIZE, 16,
+                                false, pinned);
         kern::unpin_user_pages(k, pinned);
         ++k.stats.ops_completed;
         co_await kern::user_run(k, cpu, 20'000);
@@ -60,9 +59,9 @@ void spawn_collapse_workload(kernel& k, thread_group& threads, const collapse_se
     co_await ready->arrive_and_wait(k);
     for (std::int64_t r = 0; r < s.ranges; ++r) {
       co_await kern::idle_run(k, cpu, s.scan_sleep);  // khugepaged_scan_sleep_millisecs
-      co_await timed(k, "collapse", [&]() -> sim::task<> {
+      co_await timed(k, cpu, "collapse", [&]() -> sim::task<> {
         co_await kern::collapse_huge_page(k, cpu, *proc->mm,
-                                          k_base + static_cast<va_t>(r) * mm::PMD_SIZE);
+                                          k_user_base + static_cast<va_t>(r) * mm::PMD_SIZE);
       }());
       ++k.stats.ops_completed;
     }

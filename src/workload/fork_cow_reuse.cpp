@@ -17,8 +17,6 @@ namespace {
 using kern::kernel;
 using mm::va_t;
 
-constexpr va_t k_base = va_t{1} << 40;
-
 constexpr param_decl k_params[] = {
     {"threads", param_kind::count, "threads of the parent, one per CPU from CPU 0",
      [](unsigned cpus) -> std::int64_t { return cpus > 4 ? 4 : (cpus > 1 ? cpus - 1 : 1); }, 1,
@@ -63,26 +61,26 @@ void build(kernel& k, const param_values& p, thread_group& threads) {
         t, [s, t, n, pages, len, rounds, first, count](kernel& k, unsigned cpu) -> sim::task<> {
           co_await s->parent.enter(k, cpu);
           if (t == 0) {
-            co_await kern::sys_mmap(k, cpu, k_base, len);
+            co_await kern::sys_mmap(k, cpu, k_user_base, len);
             for (va_t i = 0; i < pages; ++i)
-              co_await kern::user_access(k, cpu, k_base + i * mm::PAGE_SIZE, true);
+              co_await kern::user_access(k, cpu, k_user_base + i * mm::PAGE_SIZE, true);
           }
           for (std::int64_t r = 0; r < rounds; ++r) {
             co_await s->phase.arrive_and_wait(k);
             if (t == 0) {
               s->child = &k.new_mm("fork-cow-reuse child");
-              co_await timed(k, "fork", kern::sys_fork(k, cpu, *s->child));
+              co_await timed(k, cpu, "fork", kern::sys_fork(k, cpu, *s->child));
               s->child_go.advance(k);
               co_await s->child_done.wait_for(k, static_cast<std::uint64_t>(r) + 1);
             }
             co_await s->phase.arrive_and_wait(k);
             for (va_t i = first; i < first + count; ++i)  // cache read-only entries
-              co_await kern::user_access(k, cpu, k_base + i * mm::PAGE_SIZE, false);
+              co_await kern::user_access(k, cpu, k_user_base + i * mm::PAGE_SIZE, false);
             co_await s->phase.arrive_and_wait(k);
-            co_await timed(k, "write_phase", [&]() -> sim::task<> {
+            co_await timed(k, cpu, "write_phase", [&]() -> sim::task<> {
               for (va_t i = 0; i < count; ++i) {
                 const va_t page = first + (i + t * count / n) % count;
-                co_await kern::user_access(k, cpu, k_base + page * mm::PAGE_SIZE, true);
+                co_await kern::user_access(k, cpu, k_user_base + page * mm::PAGE_SIZE, true);
               }
             }());
             ++k.stats.ops_completed;

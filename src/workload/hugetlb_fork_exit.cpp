@@ -23,8 +23,6 @@ namespace {
 using kern::kernel;
 using mm::va_t;
 
-constexpr va_t k_base = va_t{1} << 40;  // PUD-aligned
-
 constexpr param_decl k_params[] = {
     {"tables", param_kind::count, "GiB of shared hugetlb mapping = PMD tables shared per child",
      [](unsigned) -> std::int64_t { return 4; }, 1, 65536},
@@ -70,17 +68,17 @@ void build(kernel& k, const param_values& p, thread_group& threads) {
   threads.spawn(
       0, [s, p, &file, len, tables, children, conc](kernel& k, unsigned cpu) -> sim::task<> {
         co_await s->parent.enter(k, cpu);
-        co_await kern::sys_mmap_hugetlb(k, cpu, k_base, len, file, 0);
+        co_await kern::sys_mmap_hugetlb(k, cpu, k_user_base, len, file, 0);
         for (va_t g = 0; g < tables; ++g)
           for (std::int64_t i = 0; i < p.at("populate"); ++i)
             co_await kern::user_access(
-                k, cpu, k_base + g * mm::PUD_SIZE + static_cast<va_t>(i) * mm::PMD_SIZE, true);
+                k, cpu, k_user_base + g * mm::PUD_SIZE + static_cast<va_t>(i) * mm::PMD_SIZE, true);
         for (std::int64_t c = 0; c < children; ++c) {
           // A batch starts when the previous one has exited.
           co_await s->exited.wait_for(k, static_cast<std::uint64_t>(c - c % conc));
           mm::mm_struct& child = k.new_mm("hugetlb-child");
           s->child_mm[static_cast<std::size_t>(c)] = &child;
-          co_await timed(k, "fork", kern::sys_fork(k, cpu, child));
+          co_await timed(k, cpu, "fork", kern::sys_fork(k, cpu, child));
           s->forked.advance(k);
         }
         co_await s->exited.wait_for(k, static_cast<std::uint64_t>(children));
@@ -88,22 +86,22 @@ void build(kernel& k, const param_values& p, thread_group& threads) {
       });
   for (std::int64_t slot = 0; slot < conc; ++slot) {
     auto rng = std::make_shared<sim::rng>(k.cfg.seed, "hugetlb-fork-exit/child", slot);
-    threads.spawn(static_cast<unsigned>(1 + slot),
-                  [s, p, rng, slot, len, children, conc](kernel& k, unsigned cpu) -> sim::task<> {
-                    for (std::int64_t c = slot; c < children; c += conc) {
-                      co_await s->forked.wait_for(k, static_cast<std::uint64_t>(c) + 1);
-                      co_await kern::switch_to_task(k, cpu,
-                                                    *s->child_mm[static_cast<std::size_t>(c)]);
-                      for (std::int64_t i = 0; i < p.at("touch"); ++i)
-                        co_await kern::user_access(
-                            k, cpu, k_base + rng->below(len / mm::PMD_SIZE) * mm::PMD_SIZE, false);
-                      co_await s->batch[static_cast<std::size_t>(c / conc)]->arrive_and_wait(k);
-                      co_await timed(k, "child_exit", kern::mmput_last(k, cpu));
-                      co_await kern::switch_to_idle(k, cpu);
-                      ++k.stats.ops_completed;
-                      s->exited.advance(k);
-                    }
-                  });
+    threads.spawn(
+        static_cast<unsigned>(1 + slot),
+        [s, p, rng, slot, len, children, conc](kernel& k, unsigned cpu) -> sim::task<> {
+          for (std::int64_t c = slot; c < children; c += conc) {
+            co_await s->forked.wait_for(k, static_cast<std::uint64_t>(c) + 1);
+            co_await kern::switch_to_task(k, cpu, *s->child_mm[static_cast<std::size_t>(c)]);
+            for (std::int64_t i = 0; i < p.at("touch"); ++i)
+              co_await kern::user_access(
+                  k, cpu, k_user_base + rng->below(len / mm::PMD_SIZE) * mm::PMD_SIZE, false);
+            co_await s->batch[static_cast<std::size_t>(c / conc)]->arrive_and_wait(k);
+            co_await timed(k, cpu, "child_exit", kern::mmput_last(k, cpu));
+            co_await kern::switch_to_idle(k, cpu);
+            ++k.stats.ops_completed;
+            s->exited.advance(k);
+          }
+        });
   }
 }
 

@@ -15,8 +15,6 @@ namespace {
 using kern::kernel;
 using mm::va_t;
 
-constexpr va_t k_base = va_t{1} << 40;
-
 constexpr param_decl k_params[] = {
     {"siblings", param_kind::count,
      "other threads of the process, each running user code on its own CPU",
@@ -41,14 +39,14 @@ void build(kernel& k, const param_values& p, thread_group& threads) {
   threads.spawn(0, [proc, p, done, started](kernel& k, unsigned cpu) -> sim::task<> {
     co_await proc->enter(k, cpu);
     const va_t len = static_cast<va_t>(p.at("pages")) * mm::PAGE_SIZE;
-    co_await kern::sys_mmap(k, cpu, k_base, len);
-    for (va_t a = k_base; a < k_base + len; a += mm::PAGE_SIZE)
+    co_await kern::sys_mmap(k, cpu, k_user_base, len);
+    for (va_t a = k_user_base; a < k_user_base + len; a += mm::PAGE_SIZE)
       co_await kern::user_access(k, cpu, a, true);
     co_await started->arrive_and_wait(k);
     for (std::int64_t i = 0; i < p.at("iterations"); ++i) {
-      co_await timed(k, "mprotect_none", kern::sys_mprotect(k, cpu, k_base, len, true));
-      co_await timed(k, "mprotect_rw", kern::sys_mprotect(k, cpu, k_base, len, false));
-      for (va_t a = k_base; a < k_base + len; a += mm::PAGE_SIZE)
+      co_await timed(k, cpu, "mprotect_none", kern::sys_mprotect(k, cpu, k_user_base, len, true));
+      co_await timed(k, cpu, "mprotect_rw", kern::sys_mprotect(k, cpu, k_user_base, len, false));
+      for (va_t a = k_user_base; a < k_user_base + len; a += mm::PAGE_SIZE)
         co_await kern::user_access(k, cpu, a, true);
       ++k.stats.ops_completed;
     }

@@ -15,6 +15,7 @@
 #include "kernel/paths.h"
 #include "sim/rng.h"
 #include "workload/builtin.h"
+#include "workload/process.h"
 
 namespace sd::workload {
 
@@ -23,7 +24,6 @@ namespace {
 using kern::kernel;
 using mm::va_t;
 
-constexpr va_t k_base = va_t{1} << 40;
 constexpr va_t k_stride = va_t{1} << 30;
 
 constexpr param_decl k_params[] = {
@@ -64,10 +64,9 @@ std::string validate(unsigned cpus, const param_values& p) {
 
 struct shared_state {
   explicit shared_state(int parties) : ready(parties), lazy_done(parties) {}
-  mm::mm_struct* mm = nullptr;
+  process proc;
   barrier ready;      // every worker mapped and touched its first region
   barrier lazy_done;  // the lazy CPUs touched their regions
-  int users = 0;
   int workers_left = 0;
 };
 
@@ -90,28 +89,22 @@ sim::task<> map_and_touch(kernel& k, unsigned cpu, va_t base, const param_values
   ++k.stats.ops_completed;
 }
 
-// The last user of the mm tears it down (exit_mmap); the others just leave the CPU.
-sim::task<> thread_exit(kernel& k, unsigned cpu, shared_state& s) {
-  if (--s.users == 0) co_await kern::mmput_last(k, cpu);
-  co_await kern::switch_to_idle(k, cpu);
-}
-
 void build(kernel& k, const param_values& p, thread_group& threads) {
   const int workers = static_cast<int>(p.at("threads"));
   const int lazy = static_cast<int>(p.at("lazy_cpus"));
   const bool gup = p.at("gup_fast") != 0;
   const int parties = workers + lazy + (gup ? 1 : 0);
   auto s = std::make_shared<shared_state>(parties);
-  s->mm = &k.new_mm("munmap-free-tables");
-  s->users = parties;
+  s->proc.mm = &k.new_mm("munmap-free-tables");
+  s->proc.users = parties;
   s->workers_left = workers;
   const va_t len = static_cast<va_t>(p.at("region"));
 
   for (int w = 0; w < workers; ++w) {
-    const va_t base = k_base + static_cast<va_t>(w) * k_stride;
+    const va_t base = k_user_base + static_cast<va_t>(w) * k_stride;
     threads.spawn(
         static_cast<unsigned>(w), [s, p, base, len](kernel& k, unsigned cpu) -> sim::task<> {
-          co_await kern::switch_to_task(k, cpu, *s->mm);
+          co_await s->proc.enter(k, cpu);
           const auto iterations = p.at("iterations");
           for (std::int64_t i = 0; i < iterations; ++i) {
             co_await map_and_touch(k, cpu, base, p);
@@ -124,26 +117,26 @@ void build(kernel& k, const param_values& p, thread_group& threads) {
             ++k.stats.ops_completed;
           }
           --s->workers_left;
-          co_await thread_exit(k, cpu, *s);
+          co_await s->proc.leave(k, cpu);
         });
   }
   for (int l = 0; l < lazy; ++l) {
-    const va_t base = k_base + static_cast<va_t>(l % workers) * k_stride;
+    const va_t base = k_user_base + static_cast<va_t>(l % workers) * k_stride;
     threads.spawn(static_cast<unsigned>(workers + l),
                   [s, base, len](kernel& k, unsigned cpu) -> sim::task<> {
-                    co_await kern::switch_to_task(k, cpu, *s->mm);
+                    co_await s->proc.enter(k, cpu);
                     co_await s->ready.arrive_and_wait(k);
                     for (va_t off = 0; off < len && off < 4 * mm::PMD_SIZE; off += mm::PMD_SIZE)
                       co_await kern::user_access(k, cpu, base + off, false);
                     co_await s->lazy_done.arrive_and_wait(k);
-                    co_await thread_exit(k, cpu, *s);  // idle: keeps the mm loaded, lazily
+                    co_await s->proc.leave(k, cpu);  // idle: keeps the mm loaded, lazily
                   });
   }
   if (gup) {
     const unsigned cpu_id = static_cast<unsigned>(workers + lazy);
     auto rng = std::make_shared<sim::rng>(k.cfg.seed, "munmap-free-tables/gup", 0);
     threads.spawn(cpu_id, [s, p, rng, workers, len](kernel& k, unsigned cpu) -> sim::task<> {
-      co_await kern::switch_to_task(k, cpu, *s->mm);
+      co_await s->proc.enter(k, cpu);
       co_await s->ready.arrive_and_wait(k);
       co_await s->lazy_done.arrive_and_wait(k);
       // Start inside a touched run so the walk reaches live PTE tables and pages.
@@ -153,14 +146,14 @@ void build(kernel& k, const param_values& p, thread_group& threads) {
       std::vector<mm::pfn_t> pinned;
       while (s->workers_left > 0) {
         const va_t w = rng->below(static_cast<std::uint64_t>(workers));
-        const va_t start = k_base + w * k_stride + rng->below(chunks) * mm::PMD_SIZE +
+        const va_t start = k_user_base + w * k_stride + rng->below(chunks) * mm::PMD_SIZE +
                            rng->below(run) * mm::PAGE_SIZE;
         co_await kern::gup_fast(k, cpu, start, nr, true, pinned);
         ++k.stats.ops_completed;
         kern::unpin_user_pages(k, pinned);
         co_await kern::user_run(k, cpu, p.at("gup_interval"));
       }
-      co_await thread_exit(k, cpu, *s);
+      co_await s->proc.leave(k, cpu);
     });
   }
 }

@@ -11,6 +11,9 @@
 
 namespace sd::workload {
 
+// Where scenarios map their regions: 1 TiB, aligned to every page-table level below PGD.
+inline constexpr mm::va_t k_user_base = mm::va_t{1} << 40;
+
 struct process {
   mm::mm_struct* mm = nullptr;
   int users = 0;  // threads that will still call leave()
@@ -46,7 +49,6 @@ class sequence {
     ++value_;
     k.eng.wake_all(q_);
   }
-  std::uint64_t value() const { return value_; }
   sim::task<> wait_for(kern::kernel& k, std::uint64_t v) {
     while (value_ < v) co_await k.eng.wait(q_);
   }
@@ -78,14 +80,13 @@ inline std::string need_cpus(unsigned cpus, std::int64_t need, std::string_view 
          std::to_string(cpus);
 }
 
-// Runs `op` and records its simulated latency under `name` (metrics op_latency), with the
-// TLB flushes requested meanwhile (by any CPU: scenarios time operations while nothing
-// else flushes).
-inline sim::task<> timed(kern::kernel& k, std::string name, sim::task<> op) {
+// Runs `op` on `cpu` and records its simulated latency under `name` (metrics op_latency),
+// with the TLB flushes that CPU requested meanwhile.
+inline sim::task<> timed(kern::kernel& k, unsigned cpu, std::string name, sim::task<> op) {
   const sim::sim_time t0 = k.eng.step_end();
-  const std::uint64_t f0 = k.stats.flush_requests;
+  const std::uint64_t f0 = k.stats.flush_requests_per_cpu[cpu];
   co_await std::move(op);
-  k.stats.record_op(name, k.eng.step_end() - t0, k.stats.flush_requests - f0);
+  k.stats.record_op(name, k.eng.step_end() - t0, k.stats.flush_requests_per_cpu[cpu] - f0);
 }
 
 }  // namespace sd::workload

@@ -13,8 +13,6 @@ namespace {
 using kern::kernel;
 using mm::va_t;
 
-constexpr va_t k_base = va_t{1} << 40;
-
 constexpr param_decl k_params[] = {
     {"threads", param_kind::count, "threads, one per CPU from CPU 0",
      [](unsigned cpus) -> std::int64_t { return cpus; }, 1, 4096},
@@ -39,10 +37,10 @@ void build(kernel& k, const param_values& p, thread_group& threads) {
   for (unsigned t = 0; t < n; ++t) {
     threads.spawn(t, [proc, p, t](kernel& k, unsigned cpu) -> sim::task<> {
       co_await proc->enter(k, cpu);
-      const va_t page = k_base + va_t{t} * mm::PMD_SIZE;  // own PTE table per thread
+      const va_t page = k_user_base + va_t{t} * mm::PMD_SIZE;  // own PTE table per thread
       co_await kern::sys_mmap(k, cpu, page, mm::PAGE_SIZE);
       for (std::int64_t i = 0; i < p.at("iterations"); ++i) {
-        co_await timed(k, "loop", [&]() -> sim::task<> {
+        co_await timed(k, cpu, "loop", [&]() -> sim::task<> {
           co_await kern::user_access(k, cpu, page, true);
           co_await kern::sys_madvise_dontneed(k, cpu, page, mm::PAGE_SIZE);
           co_await kern::user_run(k, cpu, p.at("user_work"));

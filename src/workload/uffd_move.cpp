@@ -16,8 +16,8 @@ namespace {
 using kern::kernel;
 using mm::va_t;
 
-constexpr va_t k_src = va_t{1} << 40;
-constexpr va_t k_dst = (va_t{1} << 40) + (va_t{1} << 30);
+constexpr va_t k_src = k_user_base;
+constexpr va_t k_dst = k_user_base + (va_t{1} << 30);
 
 constexpr param_decl k_params[] = {
     {"siblings", param_kind::count, "other threads of the process running user code",
@@ -57,7 +57,7 @@ void build(kernel& k, const param_values& p, thread_group& threads) {
                     const bool forward = i % 2 == 0;
                     const va_t from = (forward ? k_src : k_dst) + off;
                     const va_t to = (forward ? k_dst : k_src) + off;
-                    co_await timed(k, "uffd_move", kern::uffdio_move(k, cpu, to, from, len));
+                    co_await timed(k, cpu, "uffd_move", kern::uffdio_move(k, cpu, to, from, len));
                     ++k.stats.ops_completed;
                   }
                   done->set(k);
