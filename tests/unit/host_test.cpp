@@ -71,6 +71,17 @@ TEST(Host, MunmapIpisTheSiblingCpuOnlyWhenASiblingRuns) {
   // Alone: no other CPU has the mm in its cpumask, so every flush is local. Allow a few
   // IPIs from unrelated activity on the machine.
   EXPECT_LT(tlb_ipis(alone, false), 300 * 0.05) << out;
+  // A kernel whose remote flushes never interrupt the guest (a hypervisor-side paravirt
+  // flush: Hyper-V, Xen, PVM; kernel-mechanisms 2.8) has sent no TLB-shootdown IPI since
+  // boot, not even for this phase: there is nothing for /proc/interrupts to count.
+  if (tlb_ipis(with, true) == 0) {
+    sd::host::irq_counts since_boot;
+    sd::host::interrupt_reader r;
+    ASSERT_TRUE(r.read(since_boot));
+    if (std::accumulate(since_boot.tlb.begin(), since_boot.tlb.end(), std::uint64_t{0}) == 0)
+      GTEST_SKIP() << "this kernel has sent no TLB-shootdown IPI since boot (remote TLB flushes "
+                      "are done by the hypervisor), so the IPIs cannot be counted here";
+  }
   // With a sibling in user mode on every other CPU, each munmap's flush must IPI them.
   EXPECT_GT(tlb_ipis(with, true), 300 * 0.8) << out;
 }
