@@ -119,7 +119,7 @@ class arm64 final : public arch_ops {
   // TLBI VALE1 + DSB NSH: this CPU only.
   sim::task<> local_flush_tlb_page(kernel& k, unsigned cpu, mm_struct& mm, va_t va) {
     const sim::sim_time t0 = k.eng.step_end();
-    co_await k.step_ns(k.c(cost::param::tlbi_op) + k.c(cost::param::dsb_nsh));
+    co_await k.step_ns(k.c(cost::param::tlbi_op) + k.c(cost::param::dsb_nsh), "tlbi + dsb nsh");
     k.cpus[cpu].tlb.flush_leaf_range(mm.id, va, va + mm::PAGE_SIZE);
     k.note_flush_request(cpu);
     k.count_flush("tlbi_local");
@@ -167,7 +167,7 @@ sim::task<> arm64::broadcast(kernel& k, unsigned cpu, mm_struct& mm, va_t start,
   const sim::sim_time dsb = k.c(cost::param::dsb_ish_base) +
                             k.c(cost::param::dsb_ish_per_cpu) * k.ncpus() +
                             k.c(cost::param::dsb_ish_per_broadcaster) * (broadcasters_ - 1);
-  co_await k.step_ns(dsb);
+  co_await k.step_ns(dsb, "dsb ish");
   --broadcasters_;
   ++k.stats.dsb_waits;
   // The invalidation is guaranteed complete everywhere at the DSB (pitfall s12.14: issue

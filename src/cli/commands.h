@@ -13,6 +13,7 @@ command_fn add_simulate(CLI::App& app);
 command_fn add_list(CLI::App& app);
 command_fn add_host(CLI::App& app);
 command_fn add_compare(CLI::App& app);
+command_fn add_check(CLI::App& app);
 
 // Writes a document to a file, or to stdout for "-"; an input error names the flag.
 void write_output(const std::string& where, const std::string& doc, const char* flag);

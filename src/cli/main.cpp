@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   const auto list = sd::cli::add_list(app);
   const auto host = sd::cli::add_host(app);
   const auto compare = sd::cli::add_compare(app);
+  const auto check = sd::cli::add_check(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("list")) return list();
     if (app.got_subcommand("host")) return host();
     if (app.got_subcommand("compare")) return compare();
+    if (app.got_subcommand("check")) return check();
   } catch (const sd::workload::input_error& e) {
     std::cerr << "shootdown: error: " << e.what() << "\n";
     return 2;

@@ -54,7 +54,11 @@ struct kernel {
   check::monitor mon;
   mm::rcu_state rcu;
   vcpu_preemption vcpu;
-  trace_recorder* trace = nullptr;                        // set by `simulate --trace`
+  trace_recorder* trace = nullptr;  // set by `simulate --trace`
+  // check: the kernel functions (trace_scope names) each CPU is inside, innermost last.
+  // Empty unless track_scopes was set before the run.
+  bool track_scopes = false;
+  std::vector<std::vector<const char*>> scopes;
   std::vector<std::unique_ptr<mm::mm_struct>> mms;        // [0] is init_mm
   std::vector<std::unique_ptr<mm::address_space>> files;  // hugetlbfs files
   // Whether the last TLB flush really sent IPIs (x86 native only; seed 002's sent_ipi).
@@ -72,9 +76,11 @@ struct kernel {
   sim::sim_time c(cost::param p) const { return cost[p]; }
   // One step costing `n` times parameter p.
   sim::engine::step_awaiter step(cost::param p, std::int64_t n = 1) {
-    return eng.step(cost[p] * n);
+    return eng.step(cost[p] * n, cost::params()[static_cast<std::size_t>(p)].name.data());
   }
-  sim::engine::step_awaiter step_ns(sim::sim_time ns) { return eng.step(ns); }
+  sim::engine::step_awaiter step_ns(sim::sim_time ns, const char* label = nullptr) {
+    return eng.step(ns, label);
+  }
 
   // local_irq_disable/enable: IRQs-off regions are also RCU readers.
   void local_irq_disable(unsigned cpu);

@@ -18,6 +18,12 @@ sim::task<> idle_run(kernel& k, unsigned cpu, sim::sim_time ns);
 sim::task<> user_run(kernel& k, unsigned cpu, sim::sim_time ns);
 // One user load/store: TLB, else hardware walk, else page fault. False: SIGSEGV.
 sim::task<bool> user_access(kernel& k, unsigned cpu, mm::va_t va, bool write);
+// The MMU walking the loaded page tables on its own (speculation, prefetch): fills the TLB
+// and the paging-structure caches for va under the loaded ASID, lazy CPUs included
+// (kernel-mechanisms s12.1). No fault, no time. For check's hardware choices.
+void speculative_walk(kernel& k, unsigned cpu, mm::va_t va);
+// Whether that walk would fill an entry not already cached (else it changes nothing).
+bool speculative_walk_fills(kernel& k, unsigned cpu, mm::va_t va);
 // mm/memory.c handle_mm_fault() for anonymous memory. False: no VMA (SIGSEGV).
 sim::task<bool> handle_mm_fault(kernel& k, unsigned cpu, mm::va_t va, bool write);
 

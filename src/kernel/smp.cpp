@@ -40,7 +40,8 @@ sim::task<> smp_call_function_many_cond(kernel& k, unsigned cpu, const mm::cpuma
   csd.pending = static_cast<int>(targets.size());
   if (!targets.empty()) {
     co_await k.step_ns(k.c(cost::param::ipi_send) + k.c(cost::param::ipi_per_target) *
-                                                        static_cast<std::int64_t>(targets.size()));
+                                                        static_cast<std::int64_t>(targets.size()),
+                       "send IPIs");
     const sim::sim_time arrival = k.eng.step_end() + k.c(cost::param::ipi_delivery);
     for (unsigned t : targets) {
       auto& q = k.cpus[t].call_single_queue;

@@ -68,10 +68,13 @@ void trace_recorder::write(std::ostream& out, const std::string& title) const {
 }
 
 trace_scope::trace_scope(kernel& k, unsigned cpu, const char* name)
-    : k_(k), cpu_(cpu), name_(name), begin_(k.trace ? k.eng.step_end() : 0) {}
+    : k_(k), cpu_(cpu), name_(name), begin_(k.trace ? k.eng.step_end() : 0) {
+  if (k.track_scopes) k.scopes[cpu].push_back(name);
+}
 
 trace_scope::~trace_scope() {
   if (k_.trace) k_.trace->slice(cpu_, name_, begin_, k_.eng.step_end());
+  if (k_.track_scopes) k_.scopes[cpu_].pop_back();
 }
 
 }  // namespace sd::kern

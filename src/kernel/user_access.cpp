@@ -15,9 +15,18 @@ struct walk_result {
   unsigned levels_read = 0;
 };
 
-// The hardware walker. It never waits, so the whole walk is one step.
-walk_result hw_walk(kernel& k, hw::cpu& c, mm::va_t va) {
+// The hardware walker. It never waits, so the whole walk is one step. With `dry` it only
+// reports whether it would fill an entry the TLB or walk cache does not hold yet.
+walk_result hw_walk(kernel& k, hw::cpu& c, mm::va_t va, bool dry = false) {
   walk_result r;
+  bool fills = false;
+  auto insert = [&](const hw::tlb::key& key, hw::tlb_entry e) {
+    const hw::tlb_entry* old = c.tlb.find(key);
+    if (old && old->pfn == e.pfn && old->generation == e.generation && old->writable == e.writable)
+      return;
+    fills = true;
+    if (!dry) c.tlb.insert(key, e);
+  };
   const std::uint32_t asid = c.loaded_asid;
   mm::pfn_t table = c.loaded_mm->pgd;
   unsigned lvl = 4;
@@ -25,6 +34,10 @@ walk_result hw_walk(kernel& k, hw::cpu& c, mm::va_t va) {
     const hw::tlb::key key = hw::tlb::walk_key(asid, l, va);
     const hw::tlb_entry* e = c.tlb.find(key);
     if (!e) continue;
+    if (dry && k.mem[e->pfn].generation != e->generation) {
+      r.present = true;  // a walk through a stale entry: worth trying (the monitor reports)
+      return r;
+    }
     if (!check::table_still_valid(k, c.id, e->pfn, e->generation, "the hardware page walker",
                                   "walk through paging-structure cache")) {
       break;  // the walk read garbage; the monitor has reported it
@@ -36,20 +49,36 @@ walk_result hw_walk(kernel& k, hw::cpu& c, mm::va_t va) {
   for (;; --lvl) {
     ++r.levels_read;
     const mm::pt_entry e = k.mem.table(table).e[mm::pt_index(va, lvl)];
-    if (!e.present()) return r;
+    if (!e.present()) {
+      r.present = dry && fills;
+      return r;
+    }
     const std::uint32_t gen = k.mem[e.pfn].generation;
     if (lvl == 1 || e.huge()) {  // a PTE, or a huge page mapped by the PMD
-      c.tlb.insert(hw::tlb::leaf_key(asid, va), {e.pfn, gen, e.writable()});
-      r.present = true;
+      insert(hw::tlb::leaf_key(asid, va), {e.pfn, gen, e.writable()});
+      r.present = dry ? fills : true;
       r.writable = e.writable();
       return r;
     }
-    c.tlb.insert(hw::tlb::walk_key(asid, lvl - 1, va), {e.pfn, gen, false});
+    insert(hw::tlb::walk_key(asid, lvl - 1, va), {e.pfn, gen, false});
     table = e.pfn;
   }
 }
 
 }  // namespace
+
+bool speculative_walk_fills(kernel& k, unsigned cpu, mm::va_t va) {
+  hw::cpu& c = k.cpus[cpu];
+  if (!c.loaded_mm || c.loaded_mm == &k.init_mm() || !c.loaded_mm->pgd) return false;
+  if (c.tlb.find(hw::tlb::leaf_key(c.loaded_asid, va))) return false;  // a hit: no walk
+  return hw_walk(k, c, va, true).present;
+}
+
+void speculative_walk(kernel& k, unsigned cpu, mm::va_t va) {
+  hw::cpu& c = k.cpus[cpu];
+  if (!c.loaded_mm || c.loaded_mm == &k.init_mm() || !c.loaded_mm->pgd) return;
+  hw_walk(k, c, va);
+}
 
 sim::task<bool> user_access(kernel& k, unsigned cpu, mm::va_t va, bool write) {
   hw::cpu& c = k.cpus[cpu];
@@ -57,8 +86,11 @@ sim::task<bool> user_access(kernel& k, unsigned cpu, mm::va_t va, bool write) {
   // rounds catches a model bug instead of hanging.
   for (int attempt = 0; attempt < 1000; ++attempt) {
     c.mode = hw::cpu_mode::user;
+    // The lookup and the access it serves are one step (a flush can land before it, not
+    // between them): peek only to charge the right cost, then look up again.
+    const bool hit = c.tlb.find(hw::tlb::leaf_key(c.loaded_asid, va)) != nullptr;
+    co_await k.step(hit ? cost::param::tlb_hit : cost::param::hw_walk_level);
     if (const hw::tlb_entry* e = c.tlb.find(hw::tlb::leaf_key(c.loaded_asid, va))) {
-      co_await k.step(cost::param::tlb_hit);
       if (k.mem[e->pfn].generation != e->generation)
         check::report_stale_tlb_use(k, cpu, va, e->pfn);
       if (!write || e->writable) co_return true;
@@ -70,7 +102,6 @@ sim::task<bool> user_access(kernel& k, unsigned cpu, mm::va_t va, bool write) {
       continue;
     }
     // The walk and the access it serves are one step: an IPI cannot cut in between.
-    co_await k.step(cost::param::hw_walk_level);
     const walk_result w = hw_walk(k, c, va);
     if (w.levels_read > 1)
       co_await k.step(cost::param::hw_walk_level, static_cast<std::int64_t>(w.levels_read - 1));

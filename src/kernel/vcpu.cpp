@@ -11,7 +11,14 @@ vcpu_preemption::vcpu_preemption(unsigned cpus, std::uint64_t seed, sim::sim_tim
   for (unsigned c = 0; c < cpus; ++c) rng_.emplace_back(seed, "vcpu-preempt", c);
 }
 
+vcpu_preemption vcpu_preemption::explicit_choices(unsigned cpus) {
+  vcpu_preemption v;
+  v.held_.assign(cpus, false);
+  return v;
+}
+
 sim::sim_time vcpu_preemption::preempted_until(unsigned cpu, sim::sim_time t) {
+  if (is_explicit()) return preempted(cpu) ? sim::never : 0;
   if (!enabled() || cpu >= windows_.size()) return 0;
   auto& w = windows_[cpu];
   // Gaps are uniform in [interval/2, 3*interval/2): mean `interval`.

@@ -16,9 +16,14 @@ class vcpu_preemption {
   vcpu_preemption() = default;
   vcpu_preemption(unsigned cpus, std::uint64_t seed, sim::sim_time interval,
                   sim::sim_time duration);
-  bool enabled() const { return interval_ > 0 && duration_ > 0; }
+  // check: the explorer preempts and resumes vCPUs itself (no random windows).
+  static vcpu_preemption explicit_choices(unsigned cpus);
+  bool enabled() const { return (interval_ > 0 && duration_ > 0) || !held_.empty(); }
   // End of the preemption window containing t on cpu, or 0 if it runs at t.
   sim::sim_time preempted_until(unsigned cpu, sim::sim_time t);
+  bool is_explicit() const { return !held_.empty(); }
+  void set_preempted(unsigned cpu, bool on) { held_[cpu] = on; }
+  bool preempted(unsigned cpu) const { return cpu < held_.size() && held_[cpu]; }
 
  private:
   struct window {
@@ -28,6 +33,7 @@ class vcpu_preemption {
   std::vector<sim::rng> rng_;
   sim::sim_time interval_ = 0;
   sim::sim_time duration_ = 0;
+  std::vector<bool> held_;  // explicit mode: which vCPUs the explorer has descheduled
 };
 
 }  // namespace sd::kern

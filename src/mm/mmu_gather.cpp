@@ -160,7 +160,7 @@ sim::task<> tlb_remove_table_sync_one(kern::kernel& k, unsigned cpu, mm_struct* 
   if (k.patch(patches::feature::sync_ipi_kernel_mode_only))
     cond = [&k](unsigned t) { return k.cpus[t].context_tracking() == hw::ct_state::kernel; };
   co_await kern::smp_call_function_many_cond(
-      k, cpu, mask, [](kern::kernel& kk, unsigned) -> sim::task<> { co_await kk.step_ns(0); },
+      k, cpu, mask, [](kern::kernel& kk, unsigned) -> sim::task<> { co_await kk.step_ns(0, "tlb_remove_table_smp_sync"); },
       std::move(cond), false, kern::ipi_kind::table_sync);
 }
 

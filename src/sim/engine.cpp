@@ -41,10 +41,12 @@ void engine::clear_irq(actor_id a) {
   actors_[a].irq_pending = false;
 }
 
-void engine::suspend_step(std::coroutine_handle<> h, sim_time cost, bool interruptible) {
+void engine::suspend_step(std::coroutine_handle<> h, sim_time cost, bool interruptible,
+                          const char* label) {
   actor& a = actors_[current_];
   context& c = a.stack.back();
   c.resume_point = h;
+  c.label = interruptible ? "run (user or idle, IRQs on)" : label;
   if (interruptible) {
     c.st = status::interruptible;
     c.run_start = a.clock;
@@ -60,6 +62,7 @@ void engine::suspend_wait(std::coroutine_handle<> h, wait_queue& q) {
   actor& a = actors_[current_];
   context& c = a.stack.back();
   c.resume_point = h;
+  c.label = "wake up";
   c.st = status::blocked;
   c.run_start = a.clock;
   c.cost = 0;
@@ -189,6 +192,52 @@ void engine::run(std::uint64_t max_steps) {
                                " steps (livelock in the model or workload too large)");
     pick(*id);
   }
+}
+
+bool engine::can_step(actor_id id) const {
+  const actor& a = actors_[id];
+  if (a.stack.empty()) return false;
+  const status st = a.stack.back().st;
+  return st == status::ready || st == status::interruptible;
+}
+
+bool engine::can_take_irq(actor_id id) const {
+  const actor& a = actors_[id];
+  return a.irq_pending && a.irqs_on && irq_entry_;
+}
+
+const char* engine::next_label(actor_id id) const {
+  const actor& a = actors_[id];
+  return a.stack.empty() ? nullptr : a.stack.back().label;
+}
+
+void engine::explore_step(actor_id id, bool take_irq, sim_time at) {
+  actor& a = actors_[id];
+  if (take_irq ? !can_take_irq(id) : !can_step(id))
+    throw std::logic_error("engine: explored choice is not enabled");
+  a.clock = std::max(a.clock, at);
+  now_ = a.clock;
+  current_ = id;
+  ++steps_;
+  if (take_irq) {
+    if (!a.stack.empty() && a.stack.back().st == status::interruptible) {
+      a.stack.back().remaining = 0;  // the run resumes after the handler, still one step
+      a.stack.back().st = status::interrupted;
+    }
+    push_context(id, irq_entry_(id));
+    resume_top(id);
+    return;
+  }
+  context& top = a.stack.back();
+  if (top.st == status::ready) a.clock += top.cost;
+  top.st = status::ready;
+  top.cost = 0;
+  resume_top(id);
+}
+
+void engine::destroy_contexts() {
+  for (auto& a : actors_)
+    while (!a.stack.empty()) a.stack.pop_back();
 }
 
 std::vector<actor_id> engine::stuck_actors() const {

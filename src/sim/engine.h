@@ -65,8 +65,9 @@ class engine {
     engine& e;
     sim_time cost;
     bool interruptible;
+    const char* label = nullptr;  // what the step does (a cost parameter's name), for check
     bool await_ready() const noexcept { return false; }
-    void await_suspend(std::coroutine_handle<> h) { e.suspend_step(h, cost, interruptible); }
+    void await_suspend(std::coroutine_handle<> h) { e.suspend_step(h, cost, interruptible, label); }
     void await_resume() const noexcept {}
   };
   struct wait_awaiter {
@@ -78,7 +79,9 @@ class engine {
   };
   // The code after `co_await step(c)` is one step: another actor may run before it, and it
   // is charged `c` nanoseconds.
-  step_awaiter step(sim_time cost) { return {*this, cost, false}; }
+  step_awaiter step(sim_time cost, const char* label = nullptr) {
+    return {*this, cost, false, label};
+  }
   // Time spent in user mode or idle with IRQs on: an IRQ arriving meanwhile is handled at
   // its arrival and the remaining time continues afterwards.
   step_awaiter run_interruptible(sim_time duration) { return {*this, duration, true}; }
@@ -98,15 +101,32 @@ class engine {
   // Actors whose programs never finished (blocked forever): a model deadlock.
   std::vector<actor_id> stuck_actors() const;
 
+  // Exploration (check). The explorer, not the scheduler, decides who moves next and
+  // whether a pending IRQ is taken; simulated time plays no part in what is enabled.
+  // An actor can step when its top context is ready or in an interruptible run (ending the
+  // run is one step); it can take an IRQ at any step boundary with IRQs enabled.
+  bool can_step(actor_id a) const;
+  bool can_take_irq(actor_id a) const;
+  bool finished(actor_id a) const { return actors_[a].stack.empty(); }
+  // Performs that step (or the IRQ entry, up to the handler's first step). `at` is the
+  // logical time the step starts (check numbers steps), so traces show the interleaving.
+  void explore_step(actor_id a, bool take_irq, sim_time at);
+  // Destroys every actor's suspended paths, innermost first (an explored execution that
+  // stopped early), while what they refer to still exists.
+  void destroy_contexts();
+  // The label of the step actor a makes when it next moves (null: none given).
+  const char* next_label(actor_id a) const;
+
  private:
   enum class status : std::uint8_t { ready, interruptible, interrupted, blocked };
   struct context {
     task<> owner;
     std::coroutine_handle<> resume_point;
     status st = status::ready;
-    sim_time cost = 0;       // of the pending step (ready)
-    sim_time run_start = 0;  // interruptible: when the run began
-    sim_time remaining = 0;  // interrupted: run time still to go
+    sim_time cost = 0;            // of the pending step (ready)
+    sim_time run_start = 0;       // interruptible: when the run began
+    sim_time remaining = 0;       // interrupted: run time still to go
+    const char* label = nullptr;  // of the pending step
   };
   struct actor {
     std::vector<context> stack;
@@ -116,7 +136,8 @@ class engine {
     sim_time irq_at = 0;
   };
 
-  void suspend_step(std::coroutine_handle<> h, sim_time cost, bool interruptible);
+  void suspend_step(std::coroutine_handle<> h, sim_time cost, bool interruptible,
+                    const char* label);
   void suspend_wait(std::coroutine_handle<> h, wait_queue& q);
   std::optional<sim_time> eligible_at(const actor& a) const;
   bool takes_irq(const actor& a, sim_time t) const;

@@ -1,0 +1,33 @@
+// One decision of the explorer, and schedules: the list of decisions of one execution as a
+// string that --replay reads back ("0*12,1,i1,w0.0,p1,r1": CPU 0 makes 12 steps, CPU 1
+// one, CPU 1 takes its IPI, CPU 0's MMU walks address 0 speculatively, vCPU 1 is preempted
+// by the host, then resumed).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sd::check {
+
+enum class choice_kind : std::uint8_t {
+  step,     // actor makes its next step
+  irq,      // actor takes its pending IPI (an IRQs-enabled step boundary)
+  walk,     // the CPU's MMU walks the page tables speculatively (address index arg)
+  preempt,  // the hypervisor deschedules the vCPU (x86-kvm): no steps, no IRQs
+  resume,   // and runs it again
+};
+
+struct choice {
+  choice_kind kind = choice_kind::step;
+  std::uint16_t actor = 0;
+  std::uint16_t arg = 0;
+  bool operator==(const choice&) const = default;
+};
+
+std::string to_string(const choice& c);
+std::string encode_schedule(const std::vector<choice>& s);
+// Throws std::invalid_argument naming the bad token.
+std::vector<choice> decode_schedule(std::string_view text);
+
+}  // namespace sd::check

@@ -1,0 +1,92 @@
+// One execution of a program under the explorer's control: a fresh kernel, the program's
+// threads, and at every point the list of enabled choices (check/choice.h). The explorer
+// replays a prefix of choices and extends it; the same choices always give the same run.
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "check/choice.h"
+#include "check/monitor.h"
+#include "kernel/kernel.h"
+#include "patches/knobs.h"
+#include "patches/patches.h"
+#include "program/program.h"
+#include "program/runtime.h"
+#include "workload/threads.h"
+
+namespace sd::check {
+
+// What check runs: a program on a machine. Frozen after validation (cli/check.cpp).
+struct check_config {
+  program::program prog;
+  std::string arch = "x86";
+  unsigned cpus = 0;
+  std::string patch_spec;
+  patches::patch_set patches;
+  patches::knob_set knobs;
+  std::vector<std::string> knobs_off;  // as given, for the replay command line
+};
+
+// One row of a counterexample: who moved, in which kernel function, doing what.
+struct step_record {
+  choice c;
+  std::string op;         // the program op the CPU runs (empty: none, e.g. the RCU kthread)
+  std::string function;   // innermost kernel path (trace_scope), if any
+  std::string what;       // the step: a cost parameter's name, "take IPI", ...
+  bool irqs_off = false;  // after the step
+};
+
+class execution {
+ public:
+  execution(const check_config& cfg, bool record, kern::trace_recorder* trace = nullptr);
+  ~execution();
+  execution(const execution&) = delete;
+  execution& operator=(const execution&) = delete;
+
+  // The enabled choices now, in a fixed order: actors' steps and IRQs by actor id, then
+  // speculative walks, then vCPU preemption and resumption (x86-kvm).
+  const std::vector<choice>& options() const { return options_; }
+  void apply(const choice& c);
+  // The last actor that made a step (none at the start).
+  std::optional<unsigned> last_actor() const { return last_; }
+  // Whether the last step enabled another actor (woke a waiter, raised its IPI): switching
+  // to any actor then is not a preemption, as when the last actor blocks.
+  bool woke_another() const { return woke_; }
+  // The choice that continues the last actor: its IRQ if one is pending, else its step.
+  std::optional<choice> continuation() const;
+
+  bool violated() const { return k_.mon.total() > 0; }
+  const violation& first_violation() const { return k_.mon.violations().front(); }
+  // Called when no choice is left: reports CPUs still blocked as a deadlock.
+  void finish();
+  std::size_t depth() const { return depth_; }
+  const std::vector<step_record>& log() const { return log_; }
+  const kern::metrics& stats() const { return k_.stats; }
+  std::string actor_name(unsigned a) const;
+  unsigned cpus() const { return k_.ncpus(); }
+
+ private:
+  void compute_options();
+  step_record describe(const choice& c) const;
+
+  const check_config& cfg_;
+  bool record_;
+  struct null_scheduler final : sim::scheduler {
+    void resize(std::size_t) override {}
+    void update(sim::actor_id, std::optional<sim::sim_time>) override {}
+    std::optional<sim::actor_id> next() override { return std::nullopt; }
+  } sched_;
+  kern::kernel k_;
+  workload::thread_group threads_;
+  program::runtime rt_;
+  std::vector<choice> options_;
+  std::optional<unsigned> last_;
+  bool woke_ = false;
+  std::vector<bool> enabled_;  // per actor: could step or take an IRQ
+  std::size_t depth_ = 0;
+  std::vector<step_record> log_;
+};
+
+}  // namespace sd::check

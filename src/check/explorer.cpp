@@ -1,0 +1,251 @@
+#include "check/explorer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <stdexcept>
+
+#include "sim/rng.h"
+
+namespace sd::check {
+
+namespace {
+
+// Whether choosing `c` now preempts the last actor (costs one unit of the bound).
+bool is_preemption(const execution& e, const choice& c) {
+  const auto cont = e.continuation();
+  if (cont && !e.woke_another()) return !(c == *cont);
+  // The last actor cannot move: any actor may go on; hardware events still cost.
+  return c.kind == choice_kind::walk || c.kind == choice_kind::preempt;
+}
+
+// The choice made when nothing forces another: continue the last actor, else the first.
+choice default_choice(const execution& e) {
+  if (auto cont = e.continuation()) return *cont;
+  for (const auto& c : e.options())
+    if (!is_preemption(e, c)) return c;
+  return e.options().front();
+}
+
+void check_steps(const execution& e, const explore_options& opt) {
+  if (e.depth() > opt.max_steps)
+    throw std::runtime_error("an execution ran past " + std::to_string(opt.max_steps) +
+                             " steps: a livelock in the program or the model");
+}
+
+// One node of the dfs path: the options there, the ones within the bound in the order
+// they are tried, and which is being explored.
+struct node {
+  std::vector<choice> options;
+  std::vector<std::uint16_t> order;
+  std::size_t pos = 0;
+  unsigned used = 0;  // preemptions before this node
+  std::vector<bool> costs;
+  const choice& taken() const { return options[order[pos]]; }
+};
+
+class dfs_explorer {
+ public:
+  dfs_explorer(const check_config& cfg, const explore_options& opt)
+      : cfg_(cfg), opt_(opt), rng_(opt.seed, "check/dfs") {}
+
+  explore_result run() {
+    explore_result r;
+    for (;;) {
+      execution e(cfg_, false);
+      for (std::size_t d = 0; d < path_.size(); ++d) {
+        if (e.options() != path_[d].options)
+          throw std::logic_error("model nondeterminism: a replayed prefix diverged");
+        e.apply(path_[d].taken());
+      }
+      extend(e);
+      ++r.executions;
+      r.max_depth = std::max(r.max_depth, e.depth());
+      if (e.violated()) {
+        r.violation = true;
+        r.first = e.first_violation();
+        for (const auto& n : path_) r.schedule.push_back(n.taken());
+        return r;
+      }
+      if (!backtrack()) {
+        r.exhausted = true;
+        return r;
+      }
+      if (r.executions >= opt_.max_executions) return r;
+    }
+  }
+
+ private:
+  void extend(execution& e) {
+    while (!e.violated()) {
+      if (e.options().empty()) {
+        e.finish();
+        return;
+      }
+      check_steps(e, opt_);
+      node n;
+      n.options = e.options();
+      n.used = path_.empty()
+                   ? 0
+                   : path_.back().used +
+                         (path_.back().costs[path_.back().order[path_.back().pos]] ? 1 : 0);
+      const choice def = default_choice(e);
+      n.costs.resize(n.options.size());
+      std::uint16_t def_index = 0;
+      for (std::size_t i = 0; i < n.options.size(); ++i) {
+        n.costs[i] = is_preemption(e, n.options[i]);
+        if (n.options[i] == def) def_index = static_cast<std::uint16_t>(i);
+        if (n.used + (n.costs[i] ? 1 : 0) <= opt_.bound)
+          n.order.push_back(static_cast<std::uint16_t>(i));
+      }
+      if (opt_.seed == 0) {
+        // The default first, then the rest in option order.
+        std::stable_partition(n.order.begin(), n.order.end(),
+                              [&](std::uint16_t i) { return i == def_index; });
+      } else {
+        for (std::size_t i = n.order.size(); i > 1; --i)
+          std::swap(n.order[i - 1], n.order[rng_.below(i)]);
+      }
+      if (n.order.empty()) {  // only hardware events are left, and the bound is spent
+        e.finish();
+        return;
+      }
+      path_.push_back(std::move(n));
+      e.apply(path_.back().taken());
+    }
+  }
+
+  bool backtrack() {
+    while (!path_.empty()) {
+      node& n = path_.back();
+      if (n.pos + 1 < n.order.size()) {
+        ++n.pos;
+        return true;
+      }
+      path_.pop_back();
+    }
+    return false;
+  }
+
+  const check_config& cfg_;
+  const explore_options& opt_;
+  sim::rng rng_;
+  std::vector<node> path_;
+};
+
+// One execution choosing by `pick` until the end; returns it for inspection.
+template <typename Pick>
+std::unique_ptr<execution> run_sampled(const check_config& cfg, const explore_options& opt,
+                                       std::vector<choice>& schedule, Pick&& pick) {
+  auto e = std::make_unique<execution>(cfg, false);
+  schedule.clear();
+  while (!e->violated()) {
+    if (e->options().empty()) {
+      e->finish();
+      break;
+    }
+    check_steps(*e, opt);
+    const choice c = pick(*e);
+    schedule.push_back(c);
+    e->apply(c);
+  }
+  return e;
+}
+
+// PCT: the priority of the source of a choice (an actor's steps, its IRQs, a CPU's MMU,
+// the hypervisor's hand on a vCPU).
+std::uint32_t source_of(const choice& c) {
+  return static_cast<std::uint32_t>(c.kind) << 16 | c.actor;
+}
+
+explore_result sample(const check_config& cfg, const explore_options& opt) {
+  explore_result r;
+  sim::rng rng(opt.seed, opt.strat == strategy::pct ? "check/pct" : "check/random");
+  std::size_t typical_depth = 0;
+  std::vector<choice> schedule;
+  for (std::uint64_t i = 0; i < opt.max_executions; ++i) {
+    std::unique_ptr<execution> e;
+    if (opt.strat == strategy::random) {
+      e = run_sampled(cfg, opt, schedule, [&](const execution& x) {
+        return x.options()[rng.below(x.options().size())];
+      });
+    } else {
+      std::map<std::uint32_t, std::uint64_t> prio;  // higher runs first
+      std::vector<std::size_t> drops;
+      for (unsigned d = 1; d < opt.pct_depth; ++d)
+        drops.push_back(1 + rng.below(std::max<std::size_t>(typical_depth, 1)));
+      std::size_t step = 0;
+      e = run_sampled(cfg, opt, schedule, [&](const execution& x) {
+        choice best{};
+        std::uint64_t best_p = 0;
+        for (const auto& c : x.options()) {
+          auto [it, fresh] = prio.try_emplace(source_of(c), 0);
+          if (fresh) it->second = opt.pct_depth + 1 + rng.below(1u << 30);
+          if (it->second >= best_p) {
+            if (it->second > best_p || source_of(c) < source_of(best)) best = c;
+            best_p = it->second;
+          }
+        }
+        ++step;
+        for (std::size_t d = 0; d < drops.size(); ++d)
+          if (drops[d] == step) prio[source_of(best)] = d + 1;  // below every initial one
+        return best;
+      });
+    }
+    ++r.executions;
+    r.max_depth = std::max(r.max_depth, e->depth());
+    typical_depth = std::max(typical_depth, e->depth());
+    if (e->violated()) {
+      r.violation = true;
+      r.first = e->first_violation();
+      r.schedule = schedule;
+      return r;
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+explore_result explore(const check_config& cfg, const explore_options& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  explore_result r = opt.strat == strategy::dfs ? dfs_explorer(cfg, opt).run() : sample(cfg, opt);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+replay_result replay(const check_config& cfg, const std::vector<choice>& schedule,
+                     kern::trace_recorder* trace) {
+  execution e(cfg, true, trace);
+  replay_result r;
+  for (std::size_t i = 0; i < schedule.size() && !e.violated(); ++i) {
+    const auto& opts = e.options();
+    if (std::find(opts.begin(), opts.end(), schedule[i]) == opts.end())
+      throw std::invalid_argument("schedule choice " + std::to_string(i + 1) + " ('" +
+                                  to_string(schedule[i]) +
+                                  "') is not possible there: the schedule belongs to another "
+                                  "program, arch, patch set, knob setting or CPU count");
+    e.apply(schedule[i]);
+    r.schedule.push_back(schedule[i]);
+  }
+  explore_options opt;
+  while (!e.violated()) {
+    if (e.options().empty()) {
+      e.finish();
+      break;
+    }
+    check_steps(e, opt);
+    const choice c = default_choice(e);
+    e.apply(c);
+    r.schedule.push_back(c);
+  }
+  r.violation = e.violated();
+  if (r.violation) r.first = e.first_violation();
+  r.steps = e.log();
+  r.stats = e.stats();
+  for (unsigned a = 0; a <= e.cpus(); ++a) r.actor_names.push_back(e.actor_name(a));
+  return r;
+}
+
+}  // namespace sd::check

@@ -1,0 +1,61 @@
+// The exploring checker: runs a program under many schedules and either finds a violation
+// (with the schedule that produces it) or says how much it covered without one.
+//
+// Strategies:
+//   dfs     every schedule with at most `bound` preemptions, depth first (stateless: each
+//           execution replays its prefix from a fresh kernel). A preemption is a choice other
+//           than continuing the actor that moved last while it still can; switching when it
+//           blocks or ends is free. Hardware events (an IPI taken early, a speculative walk, a
+//           vCPU preempted) are choices too and cost a preemption when they cut in.
+//   random  each choice uniformly among the enabled ones, `max_executions` times
+//   pct     probabilistic concurrency testing (Burckhardt et al., ASPLOS'10): random
+//           priorities per actor and event source, `depth - 1` priority drops at random steps
+// Reduction: none yet beyond the preemption bound (steps carry no shared-object footprint),
+// so `pruned` is 0; the counts do not depend on the exploration order.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "check/execution.h"
+
+namespace sd::check {
+
+enum class strategy : std::uint8_t { dfs, random, pct };
+
+struct explore_options {
+  strategy strat = strategy::dfs;
+  unsigned bound = 2;                      // dfs: preemptions per execution
+  std::uint64_t max_executions = 200'000;  // all strategies
+  std::uint64_t seed = 0;                  // dfs: 0 = the fixed order, else a shuffled order
+  unsigned pct_depth = 3;                  // pct: bug depth d
+  std::size_t max_steps = 100'000;         // per execution: longer is a livelock (error)
+};
+
+struct explore_result {
+  bool violation = false;
+  check::violation first;        // when violation
+  std::vector<choice> schedule;  // the execution that violated
+  std::uint64_t executions = 0;  // explored (the violating one included)
+  std::uint64_t pruned = 0;      // by reduction (none yet)
+  bool exhausted = false;        // dfs: every schedule within the bound was explored
+  std::size_t max_depth = 0;     // longest execution, in choices
+  double seconds = 0;
+};
+
+explore_result explore(const check_config& cfg, const explore_options& opt);
+
+// Replays `schedule`, then continues each actor until it blocks or ends (no preemption).
+// Throws std::invalid_argument when a choice of the schedule is not enabled where it stands.
+struct replay_result {
+  bool violation = false;
+  check::violation first;
+  std::vector<choice> schedule;  // what was actually run (the given one, then the rest)
+  std::vector<step_record> steps;
+  kern::metrics stats;
+  std::vector<std::string> actor_names;
+};
+replay_result replay(const check_config& cfg, const std::vector<choice>& schedule,
+                     kern::trace_recorder* trace = nullptr);
+
+}  // namespace sd::check

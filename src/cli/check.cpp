@@ -1,0 +1,181 @@
+// shootdown check: explore the interleavings of a small program and report a violation
+// with a replayable counterexample, or what was covered without one.
+#include <fmt/format.h>
+
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "arch/arch.h"
+#include "check/explorer.h"
+#include "cli/commands.h"
+#include "kernel/kernel.h"
+#include "program/program.h"
+#include "report/check_report.h"
+#include "workload/config.h"
+#include "workload/units.h"
+
+namespace sd::cli {
+
+namespace {
+
+struct check_opts {
+  std::string program;
+  std::string arch = "x86";
+  std::optional<unsigned> cpus;
+  std::string patches{patches::k_default_preset};
+  std::vector<std::string> knobs;
+  unsigned bound = 2;
+  std::uint64_t max_executions = 200'000;
+  std::string strategy = "dfs";
+  std::uint64_t seed = 0;
+  unsigned pct_depth = 3;
+  std::string json, trace, replay;
+  bool quiet = false;
+};
+
+check::check_config resolve(const check_opts& o) {
+  check::check_config c;
+  c.prog = program::load_program(o.program);
+  if (!arch::find_arch(o.arch)) {
+    std::string known;
+    for (const auto& a : arch::arches()) known += (known.empty() ? "" : ", ") + std::string(a.name);
+    throw workload::input_error("--arch: unknown arch '" + o.arch + "' (known: " + known + ")");
+  }
+  c.arch = o.arch;
+  c.cpus = o.cpus.value_or(c.prog.min_cpus());
+  if (c.cpus < c.prog.min_cpus())
+    throw workload::input_error(
+        fmt::format("--cpus {}: program {} runs on {} CPUs, so it needs at "
+                    "least {}",
+                    c.cpus, c.prog.name, c.prog.min_cpus(), c.prog.min_cpus()));
+  c.patch_spec = o.patches;
+  try {
+    c.patches = patches::parse_patch_set(o.patches);
+  } catch (const std::invalid_argument& e) {
+    throw workload::input_error(std::string("--patches: ") + e.what());
+  }
+  for (const auto& kv : o.knobs) {
+    const auto eq = kv.find('=');
+    const auto k = patches::find_knob(kv.substr(0, eq));
+    if (eq == std::string::npos || !k)
+      throw workload::input_error(
+          "--knob expects NAME=on|off with a knob from 'shootdown list "
+          "knobs', got '" +
+          kv + "'");
+    bool on = true;
+    try {
+      on = workload::parse_flag(kv.substr(eq + 1));
+    } catch (const std::invalid_argument& e) {
+      throw workload::input_error("--knob " + kv + ": " + e.what());
+    }
+    c.knobs.set(*k, on);
+    if (!on) c.knobs_off.push_back(kv.substr(0, eq));
+  }
+  return c;
+}
+
+std::string replay_command(const check::check_config& c, const std::string& schedule) {
+  std::string cmd = fmt::format("shootdown check --program {} --arch {} --cpus {} --patches {}",
+                                c.prog.source == "built-in" ? c.prog.name : c.prog.source, c.arch,
+                                c.cpus, c.patch_spec);
+  for (const auto& k : c.knobs_off) cmd += " --knob " + k + "=off";
+  return cmd + " --replay '" + schedule + "'";
+}
+
+}  // namespace
+
+command_fn add_check(CLI::App& app) {
+  auto o = std::make_shared<check_opts>();
+  CLI::App* sub = app.add_subcommand(
+      "check",
+      "explore the interleavings of a small program: a violation with a replayable "
+      "counterexample, or what was covered without one");
+  sub->add_option("--program", o->program,
+                  "a shipped program ('shootdown list programs') or a program file")
+      ->required();
+  sub->add_option("--arch", o->arch, "x86, x86-kvm, x86-invlpgb or arm64")->capture_default_str();
+  sub->add_option("--cpus", o->cpus,
+                  "CPUs of the machine (default: the program's; more CPUs idle and take IPIs)")
+      ->check(CLI::Range(1, 64));
+  sub->add_option("--patches", o->patches, "patch set, as for simulate")->capture_default_str();
+  sub->add_option("--knob", o->knobs, "knob NAME=on|off (repeatable; see 'shootdown list knobs')");
+  sub->add_option("--bound", o->bound,
+                  "dfs: at most this many preemptions per execution (hardware events that cut in "
+                  "count too)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 20));
+  sub->add_option("--max-executions", o->max_executions,
+                  "stop after this many executions (dfs then says it did not finish)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000'000}));
+  sub->add_option("--strategy", o->strategy,
+                  "dfs (exhaustive within --bound), random or pct (sampling)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"dfs", "random", "pct"}));
+  sub->add_option("--seed", o->seed,
+                  "dfs: 0 = the fixed order, else a shuffled exploration order (same verdict and "
+                  "count); random/pct: the sampling seed")
+      ->capture_default_str();
+  sub->add_option("--pct-depth", o->pct_depth, "pct: the bug depth d (d - 1 priority drops)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10));
+  sub->add_option("--replay", o->replay,
+                  "run this schedule (as printed with a counterexample) instead of exploring");
+  sub->add_option("--json", o->json, "write the verdict as JSON to FILE, or - for stdout");
+  sub->add_option("--trace", o->trace,
+                  "write the counterexample (or the replay) as a Perfetto trace to FILE");
+  sub->add_flag("--quiet", o->quiet, "no human report");
+  return [o]() -> int {
+    const check::check_config cfg = resolve(*o);
+    check::explore_options opt;
+    opt.strat = o->strategy == "random" ? check::strategy::random
+                : o->strategy == "pct"  ? check::strategy::pct
+                                        : check::strategy::dfs;
+    opt.bound = o->bound;
+    opt.max_executions = o->max_executions;
+    opt.seed = o->seed;
+    opt.pct_depth = o->pct_depth;
+    if (o->json == "-" && o->trace == "-")
+      throw workload::input_error("--json - and --trace -: only one of them can use stdout");
+
+    std::optional<check::explore_result> explored;
+    std::vector<check::choice> schedule;
+    bool want_run = true;
+    if (!o->replay.empty()) {
+      try {
+        schedule = check::decode_schedule(o->replay);
+      } catch (const std::invalid_argument& e) {
+        throw workload::input_error(std::string("--replay: ") + e.what());
+      }
+    } else {
+      explored = check::explore(cfg, opt);
+      schedule = explored->schedule;
+      want_run = explored->violation;
+    }
+    std::unique_ptr<kern::trace_recorder> trace;
+    if (!o->trace.empty() && want_run) trace = std::make_unique<kern::trace_recorder>(cfg.cpus);
+    std::optional<check::replay_result> run;
+    if (want_run) {
+      try {
+        run = check::replay(cfg, schedule, trace.get());
+      } catch (const std::invalid_argument& e) {
+        throw workload::input_error(std::string("--replay: ") + e.what());
+      }
+    }
+    const report::check_report rep{
+        cfg, opt, explored ? &*explored : nullptr, run ? &*run : nullptr,
+        run ? replay_command(cfg, check::encode_schedule(run->schedule)) : std::string()};
+    if (trace) {
+      std::ostringstream doc;
+      trace->write(doc, fmt::format("shootdown check {} {} {} CPUs {}", cfg.prog.name, cfg.arch,
+                                    cfg.cpus, cfg.patch_spec));
+      write_output(o->trace, doc.str(), "--trace");
+    }
+    if (!o->json.empty()) write_output(o->json, report::check_json(rep).dump(2) + "\n", "--json");
+    if (!o->quiet && o->json != "-") report::print_check(std::cout, rep);
+    return (run && run->violation) ? 1 : 0;
+  };
+}
+
+}  // namespace sd::cli
