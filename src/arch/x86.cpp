@@ -114,6 +114,8 @@ class x86 final : public arch_ops {
   // native_flush_tlb_multi (no paravirt backend) and INVLPGB is absent: then a flush with
   // the wake-lazy bit IPI'd and waited for every CPU that can be in a lockless walk.
   bool tlb_table_flush_implies_ipi_broadcast(const kernel& k) const override {
+    if (flavour_ == flavour::kvm && k.patch(patches::feature::skip_redundant_sync_ipi_kvm))
+      return true;  // the variant objected to in review: the PV flush skips preempted vCPUs
     return flavour_ == flavour::native && k.patch(patches::feature::skip_redundant_sync_ipi);
   }
   void enter_lazy_tlb(kernel& k, unsigned cpu) override {
@@ -184,9 +186,14 @@ sim::task<> x86::flush_tlb_mm_range(kernel& k, unsigned cpu, mm_struct& mm, va_t
           k, cpu, [&k, &info](unsigned t) { return should_flush_tlb(k, t, info); }, func, targets,
           kern::ipi_kind::tlb_flush, &remote);
     }
-    // Seed 002 (v3): info->sent_ipi -> tlb->tlb_flush_sent_ipi, read by collapse. Only the
-    // native backend: under KVM a preempted vCPU was skipped, so the IPIs fenced nobody there.
-    k.flush_sent_ipi = flavour_ == flavour::native && remote > 0;
+    // Seed 002 (v3): info->sent_ipi -> tlb->tlb_flush_sent_ipi, read by collapse. Intended:
+    // only the native backend (under KVM a preempted vCPU was skipped, so the IPIs fenced
+    // nobody there). As posted, native_flush_tlb_multi sets it, and kvm_flush_tlb_multi
+    // calls it for the vCPUs left after dropping the preempted ones.
+    const bool records =
+        flavour_ == flavour::native ||
+        (flavour_ == flavour::kvm && k.patch(patches::feature::collapse_flush_sync_as_posted));
+    k.flush_sent_ipi = records && remote > 0;
     if (flavour_ == flavour::invlpgb) consider_global_asid(k, mm);
   } else if (c.loaded_mm == &mm) {
     k.local_irq_disable(cpu);

@@ -8,6 +8,7 @@
 #include "cost/cost_model.h"
 #include "patches/knobs.h"
 #include "patches/patches.h"
+#include "program/program.h"
 #include "workload/builtin.h"
 #include "workload/config.h"
 
@@ -77,14 +78,24 @@ void list_patches() {
       "functional change intended').\n");
 }
 
+void list_programs() {
+  fmt::print("programs (shootdown check --program NAME; the files are in programs/):\n");
+  for (const auto& s : program::shipped_programs()) {
+    const program::program p = program::load_program(std::string(s.name));
+    fmt::print("  {:<26} {} CPUs  {}\n", s.name, p.min_cpus(), p.description);
+  }
+}
+
 }  // namespace
 
 command_fn add_list(CLI::App& app) {
   auto what = std::make_shared<std::string>();
-  CLI::App* sub =
-      app.add_subcommand("list", "list arches, scenarios, knobs, costs, invariants, patches");
-  sub->add_option("what", *what, "one of: arches, scenarios, knobs, costs, invariants, patches")
-      ->check(CLI::IsMember({"arches", "scenarios", "knobs", "costs", "invariants", "patches"}));
+  CLI::App* sub = app.add_subcommand(
+      "list", "list arches, scenarios, programs, knobs, costs, invariants, patches");
+  sub->add_option("what", *what,
+                  "one of: arches, scenarios, programs, knobs, costs, invariants, patches")
+      ->check(CLI::IsMember(
+          {"arches", "scenarios", "programs", "knobs", "costs", "invariants", "patches"}));
   return [what]() -> int {
     const std::string& w = *what;
     if (w.empty() || w == "arches") list_arches();
@@ -92,6 +103,7 @@ command_fn add_list(CLI::App& app) {
       list_scenarios();
       list_common_params();
     }
+    if (w.empty() || w == "programs") list_programs();
     if (w.empty() || w == "knobs") list_knobs();
     if (w.empty() || w == "costs") list_costs();
     if (w.empty() || w == "invariants") list_invariants();

@@ -42,7 +42,9 @@ sim::task<bool> collapse_huge_page(kernel& k, unsigned cpu, mm::mm_struct& mm, m
   const bool flush_sent_ipi = k.flush_sent_ipi;
   mm.page_table_lock.unlock(k.eng);
 
-  if (k.patch(patches::feature::collapse_flush_sync) && flush_sent_ipi)
+  const bool flush_sync = k.patch(patches::feature::collapse_flush_sync) ||
+                          k.patch(patches::feature::collapse_flush_sync_as_posted);
+  if (flush_sync && flush_sent_ipi)
     ++k.stats.sync_skipped;  // pmdp_collapse_flush_sync(): the flush already synced
   else
     co_await mm::tlb_remove_table_sync_one(k, cpu, &mm);

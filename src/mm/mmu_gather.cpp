@@ -146,7 +146,8 @@ sim::task<> tlb_finish_mmu(kern::kernel& k, unsigned cpu, mmu_gather& tlb) {
 
 sim::task<> tlb_remove_table_sync_one(kern::kernel& k, unsigned cpu, mm_struct* mm) {
   kern::trace_scope ts(k, cpu, "tlb_remove_table_sync_one");
-  if (k.arch->tlb_table_flush_implies_ipi_broadcast(k)) {
+  if (k.arch->tlb_table_flush_implies_ipi_broadcast(k) ||
+      k.patch(patches::feature::skip_redundant_sync_ipi_forced)) {
     ++k.stats.sync_skipped;
     co_return;
   }
@@ -159,8 +160,14 @@ sim::task<> tlb_remove_table_sync_one(kern::kernel& k, unsigned cpu, mm_struct* 
   kern::smp_cond_func_t cond;
   if (k.patch(patches::feature::sync_ipi_kernel_mode_only))
     cond = [&k](unsigned t) { return k.cpus[t].context_tracking() == hw::ct_state::kernel; };
+  // As posted: 'state & CT_STATE_MASK == CONTEXT_KERNEL' is state & (3 == 0), always 0.
+  if (k.patch(patches::feature::sync_ipi_kernel_mode_only_as_posted))
+    cond = [](unsigned) { return false; };
   co_await kern::smp_call_function_many_cond(
-      k, cpu, mask, [](kern::kernel& kk, unsigned) -> sim::task<> { co_await kk.step_ns(0, "tlb_remove_table_smp_sync"); },
+      k, cpu, mask,
+      [](kern::kernel& kk, unsigned) -> sim::task<> {
+        co_await kk.step_ns(0, "tlb_remove_table_smp_sync");
+      },
       std::move(cond), false, kern::ipi_kind::table_sync);
 }
 

@@ -58,6 +58,28 @@ constexpr std::array<feature_info, feature_count> k_features{{
      "by "
      "the spurious-fault path",
      "kernel/fault.cpp wp_page_reuse, flush_tlb_fix_spurious_fault"},
+    {skip_redundant_sync_ipi_forced, "skip-redundant-sync-ipi-forced",
+     "not a posted patch: seeds 000/001's skip with the arch check removed", "000, 001",
+     "tlb_remove_table_sync_one returns early on every arch (x86-kvm, x86-invlpgb, arm64 too): "
+     "shows why the kernel enables the skip only for native x86",
+     "mm/mmu_gather.cpp tlb_remove_table_sync_one"},
+    {skip_redundant_sync_ipi_kvm, "skip-redundant-sync-ipi-kvm",
+     "Lance Yang v4 variant: flush_tlb_multi_implies_ipi_broadcast set for KVM \"because KVM "
+     "calls native_flush_tlb_multi\" (objected to in review)",
+     "000, 001",
+     "the sync skip also in KVM guests, whose PV flush skips preempted vCPUs "
+     "(kernel-mechanisms s2.10, s12.2)",
+     "arch/x86.cpp tlb_table_flush_implies_ipi_broadcast"},
+    {collapse_flush_sync_as_posted, "collapse-flush-sync-as-posted",
+     "Lance Yang v3 2/2 as posted (info->sent_ipi set in native_flush_tlb_multi)", "002",
+     "as collapse-flush-sync, but the sent-IPI flag is set in native_flush_tlb_multi, which "
+     "kvm_flush_tlb_multi reaches after dropping preempted vCPUs: an IPI to any vCPU counts",
+     "arch/x86.cpp flush_tlb_mm_range, kernel/khugepaged.cpp collapse_huge_page"},
+    {sync_ipi_kernel_mode_only_as_posted, "sync-ipi-kernel-mode-only-as-posted",
+     "Yair Podemsky 3/3 as posted (20230404134224.137038-4-ypodemsk@redhat.com)", "004",
+     "the predicate 'state & CT_STATE_MASK == CONTEXT_KERNEL' parses as state & (CT_STATE_MASK == "
+     "CONTEXT_KERNEL), which is 0: the sync IPI reaches no CPU",
+     "mm/mmu_gather.cpp tlb_remove_table_sync_one"},
 }};
 
 constexpr feature k_v6_17[] = {hugetlb_unshare_sync_per_table};

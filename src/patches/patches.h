@@ -24,6 +24,12 @@ enum class feature : unsigned char {
   uffd_move_batch,
   arm64_pte_needs_flush,
   arm64_wp_reuse_local_flush,
+  // Variants for check: code as posted where it differs from its stated intent, and a
+  // skip forced where the kernel keeps it off. In no preset.
+  skip_redundant_sync_ipi_forced,
+  skip_redundant_sync_ipi_kvm,
+  collapse_flush_sync_as_posted,
+  sync_ipi_kernel_mode_only_as_posted,
   count_
 };
 inline constexpr std::size_t feature_count = static_cast<std::size_t>(feature::count_);
