@@ -74,11 +74,13 @@ void execution::compute_options() {
         options_.push_back(
             {choice_kind::walk, static_cast<std::uint16_t>(c), static_cast<std::uint16_t>(i)});
   }
+  // The hypervisor: preempting the vCPU that moved last is the same as switching away
+  // from it and then preempting it, so only the others are offered.
   if (k_.vcpu.is_explicit())
     for (unsigned c = 0; c < n; ++c) {
       if (k_.vcpu.preempted(c))
         options_.push_back({choice_kind::resume, static_cast<std::uint16_t>(c)});
-      else if (!k_.eng.finished(c))
+      else if (!k_.eng.finished(c) && !(last_ && *last_ == c))
         options_.push_back({choice_kind::preempt, static_cast<std::uint16_t>(c)});
     }
 }
@@ -130,7 +132,10 @@ step_record execution::describe(const choice& c) const {
 
 void execution::apply(const choice& c) {
   step_record rec;
-  if (record_) rec = describe(c);
+  if (record_) {
+    rec = describe(c);
+    if (c.actor < k_.ncpus()) rec.irqs_off = !k_.eng.irqs_enabled(c.actor);
+  }
   const sim::sim_time at = static_cast<sim::sim_time>(depth_) * k_tick;
   ++depth_;
   switch (c.kind) {
@@ -147,12 +152,7 @@ void execution::apply(const choice& c) {
       k_.vcpu.set_preempted(c.actor, c.kind == choice_kind::preempt);
       break;
   }
-  if (record_) {
-    if (c.actor < k_.ncpus()) {
-      rec.irqs_off = !k_.eng.irqs_enabled(c.actor);
-    }
-    log_.push_back(std::move(rec));
-  }
+  if (record_) log_.push_back(std::move(rec));
   compute_options();
 }
 

@@ -35,7 +35,7 @@ struct step_record {
   std::string op;         // the program op the CPU runs (empty: none, e.g. the RCU kthread)
   std::string function;   // innermost kernel path (trace_scope), if any
   std::string what;       // the step: a cost parameter's name, "take IPI", ...
-  bool irqs_off = false;  // after the step
+  bool irqs_off = false;  // when the step began (an IPI cannot be taken then)
 };
 
 class execution {

@@ -12,12 +12,21 @@ namespace sd::check {
 
 namespace {
 
+bool is_hardware(const choice& c) {
+  return c.kind == choice_kind::walk || c.kind == choice_kind::preempt ||
+         c.kind == choice_kind::resume;
+}
+
 // Whether choosing `c` now preempts the last actor (costs one unit of the bound).
 bool is_preemption(const execution& e, const choice& c) {
   const auto cont = e.continuation();
   if (cont && !e.woke_another()) return !(c == *cont);
-  // The last actor cannot move: any actor may go on; hardware events still cost.
-  return c.kind == choice_kind::walk || c.kind == choice_kind::preempt;
+  // The last actor cannot move (or just woke another): any actor may go on. Hardware
+  // events still cost, except resuming a vCPU when no actor can move otherwise.
+  if (c.kind == choice_kind::resume)
+    return std::any_of(e.options().begin(), e.options().end(),
+                       [](const choice& o) { return !is_hardware(o); });
+  return is_hardware(c);
 }
 
 // The choice made when nothing forces another: continue the last actor, else the first.
@@ -43,16 +52,22 @@ struct node {
   unsigned used = 0;  // preemptions before this node
   std::vector<bool> costs;
   const choice& taken() const { return options[order[pos]]; }
+  bool taken_costs() const { return costs[order[pos]]; }
 };
 
+// Every schedule with exactly `bound` preemptions is counted; schedules with fewer were
+// counted by the previous iteration (iterative deepening, as CHESS does: shallow bugs first).
 class dfs_explorer {
  public:
-  dfs_explorer(const check_config& cfg, const explore_options& opt)
-      : cfg_(cfg), opt_(opt), rng_(opt.seed, "check/dfs") {}
+  dfs_explorer(const check_config& cfg, const explore_options& opt, unsigned bound,
+               std::uint64_t& executed)
+      : cfg_(cfg), opt_(opt), bound_(bound), executed_(executed), rng_(opt.seed, "check/dfs") {}
 
   explore_result run() {
     explore_result r;
     for (;;) {
+      if (executed_ >= opt_.max_executions) return r;
+      ++executed_;
       execution e(cfg_, false);
       for (std::size_t d = 0; d < path_.size(); ++d) {
         if (e.options() != path_[d].options)
@@ -60,7 +75,9 @@ class dfs_explorer {
         e.apply(path_[d].taken());
       }
       extend(e);
-      ++r.executions;
+      const unsigned cost =
+          path_.empty() ? 0 : path_.back().used + (path_.back().taken_costs() ? 1 : 0);
+      if (cost == bound_ || e.violated()) ++r.executions;
       r.max_depth = std::max(r.max_depth, e.depth());
       if (e.violated()) {
         r.violation = true;
@@ -72,7 +89,6 @@ class dfs_explorer {
         r.exhausted = true;
         return r;
       }
-      if (r.executions >= opt_.max_executions) return r;
     }
   }
 
@@ -86,17 +102,14 @@ class dfs_explorer {
       check_steps(e, opt_);
       node n;
       n.options = e.options();
-      n.used = path_.empty()
-                   ? 0
-                   : path_.back().used +
-                         (path_.back().costs[path_.back().order[path_.back().pos]] ? 1 : 0);
+      n.used = path_.empty() ? 0 : path_.back().used + (path_.back().taken_costs() ? 1 : 0);
       const choice def = default_choice(e);
       n.costs.resize(n.options.size());
       std::uint16_t def_index = 0;
       for (std::size_t i = 0; i < n.options.size(); ++i) {
         n.costs[i] = is_preemption(e, n.options[i]);
         if (n.options[i] == def) def_index = static_cast<std::uint16_t>(i);
-        if (n.used + (n.costs[i] ? 1 : 0) <= opt_.bound)
+        if (n.used + (n.costs[i] ? 1 : 0) <= bound_)
           n.order.push_back(static_cast<std::uint16_t>(i));
       }
       if (opt_.seed == 0) {
@@ -130,9 +143,30 @@ class dfs_explorer {
 
   const check_config& cfg_;
   const explore_options& opt_;
+  unsigned bound_;
+  std::uint64_t& executed_;
   sim::rng rng_;
   std::vector<node> path_;
 };
+
+explore_result deepen(const check_config& cfg, const explore_options& opt) {
+  explore_result total;
+  std::uint64_t executed = 0;
+  for (unsigned b = 0; b <= opt.bound; ++b) {
+    explore_result r = dfs_explorer(cfg, opt, b, executed).run();
+    total.executions += r.executions;
+    total.max_depth = std::max(total.max_depth, r.max_depth);
+    if (r.violation) {
+      total.violation = true;
+      total.first = r.first;
+      total.schedule = std::move(r.schedule);
+      return total;
+    }
+    if (!r.exhausted) return total;
+  }
+  total.exhausted = true;
+  return total;
+}
 
 // One execution choosing by `pick` until the end; returns it for inspection.
 template <typename Pick>
@@ -210,7 +244,7 @@ explore_result sample(const check_config& cfg, const explore_options& opt) {
 
 explore_result explore(const check_config& cfg, const explore_options& opt) {
   const auto t0 = std::chrono::steady_clock::now();
-  explore_result r = opt.strat == strategy::dfs ? dfs_explorer(cfg, opt).run() : sample(cfg, opt);
+  explore_result r = opt.strat == strategy::dfs ? deepen(cfg, opt) : sample(cfg, opt);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

@@ -25,11 +25,11 @@ enum class strategy : std::uint8_t { dfs, random, pct };
 
 struct explore_options {
   strategy strat = strategy::dfs;
-  unsigned bound = 2;                      // dfs: preemptions per execution
-  std::uint64_t max_executions = 200'000;  // all strategies
-  std::uint64_t seed = 0;                  // dfs: 0 = the fixed order, else a shuffled order
-  unsigned pct_depth = 3;                  // pct: bug depth d
-  std::size_t max_steps = 100'000;         // per execution: longer is a livelock (error)
+  unsigned bound = 2;                        // dfs: preemptions per execution
+  std::uint64_t max_executions = 1'000'000;  // all strategies
+  std::uint64_t seed = 0;                    // dfs: 0 = the fixed order, else a shuffled order
+  unsigned pct_depth = 3;                    // pct: bug depth d
+  std::size_t max_steps = 100'000;           // per execution: longer is a livelock (error)
 };
 
 struct explore_result {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "kernel/kernel.h"
 #include "mm/pt_lookup.h"
 
@@ -24,7 +26,7 @@ const char* level_name(mm::level l) {
 }  // namespace
 
 void flush_completed(kern::kernel& k, unsigned cpu, const mm::mm_struct& mm, mm::va_t start,
-                     mm::va_t end, std::uint64_t seq_at_start) {
+                     mm::va_t end, std::uint64_t seq_at_start, const char* where) {
   if (mm.pte_change_seq != seq_at_start) return;
   const mm::va_t hi = end == mm::TLB_FLUSH_ALL ? mm::TASK_SIZE : end;
   if (hi <= start) return;
@@ -38,10 +40,10 @@ void flush_completed(kern::kernel& k, unsigned cpu, const mm::mm_struct& mm, mm:
       k.mon.report({invariant::stale_tlb_after_flush,
                     {cpu, c.id},
                     fmt::format("mm {} va {:#x} -> page {}", mm.name, va, e.pfn),
-                    "flush completed",
-                    fmt::format("CPU {} still translates {:#x} after CPU {}'s flush of "
+                    where,
+                    fmt::format("CPU {} still translates {:#x} after CPU {}'s {} of "
                                 "[{:#x}, {:#x}) returned",
-                                c.id, va, cpu, start, hi),
+                                c.id, va, cpu, where, start, hi),
                     k.eng.now()});
     });
   }
@@ -92,6 +94,41 @@ bool table_still_valid(kern::kernel& k, unsigned cpu, mm::pfn_t table, std::uint
                    walker, cpu, f.kind == mm::frame_kind::free ? "freed" : "freed and reused"),
        k.eng.now()});
   return false;
+}
+
+void before_i_mmap_unlock(kern::kernel& k, const mm::mmu_gather& tlb) {
+  for (const mm::pfn_t table : tlb.unshared) {
+    const mm::frame& f = k.mem[table];
+    if (f.pt_share_count == 0) {
+      for (unsigned c = 0; c < k.ncpus(); ++c) {
+        const auto& w = k.walks[c];
+        if (w.mm != tlb.mm || std::find(w.tables.begin(), w.tables.end(), table) == w.tables.end())
+          continue;
+        k.mon.report(
+            {invariant::unshare_without_fence,
+             {k.eng.current(), c},
+             fmt::format("pmd table page {} (exclusive to mm {} now)", table,
+                         k.mm_by_id(f.owner_mm).name),
+             "huge_pmd_unshare_flush: i_mmap_rwsem released",
+             fmt::format("GUP-fast on CPU {} walking mm {} is still inside the table CPU {} "
+                         "unshared; no IPI or grace period waited for it",
+                         c, tlb.mm->name, k.eng.current()),
+             k.eng.now()});
+      }
+    }
+    for (const auto& h : f.holders) {
+      const hw::cpu& c = k.cpus[h.cpu];
+      if (c.loaded_mm != tlb.mm || c.loaded_asid != h.asid) continue;
+      k.mon.report({invariant::walk_cache_unshared_table,
+                    {k.eng.current(), h.cpu},
+                    fmt::format("pmd table page {} unshared by mm {}", table, tlb.mm->name),
+                    "huge_pmd_unshare_flush: i_mmap_rwsem released",
+                    fmt::format("CPU {} ({}) still caches a pointer to it in its paging-structure "
+                                "cache: the unshare flush did not reach it",
+                                h.cpu, c.is_lazy ? "lazy" : "running the mm"),
+                    k.eng.now()});
+    }
+  }
 }
 
 void report_stale_tlb_use(kern::kernel& k, unsigned cpu, mm::va_t va, mm::pfn_t page) {

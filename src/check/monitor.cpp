@@ -29,6 +29,14 @@ constexpr std::array<info, static_cast<std::size_t>(invariant::count_)> k_info{{
     {"tlb-gen-regression", "x86 per-CPU tlb_gen ran ahead of the mm's tlb_gen (s11.6)"},
     {"gup-fast-stale-page",
      "GUP-fast returned a page that was no longer the one mapped at the address (s11.14)"},
+    {"unshare-without-fence",
+     "huge_pmd_unshare made a shared PMD table exclusive to its last sharer while a GUP-fast "
+     "walker of the unsharing mm was still inside it, and i_mmap_rwsem was released: the last "
+     "sharer may reuse the table under the walker (s11.12c, CVE-2025-38085)"},
+    {"walk-cache-unshared-table",
+     "after unsharing a PMD table (and its flush), a CPU with the mm loaded, lazy ones included, "
+     "still caches a pointer to the table: a speculative walk can read the other mm's entries "
+     "(s11.12, s12.1; seeds 000/001 unshared_tables)"},
     {"deadlock", "a CPU's thread never finished: it stayed blocked with nothing left to wake it"},
 }};
 }  // namespace

@@ -20,6 +20,8 @@ enum class invariant : std::uint8_t {
   stale_tlb_use,                 // s11.5: a CPU translated through an entry to a freed page
   tlb_gen_regression,            // s11.6
   gup_fast_stale_page,           // s11.14: GUP-fast returned a page no longer mapped there
+  unshare_without_fence,         // s11.12c: a PMD table became exclusive under a walker
+  walk_cache_unshared_table,     // s11.12, s12.1: a CPU still caches a table the mm unshared
   deadlock,                      // a thread never finished: blocked forever
   count_
 };

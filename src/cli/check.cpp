@@ -26,7 +26,7 @@ struct check_opts {
   std::string patches{patches::k_default_preset};
   std::vector<std::string> knobs;
   unsigned bound = 2;
-  std::uint64_t max_executions = 200'000;
+  std::uint64_t max_executions = 1'000'000;
   std::string strategy = "dfs";
   std::uint64_t seed = 0;
   unsigned pct_depth = 3;

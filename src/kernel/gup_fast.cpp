@@ -30,6 +30,9 @@ sim::task<long> gup_fast(kernel& k, unsigned cpu, mm::va_t start, unsigned nr_pa
   const mm::va_t end = start + mm::va_t{nr_pages} * mm::PAGE_SIZE;
   const bool irqs_off = k.knob(patches::knob::gup_fast_irqs_off);
   if (irqs_off) k.local_irq_disable(cpu);
+  kernel::lockless_walk& walk = k.walks[cpu];
+  walk.mm = &mm;
+  walk.tables.clear();
   long pinned = 0;
   mm::va_t addr = start;
   bool stop = false;
@@ -39,6 +42,7 @@ sim::task<long> gup_fast(kernel& k, unsigned cpu, mm::va_t start, unsigned nr_pa
     mm::pt_entry pmd_val;
     table_ref pmd_table{};
     for (unsigned lvl = 4; lvl >= 2; --lvl) {
+      walk.tables.push_back(t.pfn);
       co_await k.step(cost::param::pt_read);
       if (!check::table_still_valid(k, cpu, t.pfn, t.gen, k_walker, "gup_fast: read entry")) {
         stop = true;
@@ -79,6 +83,7 @@ sim::task<long> gup_fast(kernel& k, unsigned cpu, mm::va_t start, unsigned nr_pa
       continue;
     }
     // gup_fast_pte_range() over this PMD's span, mapping the PTE table from the PMD copy.
+    walk.tables.push_back(t.pfn);
     for (; addr < next; addr += mm::PAGE_SIZE) {
       co_await k.step(cost::param::pt_read);
       if (!check::table_still_valid(k, cpu, t.pfn, t.gen, k_walker,
@@ -119,6 +124,7 @@ sim::task<long> gup_fast(kernel& k, unsigned cpu, mm::va_t start, unsigned nr_pa
       ++pinned;
     }
   }
+  walk.mm = nullptr;
   if (irqs_off) k.local_irq_enable(cpu);
   k.stats.gup_fast_pages += static_cast<std::uint64_t>(pinned);
   if (pinned < static_cast<long>(nr_pages)) ++k.stats.gup_fast_short;

@@ -12,6 +12,7 @@
 // Only PMD-sized (2 MiB) pages; a PMD table covers one PUD (1 GiB).
 #include <algorithm>
 
+#include "check/invariants.h"
 #include "kernel/paths.h"
 #include "kernel/zap.h"
 #include "mm/pt_lookup.h"
@@ -103,6 +104,7 @@ sim::task<bool> huge_pmd_unshare(kernel& k, unsigned cpu, mm::mmu_gather& tlb, v
   pud = {};
   ++tlb.mm->pte_change_seq;
   ++k.stats.pmd_tables_unshared;
+  tlb.unshared.push_back(table);
   if (k.patch(patches::feature::hugetlb_unshare_gather)) {
     mm::tlb_unshare_pmd_ptdesc(k, tlb, table, addr);
     co_return true;
@@ -168,6 +170,8 @@ sim::task<> unmap_hugepage_range_final(kernel& k, unsigned cpu, mm::mmu_gather& 
   mm::address_space& file = *vma.file;
   co_await file.i_mmap_rwsem.down_write(k.eng, k.c(cost::param::atomic));
   co_await unmap_hugepage_range(k, cpu, tlb, vma, start, end);
+  check::before_i_mmap_unlock(k, tlb);
+  tlb.unshared.clear();
   file.i_mmap_rwsem.up_write(k.eng);
 }
 

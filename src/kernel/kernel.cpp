@@ -19,6 +19,7 @@ kernel::kernel(const machine_config& c, sim::scheduler& sched)
     eng.add_actor();  // actor i is CPU i
   }
   stats.ipis_received_per_cpu.assign(cfg.cpus, 0);
+  walks.resize(cfg.cpus);
   stats.flush_requests_per_cpu.assign(cfg.cpus, 0);
   eng.set_irq_entry(
       [this](sim::actor_id a) { return generic_smp_call_function_interrupt(*this, a); });

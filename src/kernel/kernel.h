@@ -61,6 +61,13 @@ struct kernel {
   std::vector<std::vector<const char*>> scopes;
   std::vector<std::unique_ptr<mm::mm_struct>> mms;        // [0] is init_mm
   std::vector<std::unique_ptr<mm::address_space>> files;  // hugetlbfs files
+  // Lockless walks in progress, per CPU (monitor bookkeeping, not kernel state): the mm
+  // walked and the tables the walker holds pointers to.
+  struct lockless_walk {
+    const mm::mm_struct* mm = nullptr;
+    std::vector<mm::pfn_t> tables;
+  };
+  std::vector<lockless_walk> walks;
   // Whether the last TLB flush really sent IPIs (x86 native only; seed 002's sent_ipi).
   bool flush_sent_ipi = false;
 

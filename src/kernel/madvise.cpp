@@ -4,6 +4,7 @@
 // the mm.
 #include <algorithm>
 
+#include "check/invariants.h"
 #include "kernel/paths.h"
 #include "kernel/zap.h"
 
@@ -15,6 +16,7 @@ sim::task<> sys_madvise_dontneed(kernel& k, unsigned cpu, mm::va_t start, mm::va
   const mm::va_t end = start + len;
   k.cpus[cpu].mode = hw::cpu_mode::kernel;
   co_await k.step(cost::param::syscall_entry);
+  const std::uint64_t seq0 = mm.pte_change_seq;
   co_await mm.mmap_lock.down_read(k.eng, k.c(cost::param::atomic));
   vma_list targets;
   for (auto& [vstart, vma] : mm.vmas)
@@ -28,6 +30,10 @@ sim::task<> sys_madvise_dontneed(kernel& k, unsigned cpu, mm::va_t start, mm::va
     co_await mm::tlb_finish_mmu(k, cpu, tlb);
   }
   mm.mmap_lock.up_read(k.eng);
+  // The call's contract: once it returns, no CPU running the mm reaches the zapped pages,
+  // even when a concurrent zap cleared the PTEs first and still holds their flush (the
+  // nested-gather case, mm/mmu_gather.c tlb_finish_mmu).
+  check::flush_completed(k, cpu, mm, start, end, seq0, "madvise(MADV_DONTNEED)");
   k.cpus[cpu].mode = hw::cpu_mode::user;
 }
 

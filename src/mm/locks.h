@@ -9,10 +9,10 @@ namespace sd::mm {
 class spinlock {
  public:
   sim::task<> lock(sim::engine& e, sim::sim_time atomic_cost) {
-    co_await e.step(atomic_cost);
+    co_await e.step(atomic_cost, "spin_lock");
     while (locked_) {
       co_await e.wait(q_);
-      co_await e.step(atomic_cost);
+      co_await e.step(atomic_cost, "spin_lock");
     }
     locked_ = true;
   }
@@ -31,10 +31,10 @@ class spinlock {
 class rw_semaphore {
  public:
   sim::task<> down_read(sim::engine& e, sim::sim_time atomic_cost) {
-    co_await e.step(atomic_cost);
+    co_await e.step(atomic_cost, "down_read");
     while (writer_ || writers_waiting_ > 0) {
       co_await e.wait(q_);
-      co_await e.step(atomic_cost);
+      co_await e.step(atomic_cost, "down_read");
     }
     ++readers_;
   }
@@ -42,11 +42,11 @@ class rw_semaphore {
     if (--readers_ == 0) e.wake_all(q_);
   }
   sim::task<> down_write(sim::engine& e, sim::sim_time atomic_cost) {
-    co_await e.step(atomic_cost);
+    co_await e.step(atomic_cost, "down_write");
     ++writers_waiting_;
     while (writer_ || readers_ > 0) {
       co_await e.wait(q_);
-      co_await e.step(atomic_cost);
+      co_await e.step(atomic_cost, "down_write");
     }
     --writers_waiting_;
     writer_ = true;

@@ -36,6 +36,9 @@ struct mmu_gather {
   // cleared; fully_ = this unshare left the table exclusively owned by its last sharer.
   bool unshared_tables = false;
   bool fully_unshared_tables = false;
+  // The tables unshared so far (every generation of huge_pmd_unshare), for the s11.12
+  // check at i_mmap_rwsem release; monitor bookkeeping only.
+  std::vector<pfn_t> unshared;
 
   // Page batches: the on-stack bundle, then up to MAX_GATHER_BATCH_COUNT page-sized ones.
   std::vector<pfn_t> pages;
