@@ -74,7 +74,8 @@ class x86 final : public arch_ops {
     // reaches lazy CPUs (their walk caches may point into the unshared table).
     const bool wake_lazy =
         tlb.freed_tables ||
-        (tlb.unshared_tables && k.patch(patches::feature::x86_wake_lazy_on_unshare));
+        (tlb.unshared_tables && k.patch(patches::feature::x86_wake_lazy_on_unshare) &&
+         k.knob(patches::knob::wake_lazy_on_unshared_tables));
     co_await flush_tlb_mm_range(k, cpu, *tlb.mm, start, end, stride_shift, wake_lazy);
   }
 
@@ -212,7 +213,7 @@ mm::cpumask x86::kvm_targets(kernel& k, unsigned cpu, const mm_struct& mm) {
     // KVM_VCPU_FLUSH_TLB: the host flushes the whole guest TLB before the vCPU runs again;
     // it cannot run before then, so the model flushes it now.
     targets.clear(t);
-    k.cpus[t].tlb.flush_all();
+    if (k.knob(patches::knob::kvm_flush_on_entry)) k.cpus[t].tlb.flush_all();
     k.count_flush("kvm_preempted_skip");
   });
   return targets;
@@ -333,7 +334,7 @@ sim::task<> x86::switch_mm_irqs_off(kernel& k, unsigned cpu, mm_struct& next) {
     // Leaving lazy mode for the same mm: flushes may have skipped us; catch up via tlb_gen.
     co_await k.step(cost::param::remote_read);
     hw::tlb_context& slot = c.ctxs[c.loaded_asid];
-    if (slot.tlb_gen < next.tlb_gen) {
+    if (slot.tlb_gen < next.tlb_gen && k.knob(patches::knob::switch_mm_tlb_gen_catchup)) {
       co_await k.step(cost::param::flush_full);
       c.tlb.flush_asid(c.loaded_asid);
       slot.tlb_gen = next.tlb_gen;
@@ -344,12 +345,18 @@ sim::task<> x86::switch_mm_irqs_off(kernel& k, unsigned cpu, mm_struct& next) {
   // Publish LOADED_MM_SWITCHING, set our bit in next's cpumask (a full barrier), then read
   // tlb_gen: either we see a concurrent flush's new generation or it sees us and IPIs us.
   c.switching = true;
-  if (&next != &k.init_mm() && !next.cpumask_.test(cpu)) {
+  const bool set_bit = &next != &k.init_mm() && !next.cpumask_.test(cpu);
+  const bool bit_first = k.knob(patches::knob::cpumask_before_tlb_gen);
+  if (set_bit && bit_first) {
     co_await k.step(cost::param::atomic);
     next.cpumask_.set(cpu);
   }
   co_await k.step(cost::param::remote_read);
   const std::uint64_t next_tlb_gen = next.tlb_gen;
+  if (set_bit && !bit_first) {  // test-only fault: the bit after the tlb_gen read
+    co_await k.step(cost::param::atomic);
+    next.cpumask_.set(cpu);
+  }
   if (next.global_asid) {  // choose_new_asid(): a global ASID needs no flush at switch
     c.loaded_mm = &next;
     c.loaded_asid = next.global_asid;
@@ -362,7 +369,8 @@ sim::task<> x86::switch_mm_irqs_off(kernel& k, unsigned cpu, mm_struct& next) {
   for (std::uint32_t i = 0; i < hw::TLB_NR_DYN_ASIDS; ++i)
     if (c.ctxs[i].ctx_id == ctx_id(next)) {
       asid = i;
-      need_flush = c.ctxs[i].tlb_gen < next_tlb_gen;
+      need_flush =
+          c.ctxs[i].tlb_gen < next_tlb_gen && k.knob(patches::knob::switch_mm_tlb_gen_catchup);
       break;
     }
   if (asid == hw::TLB_NR_DYN_ASIDS) {

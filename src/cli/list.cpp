@@ -40,8 +40,11 @@ void list_common_params() {
 
 void list_knobs() {
   fmt::print("knobs (all on by default; off = the kernel without that step):\n");
-  for (const auto& k : patches::knobs())
+  for (const auto& k : patches::knobs()) {
     fmt::print("  {:<26} {}\n      source: {}\n", k.name, k.help, k.source);
+    if (!k.program.empty()) fmt::print("      check finds it off on: program {}\n", k.program);
+    if (!k.no_race.empty()) fmt::print("      no race to find: {}\n", k.no_race);
+  }
 }
 
 void list_costs() {

@@ -111,7 +111,8 @@ sim::task<bool> huge_pmd_unshare(kernel& k, unsigned cpu, mm::mmu_gather& tlb, v
   }
   // 1013af4: wait for GUP-fast walkers that may still be inside the table before it can
   // become the last sharer's private table.
-  if (k.patch(patches::feature::hugetlb_unshare_sync_per_table))
+  if (k.patch(patches::feature::hugetlb_unshare_sync_per_table) &&
+      k.knob(patches::knob::hugetlb_unshare_sync))
     co_await mm::tlb_remove_table_sync_one(k, cpu, tlb.mm);
   co_await k.step(cost::param::atomic);
   --k.mem[table].pt_share_count;  // ptdesc_pmd_pts_dec()

@@ -46,7 +46,7 @@ sim::task<bool> collapse_huge_page(kernel& k, unsigned cpu, mm::mm_struct& mm, m
                           k.patch(patches::feature::collapse_flush_sync_as_posted);
   if (flush_sync && flush_sent_ipi)
     ++k.stats.sync_skipped;  // pmdp_collapse_flush_sync(): the flush already synced
-  else
+  else if (k.knob(patches::knob::collapse_sync))
     co_await mm::tlb_remove_table_sync_one(k, cpu, &mm);
 
   // __collapse_huge_page_isolate(): every page must be ours alone.

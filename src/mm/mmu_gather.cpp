@@ -127,6 +127,11 @@ sim::task<> tlb_flush_mmu_free(kern::kernel& k, unsigned cpu, mmu_gather& tlb) {
 }
 
 sim::task<> tlb_flush_mmu(kern::kernel& k, unsigned cpu, mmu_gather& tlb) {
+  if (!k.knob(patches::knob::flush_before_page_free)) {
+    co_await tlb_flush_mmu_free(k, cpu, tlb);  // test-only fault: free, then flush
+    co_await tlb_flush_mmu_tlbonly(k, cpu, tlb);
+    co_return;
+  }
   co_await tlb_flush_mmu_tlbonly(k, cpu, tlb);
   co_await tlb_flush_mmu_free(k, cpu, tlb);
 }
@@ -185,7 +190,8 @@ sim::task<> tlb_flush_unshared_tables(kern::kernel& k, unsigned cpu, mmu_gather&
   if (tlb.unshared_tables) co_await tlb_flush_mmu_tlbonly(k, cpu, tlb);
   // Only the last sharer syncs: a still-shared table cannot be reused before it does.
   if (tlb.fully_unshared_tables) {
-    co_await tlb_remove_table_sync_one(k, cpu, tlb.mm);
+    if (k.knob(patches::knob::hugetlb_unshare_sync))
+      co_await tlb_remove_table_sync_one(k, cpu, tlb.mm);
     tlb.fully_unshared_tables = false;
   }
 }

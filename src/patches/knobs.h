@@ -16,6 +16,14 @@ enum class knob : unsigned char {
   nested_gather_force_flush,
   gup_fast_recheck,
   gup_fast_irqs_off,
+  collapse_sync,
+  hugetlb_unshare_sync,
+  wake_lazy_on_unshared_tables,
+  kvm_flush_on_entry,
+  arm64_dsb_after_tlbi,
+  switch_mm_tlb_gen_catchup,
+  cpumask_before_tlb_gen,
+  flush_before_page_free,
   count_
 };
 inline constexpr std::size_t knob_count = static_cast<std::size_t>(knob::count_);
@@ -25,6 +33,10 @@ struct knob_info {
   std::string_view name;
   std::string_view help;
   std::string_view source;
+  // Where turning it off has no race to find, and why (shown by `list knobs`).
+  std::string_view no_race;
+  // A shipped program on which check finds the violation when it is off.
+  std::string_view program;
 };
 
 const std::array<knob_info, knob_count>& knobs();

@@ -63,6 +63,25 @@ const knob_case k_knob_cases[] = {
     {patches::knob::gup_fast_irqs_off, "free-pgtables-gup-fast", "x86",
      invariant::pt_use_after_free},
     {patches::knob::gup_fast_irqs_off, "collapse-gup-fast", "arm64", invariant::pt_use_after_free},
+    // Without the collapse sync nothing fences the walker where the flush interrupts nobody
+    // (arm64) or skipped its preempted vCPU (x86-kvm); x86 native's flush IPI suffices.
+    {patches::knob::collapse_sync, "collapse-gup-fast", "arm64", invariant::pt_use_after_free},
+    {patches::knob::collapse_sync, "collapse-gup-fast", "x86-kvm", invariant::pt_use_after_free},
+    // Without the unshare sync, the table becomes p's alone while q's walker is inside.
+    {patches::knob::hugetlb_unshare_sync, "hugetlb-unshare-gup-fast", "arm64",
+     invariant::unshare_without_fence},
+    // The flush skipped the preempted reader's vCPU and nothing flushes it at VM entry.
+    {patches::knob::kvm_flush_on_entry, "zap-access", "x86-kvm", invariant::stale_tlb_after_flush},
+    // Without DSB ISH the other CPU's invalidation is not known complete at return.
+    {patches::knob::arm64_dsb_after_tlbi, "zap-access", "arm64", invariant::stale_tlb_after_flush},
+    // CPU 1 returns to p with its ASID slot behind and keeps the zapped page's entry.
+    {patches::knob::switch_mm_tlb_gen_catchup, "mm-switch-flush", "x86", invariant::stale_tlb_use},
+    // Pages freed before the flush while the other CPU still maps them.
+    {patches::knob::flush_before_page_free, "zap-access", "x86",
+     invariant::data_page_freed_while_mapped},
+    // Two concurrent DONTNEEDs: the second returns while the first's flush is pending.
+    {patches::knob::nested_gather_force_flush, "nested-gather", "arm64",
+     invariant::stale_tlb_after_flush},
 };
 
 TEST(Check, EveryKnobOffIsFoundAndTheScheduleReplays) {
@@ -89,6 +108,31 @@ TEST(Check, WithEveryKnobOnNoViolationWithinTheBound) {
     EXPECT_TRUE(r.exhausted);
     EXPECT_GT(r.executions, 100u);
   }
+}
+
+TEST(Check, WakeLazyOnUnshareIsWhatSeed001AddsForLazyCpus) {
+  // x86 v7.0: the unshare flush skips the lazy CPU, whose walk cache keeps pointing at the
+  // table q gave up. The seeds' wake_lazy_cpus = freed || unshared fixes it; the sync skip
+  // alone does not.
+  auto lazy = [](const std::string& patches, std::vector<patches::knob> off = {}) {
+    return dfs(config("hugetlb-unshare-lazy", "x86", patches, off));
+  };
+  EXPECT_EQ(lazy("v7.0").first.inv, invariant::walk_cache_unshared_table);
+  EXPECT_TRUE(lazy("v7.0+skip-redundant-sync-ipi").violation);
+  EXPECT_FALSE(lazy("v7.0-sync-skip").violation);
+  EXPECT_EQ(lazy("v7.0-sync-skip", {patches::knob::wake_lazy_on_unshared_tables}).first.inv,
+            invariant::walk_cache_unshared_table);
+  // arm64's TLBI (with the 2026 walk-cache fix folded into hugetlb-unshare-gather) reaches it.
+  EXPECT_FALSE(dfs(config("hugetlb-unshare-lazy", "arm64", "v7.0")).violation);
+}
+
+TEST(Check, HugetlbUnshareWithoutAnySyncIsTheCveInterleaving) {
+  // Preset none (before 1013af4): on x86-kvm the unshare flush skips the walker's preempted
+  // vCPU and nothing else waits for it. v6.17's per-table sync and v7.0's gather sync do.
+  const auto none = dfs(config("hugetlb-unshare-gup-fast", "x86-kvm", "none"));
+  ASSERT_TRUE(none.violation);
+  EXPECT_EQ(none.first.inv, invariant::unshare_without_fence);
+  EXPECT_FALSE(dfs(config("hugetlb-unshare-gup-fast", "arm64", "v7.0")).violation);
 }
 
 TEST(Check, WakeLazyIsNotNeededOnArm64) {
