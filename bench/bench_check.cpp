@@ -1,0 +1,86 @@
+// check's speed: time to verdict and executions per second for every shipped program at 2
+// and 3 CPUs (dfs, default bound), and time to the first counterexample of each buggy
+// variant. Run: build/bench_check [--benchmark_filter=...] (README "Benchmarks").
+#include <benchmark/benchmark.h>
+
+#include "check/explorer.h"
+#include "program/program.h"
+
+namespace {
+
+sd::check::check_config config(const std::string& prog, const std::string& arch, unsigned cpus,
+                               const std::string& patches, const char* knob_off) {
+  sd::check::check_config c;
+  c.prog = sd::program::load_program(prog);
+  c.arch = arch;
+  c.cpus = cpus;
+  c.patch_spec = patches;
+  c.patches = sd::patches::parse_patch_set(patches);
+  if (knob_off) c.knobs.set(*sd::patches::find_knob(knob_off), false);
+  return c;
+}
+
+void run(benchmark::State& state, const sd::check::check_config& c) {
+  sd::check::explore_result r;
+  for (auto _ : state) r = sd::check::explore(c, {});
+  state.counters["executions"] = static_cast<double>(r.executions);
+  state.counters["executions_per_s"] = static_cast<double>(r.executions) / r.seconds;
+  state.counters["violation"] = r.violation ? 1 : 0;
+  state.counters["exhausted"] = r.exhausted ? 1 : 0;
+}
+
+// Every shipped program, every arch the issue names, 2 and 3 CPUs: the verdict of v7.0.
+void register_verdicts() {
+  for (const auto& p : sd::program::shipped_programs())
+    for (const char* arch : {"x86", "x86-kvm", "arm64"})
+      for (unsigned cpus : {2u, 3u}) {
+        const std::string name =
+            "verdict/" + std::string(p.name) + "/" + arch + "/" + std::to_string(cpus);
+        const auto c = config(std::string(p.name), arch, cpus, "v7.0", nullptr);
+        benchmark::RegisterBenchmark(name.c_str(), [c](benchmark::State& s) { run(s, c); })
+            ->Iterations(1)
+            ->Unit(benchmark::kMillisecond);
+      }
+}
+
+struct buggy {
+  const char* program;
+  const char* arch;
+  const char* patches;
+  const char* knob_off;
+};
+constexpr buggy k_buggy[] = {
+    {"collapse-gup-fast", "x86-kvm", "v7.0-sync-skip+skip-redundant-sync-ipi-forced", nullptr},
+    {"collapse-gup-fast", "arm64", "v7.0+skip-redundant-sync-ipi-forced", nullptr},
+    {"collapse-gup-fast", "x86-kvm", "v7.0-sync-skip+skip-redundant-sync-ipi-kvm", nullptr},
+    {"collapse-gup-fast", "arm64", "v7.0+sync-ipi-kernel-mode-only-as-posted", nullptr},
+    {"hugetlb-unshare-gup-fast", "x86-kvm", "none", nullptr},
+    {"hugetlb-unshare-lazy", "x86", "v7.0+skip-redundant-sync-ipi", nullptr},
+    {"free-pgtables-gup-fast", "arm64", "v7.0", "rcu_table_free"},
+    {"free-pgtables-lazy", "x86", "v7.0", "wake_lazy_on_freed_tables"},
+    {"nested-gather", "x86", "v7.0", "nested_gather_force_flush"},
+    {"zap-access", "x86-kvm", "v7.0", "kvm_flush_on_entry"},
+    {"mm-switch-flush", "x86", "v7.0", "switch_mm_tlb_gen_catchup"},
+};
+
+void register_counterexamples() {
+  for (const auto& b : k_buggy) {
+    const std::string name = std::string("first_violation/") + b.program + "/" + b.arch + "/" +
+                             b.patches + (b.knob_off ? std::string("/") + b.knob_off + "=off" : "");
+    const auto c = config(b.program, b.arch, 2, b.patches, b.knob_off);
+    benchmark::RegisterBenchmark(name.c_str(), [c](benchmark::State& s) { run(s, c); })
+        ->Iterations(1)
+        ->Unit(benchmark::kMillisecond);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  register_counterexamples();
+  register_verdicts();
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
