@@ -187,10 +187,8 @@ class op_reader {
   std::vector<std::string> w_;
 };
 
-void read_cpu(program& p, const toml::table& t, unsigned id, const std::string& path,
-              op_reader& reader) {
-  cpu_program& cpu = p.cpus[id];
-  const std::string name = "[cpu." + std::to_string(id) + "]";
+void read_cpu(cpu_program& cpu, const std::string& name, const toml::table& t,
+              const std::string& path, op_reader& reader) {
   for (const auto& [k, v] : t) {
     const std::string key(k.str());
     const std::string where = at(path, v, name + " " + key);
@@ -219,8 +217,14 @@ void validate(program& p, const std::string& path) {
   for (const auto& c : p.cpus)
     for (const auto& o : c.ops)
       if (o.kind == op_kind::signal) signalled[static_cast<std::size_t>(o.label)] = true;
-  for (const auto& c : p.cpus)
-    for (const auto& o : c.ops) {
+  for (const auto& o : p.extra.ops)
+    if (o.kind == op_kind::signal)
+      throw input_error(o.origin + ": [extra] CPUs may wait but not signal (there may be none)");
+  std::vector<const cpu_program*> all;
+  for (const auto& c : p.cpus) all.push_back(&c);
+  all.push_back(&p.extra);
+  for (const cpu_program* c : all)
+    for (const auto& o : c->ops) {
       if (o.kind == op_kind::wait && !signalled[static_cast<std::size_t>(o.label)])
         throw input_error(o.origin + ": no CPU signals '" + p.labels[o.label] +
                           "', so this wait never ends");
@@ -256,8 +260,9 @@ program parse_program(const std::string& text, const std::string& path) {
       p.processes = string_list(v, where);
     } else if (key == "files") {
       p.files = string_list(v, where);
-    } else if (key != "cpu") {
-      throw input_error(where + ": unknown key (known: description, processes, files, [cpu.N])");
+    } else if (key != "cpu" && key != "extra") {
+      throw input_error(where +
+                        ": unknown key (known: description, processes, files, [cpu.N], [extra])");
     }
   }
   if (p.description.empty())
@@ -281,7 +286,12 @@ program parse_program(const std::string& text, const std::string& path) {
       throw input_error(where + ": CPU tables are [cpu.0] .. [cpu." +
                         std::to_string(ct.size() - 1) + "], one per CPU, without gaps");
     seen[static_cast<std::size_t>(id)] = true;
-    read_cpu(p, *v.as_table(), static_cast<unsigned>(id), path, reader);
+    read_cpu(p.cpus[static_cast<std::size_t>(id)], "[cpu." + key + "]", *v.as_table(), path,
+             reader);
+  }
+  if (const toml::node* extra = root.get("extra")) {
+    if (!extra->is_table()) throw input_error(at(path, *extra, "extra") + ": expected a table");
+    read_cpu(p.extra, "[extra]", *extra->as_table(), path, reader);
   }
   validate(p, path);
   return p;

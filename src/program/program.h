@@ -9,6 +9,8 @@
 //   [cpu.0]
 //   nohz_full = false                 # optional: context tracking follows user mode
 //   ops = ["enter p", "mmap 0 2MiB", "touch 0 4 write", "signal populated", ...]
+//   [extra]                           # optional: what CPUs past the [cpu.N] ones run
+//   ops = ["enter p", "wait populated", "user"]
 // Offsets are relative to the program's base address (1 TiB); sizes take units (4KiB, 2MiB).
 #pragma once
 #include <cstdint>
@@ -69,7 +71,8 @@ struct program {
   std::vector<std::string> processes;
   std::vector<std::string> files;
   std::vector<std::string> labels;
-  std::vector<cpu_program> cpus;  // CPU i runs cpus[i]; more CPUs may exist and idle
+  std::vector<cpu_program> cpus;  // CPU i runs cpus[i]
+  cpu_program extra;              // what each CPU past those runs (--cpus); empty: idle
   // Page addresses the program touches or walks: where check offers speculative walks.
   std::vector<mm::va_t> addresses;
   unsigned min_cpus() const { return static_cast<unsigned>(cpus.size()); }

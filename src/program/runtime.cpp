@@ -127,12 +127,14 @@ void spawn_program(kernel& k, const program& p, workload::thread_group& threads,
   rt.current.assign(k.ncpus(), -1);
   rt.running.assign(k.ncpus(), nullptr);
   // A process's users are the CPUs that enter it: the last of them to exit tears it down.
-  for (const auto& c : p.cpus)
-    for (const auto& o : c.ops)
+  auto program_of = [&](unsigned cpu) { return cpu < p.cpus.size() ? &p.cpus[cpu] : &p.extra; };
+  for (unsigned cpu = 0; cpu < k.ncpus(); ++cpu)
+    for (const auto& o : program_of(cpu)->ops)
       if (o.kind == op_kind::enter) ++rt.processes[static_cast<std::size_t>(o.process)]->users;
-  for (unsigned cpu = 0; cpu < p.cpus.size(); ++cpu) {
-    k.cpus[cpu].nohz_full = p.cpus[cpu].nohz_full;
-    const cpu_program* prog = &p.cpus[cpu];
+  for (unsigned cpu = 0; cpu < k.ncpus(); ++cpu) {
+    const cpu_program* prog = program_of(cpu);
+    if (prog->ops.empty()) continue;
+    k.cpus[cpu].nohz_full = prog->nohz_full;
     threads.spawn(cpu, [prog, &rt](kernel& kk, unsigned c) -> sim::task<> {
       for (const op& o : prog->ops) {
         rt.running[c] = &o;
