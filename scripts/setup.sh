@@ -11,6 +11,7 @@ packages=(
   libtomlplusplus-dev             # scenario files, with line numbers for errors
   libgtest-dev                    # unit tests (GoogleTest under CTest)
   libbenchmark-dev                # bench/ (Google Benchmark)
+  libtbb-dev                      # check --jobs (oneTBB parallel_for over dfs subtrees)
   clang-format                    # format check
 )
 

@@ -1,7 +1,12 @@
 #include "check/explorer.h"
 
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -53,38 +58,31 @@ struct node {
   std::vector<bool> costs;
   const choice& taken() const { return options[order[pos]]; }
   bool taken_costs() const { return costs[order[pos]]; }
+  std::uint64_t hash = 0;  // of the path to this node (seeds the shuffled order)
 };
 
 // Every schedule with exactly `bound` preemptions is counted; schedules with fewer were
 // counted by the previous iteration (iterative deepening, as CHESS does: shallow bugs first).
+// An explorer owns one subtree: the nodes of `prefix` up to `frozen` are fixed.
 class dfs_explorer {
  public:
   dfs_explorer(const check_config& cfg, const explore_options& opt, unsigned bound,
-               std::uint64_t& executed)
-      : cfg_(cfg), opt_(opt), bound_(bound), executed_(executed), rng_(opt.seed, "check/dfs") {}
+               std::atomic<std::uint64_t>& executed, std::vector<node> prefix = {},
+               std::size_t frozen = 0)
+      : cfg_(cfg),
+        opt_(opt),
+        bound_(bound),
+        executed_(executed),
+        path_(std::move(prefix)),
+        frozen_(frozen) {}
 
-  explore_result run() {
+  // `stop()` says a subtree earlier in dfs order already found a violation.
+  template <typename Stop>
+  explore_result run(Stop&& stop) {
     explore_result r;
     for (;;) {
-      if (executed_ >= opt_.max_executions) return r;
-      ++executed_;
-      execution e(cfg_, false);
-      for (std::size_t d = 0; d < path_.size(); ++d) {
-        if (e.options() != path_[d].options)
-          throw std::logic_error("model nondeterminism: a replayed prefix diverged");
-        e.apply(path_[d].taken());
-      }
-      extend(e);
-      const unsigned cost =
-          path_.empty() ? 0 : path_.back().used + (path_.back().taken_costs() ? 1 : 0);
-      if (cost == bound_ || e.violated()) ++r.executions;
-      r.max_depth = std::max(r.max_depth, e.depth());
-      if (e.violated()) {
-        r.violation = true;
-        r.first = e.first_violation();
-        for (const auto& n : path_) r.schedule.push_back(n.taken());
-        return r;
-      }
+      if (executed_.fetch_add(1) >= opt_.max_executions || stop()) return r;
+      if (execute_once(r)) return r;
       if (!backtrack()) {
         r.exhausted = true;
         return r;
@@ -92,7 +90,31 @@ class dfs_explorer {
     }
   }
 
+  // One execution along the current path, extended by default choices; true if it violated.
+  bool execute_once(explore_result& r) {
+    execution e(cfg_, false);
+    for (std::size_t d = 0; d < path_.size(); ++d) {
+      if (e.options() != path_[d].options)
+        throw std::logic_error("model nondeterminism: a replayed prefix diverged");
+      e.apply(path_[d].taken());
+    }
+    extend(e);
+    if (cost_so_far() == bound_ || e.violated()) ++r.executions;
+    r.max_depth = std::max(r.max_depth, e.depth());
+    if (!e.violated()) return false;
+    r.violation = true;
+    r.first = e.first_violation();
+    for (const auto& n : path_) r.schedule.push_back(n.taken());
+    return true;
+  }
+
+  const std::vector<node>& path() const { return path_; }
+
  private:
+  unsigned cost_so_far() const {
+    return path_.empty() ? 0 : path_.back().used + (path_.back().taken_costs() ? 1 : 0);
+  }
+
   void extend(execution& e) {
     while (!e.violated()) {
       if (e.options().empty()) {
@@ -102,7 +124,11 @@ class dfs_explorer {
       check_steps(e, opt_);
       node n;
       n.options = e.options();
-      n.used = path_.empty() ? 0 : path_.back().used + (path_.back().taken_costs() ? 1 : 0);
+      n.used = cost_so_far();
+      // The order depends only on the path to this node, so every split of the tree
+      // into subtrees explores in the same order.
+      n.hash = path_.empty() ? opt_.seed : sim::splitmix64(path_.back().hash);
+      if (!path_.empty()) n.hash ^= std::hash<std::string>{}(to_string(path_.back().taken()));
       const choice def = default_choice(e);
       n.costs.resize(n.options.size());
       std::uint16_t def_index = 0;
@@ -117,8 +143,9 @@ class dfs_explorer {
         std::stable_partition(n.order.begin(), n.order.end(),
                               [&](std::uint16_t i) { return i == def_index; });
       } else {
+        sim::rng shuffle(opt_.seed, "check/dfs", n.hash);
         for (std::size_t i = n.order.size(); i > 1; --i)
-          std::swap(n.order[i - 1], n.order[rng_.below(i)]);
+          std::swap(n.order[i - 1], n.order[shuffle.below(i)]);
       }
       if (n.order.empty()) {  // only hardware events are left, and the bound is spent
         e.finish();
@@ -130,7 +157,7 @@ class dfs_explorer {
   }
 
   bool backtrack() {
-    while (!path_.empty()) {
+    while (path_.size() > frozen_) {
       node& n = path_.back();
       if (n.pos + 1 < n.order.size()) {
         ++n.pos;
@@ -144,16 +171,78 @@ class dfs_explorer {
   const check_config& cfg_;
   const explore_options& opt_;
   unsigned bound_;
-  std::uint64_t& executed_;
-  sim::rng rng_;
+  std::atomic<std::uint64_t>& executed_;
   std::vector<node> path_;
+  std::size_t frozen_;
 };
+
+// The subtrees of one bound, in dfs order: the first execution's path, then for each of
+// its nodes from the deepest up, each further alternative. They partition the tree, so
+// running them on any number of threads and merging in this order gives the serial result.
+struct subtree {
+  std::vector<node> prefix;
+  std::size_t frozen;
+};
+
+explore_result explore_bound(const check_config& cfg, const explore_options& opt, unsigned bound,
+                             std::atomic<std::uint64_t>& executed) {
+  // The first execution alone, to learn the path the subtrees hang off; it is the first
+  // subtree (a single leaf).
+  explore_result total;
+  std::vector<node> path;
+  {
+    dfs_explorer probe(cfg, opt, bound, executed);
+    executed.fetch_add(1);
+    if (probe.execute_once(total)) return total;
+    path = probe.path();
+  }
+  std::vector<subtree> tasks;
+  for (std::size_t d = path.size(); d-- > 0;)
+    for (std::size_t p = 1; p < path[d].order.size(); ++p) {
+      std::vector<node> prefix(path.begin(), path.begin() + static_cast<std::ptrdiff_t>(d) + 1);
+      prefix.back().pos = p;
+      tasks.push_back({std::move(prefix), d + 1});
+    }
+  std::vector<explore_result> results(tasks.size());
+  std::atomic<std::size_t> first_violation{tasks.size()};
+  auto run_task = [&](std::size_t i) {
+    dfs_explorer x(cfg, opt, bound, executed, tasks[i].prefix, tasks[i].frozen);
+    results[i] = x.run([&] { return first_violation.load() < i; });
+    if (results[i].violation) {
+      std::size_t cur = first_violation.load();
+      while (i < cur && !first_violation.compare_exchange_weak(cur, i)) {
+      }
+    }
+  };
+  if (opt.jobs <= 1) {
+    for (std::size_t i = 0; i < tasks.size() && first_violation.load() == tasks.size(); ++i)
+      run_task(i);
+  } else {
+    tbb::task_arena arena(static_cast<int>(opt.jobs));
+    arena.execute([&] {
+      tbb::parallel_for(std::size_t{0}, tasks.size(), [&](std::size_t i) { run_task(i); });
+    });
+  }
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    total.executions += results[i].executions;
+    total.max_depth = std::max(total.max_depth, results[i].max_depth);
+    if (results[i].violation) {
+      total.violation = true;
+      total.first = results[i].first;
+      total.schedule = std::move(results[i].schedule);
+      return total;
+    }
+    if (!results[i].exhausted) return total;  // stopped at --max-executions
+  }
+  total.exhausted = true;
+  return total;
+}
 
 explore_result deepen(const check_config& cfg, const explore_options& opt) {
   explore_result total;
-  std::uint64_t executed = 0;
+  std::atomic<std::uint64_t> executed{0};
   for (unsigned b = 0; b <= opt.bound; ++b) {
-    explore_result r = dfs_explorer(cfg, opt, b, executed).run();
+    explore_result r = explore_bound(cfg, opt, b, executed);
     total.executions += r.executions;
     total.max_depth = std::max(total.max_depth, r.max_depth);
     if (r.violation) {

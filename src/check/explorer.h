@@ -30,6 +30,7 @@ struct explore_options {
   std::uint64_t seed = 0;                    // dfs: 0 = the fixed order, else a shuffled order
   unsigned pct_depth = 3;                    // pct: bug depth d
   std::size_t max_steps = 100'000;           // per execution: longer is a livelock (error)
+  unsigned jobs = 1;  // dfs: threads; the result is the serial one (unless capped)
 };
 
 struct explore_result {

@@ -2,9 +2,11 @@
 // with a replayable counterexample, or what was covered without one.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 #include "arch/arch.h"
 #include "check/explorer.h"
@@ -30,6 +32,7 @@ struct check_opts {
   std::string strategy = "dfs";
   std::uint64_t seed = 0;
   unsigned pct_depth = 3;
+  unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
   std::string json, trace, replay;
   bool quiet = false;
 };
@@ -120,6 +123,10 @@ command_fn add_check(CLI::App& app) {
   sub->add_option("--pct-depth", o->pct_depth, "pct: the bug depth d (d - 1 priority drops)")
       ->capture_default_str()
       ->check(CLI::Range(1, 10));
+  sub->add_option("--jobs", o->jobs,
+                  "dfs: explore on this many threads (default: every core); same verdict, counts "
+                  "and counterexample as one thread")
+      ->check(CLI::Range(1, 1024));
   sub->add_option("--replay", o->replay,
                   "run this schedule (as printed with a counterexample) instead of exploring");
   sub->add_option("--json", o->json, "write the verdict as JSON to FILE, or - for stdout");
@@ -136,6 +143,7 @@ command_fn add_check(CLI::App& app) {
     opt.max_executions = o->max_executions;
     opt.seed = o->seed;
     opt.pct_depth = o->pct_depth;
+    opt.jobs = o->jobs;
     if (o->json == "-" && o->trace == "-")
       throw workload::input_error("--json - and --trace -: only one of them can use stdout");
 

@@ -210,6 +210,24 @@ TEST(Check, ShuffledOrderGivesTheSameVerdictAndExecutionCount) {
   }
 }
 
+TEST(Check, ParallelDfsGivesTheSerialResult) {
+  // The tree is split into subtrees along the first execution's path and merged in dfs
+  // order: the same count, and the same first counterexample, on any number of threads.
+  for (const auto& c :
+       {config("free-pgtables-lazy", "x86", "v7.0"),
+        config("free-pgtables-gup-fast", "arm64", "v7.0", {patches::knob::rcu_table_free}),
+        config("collapse-gup-fast", "x86-kvm", "v7.0-sync-skip+skip-redundant-sync-ipi-forced")}) {
+    explore_options serial, parallel;
+    parallel.jobs = 2;
+    const explore_result a = explore(c, serial);
+    const explore_result b = explore(c, parallel);
+    EXPECT_EQ(a.violation, b.violation);
+    EXPECT_EQ(a.executions, b.executions);
+    EXPECT_EQ(a.exhausted, b.exhausted);
+    EXPECT_EQ(encode_schedule(a.schedule), encode_schedule(b.schedule));
+  }
+}
+
 TEST(Check, SamplingStrategiesFindTheRaceAndAreDeterministic) {
   const auto c = config("free-pgtables-gup-fast", "arm64", "v7.0", {patches::knob::rcu_table_free});
   for (auto s : {strategy::random, strategy::pct}) {

@@ -1,6 +1,11 @@
-// Zero invariant violations for every preset x built-in scenario x arch at small sizes:
-// the modeled kernels are correct, so the monitors must stay silent (and no thread may
-// deadlock). A violation here is a model bug or a broken preset.
+// Every preset x built-in scenario x arch at small sizes: the monitors stay silent (and no
+// thread deadlocks) except for the one bug the old presets really have. A violation
+// anywhere else is a model bug or a broken preset.
+//
+// The known bug: before 8ce720d (presets none, v6.17, v6.18) arm64 flushes an unshared
+// hugetlb PMD table with a leaf-only TLBI, leaving the unsharer's walk cache pointing at a
+// table its mm no longer owns (kernel-mechanisms s3.3: "arm64: tlb: Flush walk cache when
+// unsharing PMD tables", 2026, Fixes 8ce720d, Cc stable).
 #include <gtest/gtest.h>
 
 #include "arch/arch.h"
@@ -29,6 +34,15 @@ TEST_P(Matrix, EveryScenarioAndArchHoldsTheInvariants) {
     for (const auto& a : arch::arches())
       for (unsigned cpus : {4u, 16u}) {
         const auto r = run(s.name, a.name, cpus, GetParam());
+        const bool known =
+            s.name == "hugetlb-fork-exit" && a.name == "arm64" &&
+            !patches::parse_patch_set(GetParam())[patches::feature::hugetlb_unshare_gather];
+        if (known) {
+          ASSERT_GT(r.violations_total, 0u) << cpus << " CPUs, " << GetParam();
+          for (const auto& v : r.violations)
+            EXPECT_EQ(v.inv, check::invariant::walk_cache_unshared_table) << v.detail;
+          continue;
+        }
         EXPECT_EQ(r.violations_total, 0u)
             << s.name << " " << a.name << " " << cpus << " CPUs, " << GetParam() << ": "
             << (r.violations.empty() ? std::string() : r.violations[0].detail);
