@@ -11,6 +11,9 @@ namespace sd::kern {
 // kernel/sched/core.c context_switch(): to a thread of `mm`, or to idle/a kthread.
 sim::task<> switch_to_task(kernel& k, unsigned cpu, mm::mm_struct& mm);
 sim::task<> switch_to_idle(kernel& k, unsigned cpu);
+// kernel/kthread.c kthread_use_mm(): a kthread adopts mm with a non-lazy switch (IRQs off
+// around switch_mm_irqs_off) and stays in kernel mode.
+sim::task<> kthread_use_mm(kernel& k, unsigned cpu, mm::mm_struct& mm);
 
 // A kthread sleeping (the CPU idles, interruptible by IPIs), then back in kernel mode.
 sim::task<> idle_run(kernel& k, unsigned cpu, sim::sim_time ns);

@@ -4,14 +4,19 @@
 
 namespace sd::kern {
 
-sim::task<> switch_to_task(kernel& k, unsigned cpu, mm::mm_struct& mm) {
+sim::task<> kthread_use_mm(kernel& k, unsigned cpu, mm::mm_struct& mm) {
   hw::cpu& c = k.cpus[cpu];
   c.current_mm = &mm;
   c.mode = hw::cpu_mode::kernel;
   k.local_irq_disable(cpu);
   co_await k.arch->switch_mm_irqs_off(k, cpu, mm);
   k.local_irq_enable(cpu);
-  c.mode = hw::cpu_mode::user;
+}
+
+sim::task<> switch_to_task(kernel& k, unsigned cpu, mm::mm_struct& mm) {
+  // The same MMU switch as a kthread adopting the mm; the task then returns to user mode.
+  co_await kthread_use_mm(k, cpu, mm);
+  k.cpus[cpu].mode = hw::cpu_mode::user;
 }
 
 sim::task<> switch_to_idle(kernel& k, unsigned cpu) {

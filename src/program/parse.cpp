@@ -1,6 +1,5 @@
 // Strict reading of program files: every error names file:line, the key (or the op) and
 // what was expected; unknown keys, names and ops are errors, never ignored.
-#include <toml++/toml.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -9,6 +8,7 @@
 
 #include "program/program.h"
 #include "workload/config.h"
+#include "workload/toml_input.h"
 #include "workload/units.h"
 
 namespace sd::program {
@@ -27,7 +27,7 @@ constexpr std::string_view k_ops_help =
     "wait LABEL";
 
 std::string at(const std::string& path, const toml::node& n, std::string_view key) {
-  return path + ":" + std::to_string(n.source().begin.line) + ": " + std::string(key);
+  return workload::toml_where(path, n, key);
 }
 
 std::vector<std::string> words(std::string_view s) {
@@ -239,13 +239,7 @@ void validate(program& p, const std::string& path) {
 }  // namespace
 
 program parse_program(const std::string& text, const std::string& path) {
-  toml::table root;
-  try {
-    root = toml::parse(text, path);
-  } catch (const toml::parse_error& e) {
-    throw input_error(path + ":" + std::to_string(e.source().begin.line) + ": " +
-                      std::string(e.description()));
-  }
+  const toml::table root = workload::parse_toml(text, path);
   program p;
   p.name = path;
   p.source = path;

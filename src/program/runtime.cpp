@@ -18,17 +18,6 @@ workload::process& current_process(runtime& rt, unsigned cpu, const op& o) {
   return *rt.processes[static_cast<std::size_t>(p)];
 }
 
-// kthread_use_mm(): a kthread switches to the mm with IRQs off, as a task switch does, but
-// keeps running in kernel mode (kernel/kthread.c).
-sim::task<> kthread_use_mm(kernel& k, unsigned cpu, mm::mm_struct& mm) {
-  hw::cpu& c = k.cpus[cpu];
-  c.current_mm = &mm;
-  c.mode = hw::cpu_mode::kernel;
-  k.local_irq_disable(cpu);
-  co_await k.arch->switch_mm_irqs_off(k, cpu, mm);
-  k.local_irq_enable(cpu);
-}
-
 sim::task<> run_op(kernel& k, unsigned cpu, const op& o, runtime& rt) {
   switch (o.kind) {
     case op_kind::enter: {
@@ -50,7 +39,7 @@ sim::task<> run_op(kernel& k, unsigned cpu, const op& o, runtime& rt) {
       co_await kern::user_run(k, cpu, 1'000);
       break;
     case op_kind::kthread_use_mm:
-      co_await kthread_use_mm(k, cpu, *rt.processes[static_cast<std::size_t>(o.process)]->mm);
+      co_await kern::kthread_use_mm(k, cpu, *rt.processes[static_cast<std::size_t>(o.process)]->mm);
       break;
     case op_kind::kthread_unuse_mm:  // kthread_unuse_mm(): enter_lazy_tlb, mm stays loaded
       co_await kern::switch_to_idle(k, cpu);

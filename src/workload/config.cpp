@@ -1,8 +1,8 @@
 #include "workload/config.h"
 
-#include <toml++/toml.h>
 #include <fstream>
 #include <sstream>
+#include "workload/toml_input.h"
 
 #include "arch/arch.h"
 #include "kernel/kernel.h"
@@ -20,7 +20,7 @@ std::string known_builtins() {
 }
 
 std::string where(const std::string& path, const toml::node& n, std::string_view key) {
-  return path + ":" + std::to_string(n.source().begin.line) + ": " + std::string(key);
+  return toml_where(path, n, key);
 }
 
 std::string text_of(const toml::node& n, const std::string& at) {
@@ -46,13 +46,7 @@ void read_table(const toml::table& t, const std::string& path, const char* secti
 }  // namespace
 
 scenario_spec parse_scenario_toml(const std::string& text, const std::string& path) {
-  toml::table root;
-  try {
-    root = toml::parse(text, path);
-  } catch (const toml::parse_error& e) {
-    throw input_error(path + ":" + std::to_string(e.source().begin.line) + ": " +
-                      std::string(e.description()));
-  }
+  const toml::table root = parse_toml(text, path);
   scenario_spec spec;
   spec.source = path;
   for (const auto& [k, v] : root) {
