@@ -12,6 +12,7 @@ namespace sd::cli {
 
 struct run_options {
   std::string scenario = "munmap-free-tables";
+  std::optional<std::string> program;
   std::optional<std::string> arch;
   std::optional<unsigned> cpus;
   std::optional<std::uint64_t> seed;

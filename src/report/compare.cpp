@@ -93,7 +93,7 @@ void print_compare(std::ostream& out, const std::vector<compare_row>& rows,
   if (!markdown)
     fmt::print(out,
                "\n Compare '{}' on {}, seed {} (ratios vs the first patch set, same CPUs):\n\n",
-               c0.scenario, c0.arch, c0.seed);
+               workload::workload_name(c0), c0.arch, c0.seed);
   // One table, metrics as rows and runs as columns: reads like perf stat side by side.
   std::vector<std::string> heads;
   for (const auto& r : rows) heads.push_back(fmt::format("{} @{}", r.patch_set, r.r.cfg.cpus));
@@ -162,7 +162,7 @@ nlohmann::ordered_json compare_json(const std::vector<compare_row>& rows,
   nlohmann::ordered_json j;
   if (rows.empty()) return j;
   const auto& c0 = rows.front().r.cfg;
-  j["scenario"] = c0.scenario;
+  j["scenario"] = workload::workload_name(c0);
   j["arch"] = c0.arch;
   j["seed"] = c0.seed;
   j["columns"] = columns;

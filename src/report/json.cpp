@@ -2,6 +2,7 @@
 
 #include "workload/units.h"
 
+#include "program/program.h"
 #include "report/metric_list.h"
 #include "report/report.h"
 #include "workload/builtin.h"
@@ -17,6 +18,7 @@ namespace {
 nlohmann::ordered_json config_json(const workload::run_config& c) {
   nlohmann::ordered_json j;
   j["scenario"] = c.scenario;
+  if (c.program) j["program"] = c.program->name;
   j["source"] = c.source;
   j["arch"] = c.arch;
   j["cpus"] = c.cpus;
@@ -27,7 +29,8 @@ nlohmann::ordered_json config_json(const workload::run_config& c) {
   j["patches"] = features;
   const auto* b = workload::find_builtin(c.scenario);
   nlohmann::ordered_json params = nlohmann::ordered_json::object();
-  for (auto decls : {b->params, workload::common_params()})
+  for (auto decls :
+       {b ? b->params : std::span<const workload::param_decl>{}, workload::common_params()})
     for (const auto& d : decls)
       params[std::string(d.name)] = workload::format_param(d, c.params.at(std::string(d.name)));
   j["params"] = params;

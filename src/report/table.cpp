@@ -18,7 +18,7 @@ void print_table(std::ostream& out, const workload::run_result& r) {
   const auto& c = r.cfg;
   const auto& m = r.stats;
   fmt::print(out, "\n Model statistics for '{}' ({}), arch {}, {} CPUs, seed {}, patches {}:\n\n",
-             c.scenario, c.source, c.arch, c.cpus, c.seed, c.patch_spec);
+             workload::workload_name(c), c.source, c.arch, c.cpus, c.seed, c.patch_spec);
   for (const auto& mi : scalar_metrics()) {
     const std::uint64_t v = mi.get(m);
     if (mi.name == "sim_time_ns") continue;          // printed below

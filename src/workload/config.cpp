@@ -6,6 +6,7 @@
 
 #include "arch/arch.h"
 #include "kernel/kernel.h"
+#include "program/program.h"
 #include "workload/builtin.h"
 #include "workload/units.h"
 
@@ -119,19 +120,32 @@ scenario_spec load_scenario(const std::string& name_or_file) {
   return parse_scenario_toml(buf.str(), name_or_file);
 }
 
+std::string workload_name(const run_config& cfg) {
+  return cfg.program ? "program " + cfg.program->name : cfg.scenario;
+}
+
 run_config resolve(const scenario_spec& spec) {
   run_config cfg;
-  const builtin_scenario* b = find_builtin(spec.scenario);
-  if (!b) throw input_error("unknown scenario '" + spec.scenario + "'");
-  cfg.scenario = spec.scenario;
-  cfg.source = spec.source;
+  const builtin_scenario* b = nullptr;
+  if (spec.program) {
+    cfg.program = std::make_shared<const program::program>(program::load_program(*spec.program));
+    cfg.source = cfg.program->source;
+  } else {
+    b = find_builtin(spec.scenario);
+    if (!b) throw input_error("unknown scenario '" + spec.scenario + "'");
+    cfg.scenario = spec.scenario;
+    cfg.source = spec.source;
+  }
+  // A program's parameters are only the machine's (common_params); a scenario's its own too.
+  const std::span<const param_decl> own = b ? b->params : std::span<const param_decl>{};
+  const std::string what = b ? cfg.scenario : "program " + cfg.program->name;
   cfg.arch = spec.arch.value_or("x86");
   if (!arch::find_arch(cfg.arch)) {
     std::string known;
     for (const auto& a : arch::arches()) known += (known.empty() ? "" : ", ") + std::string(a.name);
     throw input_error("unknown arch '" + cfg.arch + "' (known: " + known + ")");
   }
-  cfg.cpus = spec.cpus.value_or(k_default_cpus);
+  cfg.cpus = spec.cpus.value_or(cfg.program ? cfg.program->min_cpus() : k_default_cpus);
   if (cfg.cpus < 1 || cfg.cpus > kern::MAX_CPUS)
     throw input_error("impossible machine: --cpus must be 1 to 4096, got " +
                       std::to_string(cfg.cpus));
@@ -143,17 +157,17 @@ run_config resolve(const scenario_spec& spec) {
     throw input_error((spec.patches ? spec.patches->origin + ": " : std::string()) + e.what());
   }
 
-  for (const auto& d : b->params) cfg.params[std::string(d.name)] = d.default_for(cfg.cpus);
+  for (const auto& d : own) cfg.params[std::string(d.name)] = d.default_for(cfg.cpus);
   for (const auto& d : common_params()) cfg.params[std::string(d.name)] = d.default_for(cfg.cpus);
   for (const auto& s : spec.params) {
-    const param_decl* d = find_param(b->params, s.key);
+    const param_decl* d = find_param(own, s.key);
     if (!d) d = find_param(common_params(), s.key);
     if (!d) {
       std::string known;
-      for (const auto& p : b->params) known += (known.empty() ? "" : ", ") + std::string(p.name);
-      for (const auto& p : common_params()) known += ", " + std::string(p.name);
-      throw input_error(s.origin + ": unknown parameter of " + cfg.scenario + " (known: " + known +
-                        ")");
+      for (const auto& p : own) known += std::string(p.name) + ", ";
+      for (const auto& p : common_params()) known += std::string(p.name) + ", ";
+      known.resize(known.size() - 2);
+      throw input_error(s.origin + ": unknown parameter of " + what + " (known: " + known + ")");
     }
     try {
       cfg.params[s.key] = parse_param(*d, s.text);
@@ -161,8 +175,14 @@ run_config resolve(const scenario_spec& spec) {
       throw input_error(s.origin + ": " + e.what());
     }
   }
-  if (std::string err = b->validate(cfg.cpus, cfg.params); !err.empty())
-    throw input_error("impossible machine for " + cfg.scenario + ": " + err);
+  if (b) {
+    if (std::string err = b->validate(cfg.cpus, cfg.params); !err.empty())
+      throw input_error("impossible machine for " + cfg.scenario + ": " + err);
+  } else if (cfg.cpus < cfg.program->min_cpus()) {
+    throw input_error("impossible machine for " + what + ": it runs on " +
+                      std::to_string(cfg.program->min_cpus()) + " CPUs, the machine has " +
+                      std::to_string(cfg.cpus));
+  }
 
   cfg.costs = cost::cost_model(arch::find_arch(cfg.arch)->costs);
   for (const auto& s : spec.costs) {

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -13,6 +14,10 @@
 #include "patches/knobs.h"
 #include "patches/patches.h"
 #include "workload/params.h"
+
+namespace sd::program {
+struct program;
+}
 
 namespace sd::workload {
 
@@ -28,7 +33,8 @@ struct setting {
 };
 
 struct scenario_spec {
-  std::string scenario;  // built-in workload name
+  std::string scenario;                // built-in workload name
+  std::optional<std::string> program;  // or a check program (name or file) run timed
   std::string source = "built-in";
   std::optional<std::string> arch;
   std::optional<unsigned> cpus;
@@ -40,7 +46,8 @@ struct scenario_spec {
 };
 
 struct run_config {
-  std::string scenario;
+  std::string scenario;  // the built-in workload, or "" when a program runs
+  std::shared_ptr<const program::program> program;
   std::string source;
   std::string arch;
   unsigned cpus = 0;
@@ -60,5 +67,7 @@ inline constexpr unsigned k_default_cpus = 8;
 scenario_spec load_scenario(const std::string& name_or_file);
 scenario_spec parse_scenario_toml(const std::string& text, const std::string& path);
 run_config resolve(const scenario_spec& spec);
+// What runs, for reports: the scenario's name or "program NAME".
+std::string workload_name(const run_config& cfg);
 
 }  // namespace sd::workload

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "kernel/kernel.h"
+#include "program/runtime.h"
 #include "workload/builtin.h"
 
 namespace sd::workload {
@@ -26,7 +27,11 @@ run_result simulate(const run_config& cfg, kern::trace_recorder* trace) {
   kern::kernel k(mc, sched);
   k.trace = trace;
   thread_group threads(k);
-  find_builtin(cfg.scenario)->build(k, cfg.params, threads);
+  program::runtime rt;
+  if (cfg.program)
+    program::spawn_program(k, *cfg.program, threads, rt);
+  else
+    find_builtin(cfg.scenario)->build(k, cfg.params, threads);
   k.eng.run(k_max_steps);
 
   for (sim::actor_id a : k.eng.stuck_actors()) {

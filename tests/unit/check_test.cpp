@@ -304,5 +304,24 @@ TEST(CheckCli, ExitCodesReplayAndJson) {
   EXPECT_NE(wrong.out.find("is not possible there"), std::string::npos) << wrong.out;
 }
 
+TEST(CheckCli, ProgramsAlsoRunTimedInSimulate) {
+  auto ok = test::run_binary("simulate --program collapse-gup-fast --json -");
+  ASSERT_EQ(ok.code, 0) << ok.out;
+  const auto j = nlohmann::json::parse(ok.out);
+  EXPECT_EQ(j["config"]["program"], "collapse-gup-fast");
+  EXPECT_EQ(j["config"]["cpus"], 2);
+  // One collapse: its flush IPIs CPU 0 (the walker's mm is loaded there), then the sync.
+  EXPECT_EQ(j["metrics"]["collapses"].get<int>() + j["metrics"]["collapses_failed"].get<int>(), 1)
+      << ok.out;
+  // Freeing before the flush is caught by the timed run too (the reader's TLB still maps it).
+  EXPECT_EQ(
+      test::run_binary("simulate --program zap-access --knob flush_before_page_free=off").code, 1);
+  auto bad = test::run_binary("simulate --program collapse-gup-fast --set threads=3");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.out.find("unknown parameter of program collapse-gup-fast"), std::string::npos)
+      << bad.out;
+  EXPECT_EQ(test::run_binary("simulate --program collapse-gup-fast --cpus 1").code, 2);
+}
+
 }  // namespace
 }  // namespace sd::check
