@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "check/explorer.h"
 #include "program/program.h"
@@ -295,6 +297,21 @@ TEST(CheckCli, ExitCodesReplayAndJson) {
   auto again = test::run_binary(replay_cmd.substr(10));
   EXPECT_EQ(again.code, 1) << again.out;
   EXPECT_NE(again.out.find("VIOLATION pt-use-after-free"), std::string::npos) << again.out;
+
+  // The counterexample as a Perfetto trace: one track per CPU, the steps in schedule order.
+  const std::string trace = ::testing::TempDir() + "check_trace.json";
+  auto traced = test::run_binary(
+      "check --program free-pgtables-gup-fast --arch arm64 --knob "
+      "rcu_table_free=off --quiet --trace " +
+      trace);
+  EXPECT_EQ(traced.code, 1) << traced.out;
+  std::ifstream tf(trace);
+  ASSERT_TRUE(tf) << trace;
+  const auto t = nlohmann::json::parse(tf);
+  std::set<int> tracks;
+  for (const auto& e : t["traceEvents"])
+    if (e["ph"] == "X") tracks.insert(e["tid"].get<int>());
+  EXPECT_EQ(tracks, (std::set<int>{0, 1}));
 
   EXPECT_EQ(test::run_binary("check --program no-such-program").code, 2);
   EXPECT_EQ(test::run_binary("check --program collapse-gup-fast --cpus 1").code, 2);
