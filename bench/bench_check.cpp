@@ -29,11 +29,15 @@ void run(benchmark::State& state, const sd::check::check_config& c) {
   state.counters["exhausted"] = r.exhausted ? 1 : 0;
 }
 
-// Every shipped program, every arch the issue names, 2 and 3 CPUs: the verdict of v7.0.
+// Every shipped program, every arch the issue names, 2 and 3 CPUs (or the program's own
+// count when it needs more): the verdict of v7.0.
 void register_verdicts() {
-  for (const auto& p : sd::program::shipped_programs())
+  for (const auto& p : sd::program::shipped_programs()) {
+    const unsigned min = sd::program::load_program(std::string(p.name)).min_cpus();
+    const std::vector<unsigned> counts =
+        min > 3 ? std::vector<unsigned>{min} : std::vector<unsigned>{2u, 3u};
     for (const char* arch : {"x86", "x86-kvm", "arm64"})
-      for (unsigned cpus : {2u, 3u}) {
+      for (unsigned cpus : counts) {
         const std::string name =
             "verdict/" + std::string(p.name) + "/" + arch + "/" + std::to_string(cpus);
         const auto c = config(std::string(p.name), arch, cpus, "v7.0", nullptr);
@@ -41,6 +45,7 @@ void register_verdicts() {
             ->Iterations(1)
             ->Unit(benchmark::kMillisecond);
       }
+  }
 }
 
 struct buggy {

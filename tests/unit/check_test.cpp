@@ -167,6 +167,22 @@ TEST(Check, SyncSkipIsSafeOnNativeX86AndUnsafeWhereTheFlushFencesNobody) {
       dfs(config("collapse-gup-fast", "arm64", "v7.0+skip-redundant-sync-ipi-forced")).violation);
 }
 
+TEST(Check, SyncSkipForcedOnInvlpgbIsFoundBySampling) {
+  // An mm on 4 CPUs gets a global ASID; once every CPU moved onto it, the collapse flush is
+  // INVLPGB + TLBSYNC and interrupts nobody, so only the sync IPI fences the walker. At 4
+  // CPUs even bound 0 has over a million schedules (no reduction yet): PCT samples them.
+  explore_options o;
+  o.strat = strategy::pct;
+  o.seed = 1;
+  o.max_executions = 20'000;
+  const auto forced = explore(config("invlpgb-collapse-gup-fast", "x86-invlpgb",
+                                     "v7.0-sync-skip+skip-redundant-sync-ipi-forced"),
+                              o);
+  ASSERT_TRUE(forced.violation);
+  EXPECT_EQ(forced.first.inv, invariant::pt_use_after_free);
+  EXPECT_FALSE(explore(config("invlpgb-collapse-gup-fast", "x86-invlpgb", "v7.0"), o).violation);
+}
+
 TEST(Check, Seed002AsPostedCountsAnIpiToAnyVcpuOnKvm) {
   // Three vCPUs: the walker (CPU 0), khugepaged (CPU 1), a sibling thread of p (CPU 2, the
   // program's [extra]). The walker's vCPU preempted, the PV flush skips it but IPIs CPU 2;
