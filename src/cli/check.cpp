@@ -99,7 +99,8 @@ command_fn add_check(CLI::App& app) {
       ->required();
   sub->add_option("--arch", o->arch, "x86, x86-kvm, x86-invlpgb or arm64")->capture_default_str();
   sub->add_option("--cpus", o->cpus,
-                  "CPUs of the machine (default: the program's; more CPUs idle and take IPIs)")
+                  "CPUs of the machine (default: the program's; CPUs past those run its [extra] "
+                  "ops, or idle)")
       ->check(CLI::Range(1, 64));
   sub->add_option("--patches", o->patches, "patch set, as for simulate")->capture_default_str();
   sub->add_option("--knob", o->knobs, "knob NAME=on|off (repeatable; see 'shootdown list knobs')");
