@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -127,8 +126,15 @@ class dfs_explorer {
       n.used = cost_so_far();
       // The order depends only on the path to this node, so every split of the tree
       // into subtrees explores in the same order.
-      n.hash = path_.empty() ? opt_.seed : sim::splitmix64(path_.back().hash);
-      if (!path_.empty()) n.hash ^= std::hash<std::string>{}(to_string(path_.back().taken()));
+      if (path_.empty()) {
+        n.hash = opt_.seed;
+      } else {
+        const choice& c = path_.back().taken();
+        std::uint64_t h =
+            path_.back().hash ^ (std::uint64_t{static_cast<std::uint8_t>(c.kind)} << 32 |
+                                 std::uint64_t{c.actor} << 16 | c.arg);
+        n.hash = sim::splitmix64(h);
+      }
       const choice def = default_choice(e);
       n.costs.resize(n.options.size());
       std::uint16_t def_index = 0;

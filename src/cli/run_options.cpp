@@ -15,11 +15,13 @@ workload::setting split(const std::string& kv, const char* flag) {
 }  // namespace
 
 void add_run_options(CLI::App* sub, run_options& o) {
-  sub->add_option("--scenario", o.scenario, "built-in scenario name or TOML file")
-      ->capture_default_str();
+  CLI::Option* scenario =
+      sub->add_option("--scenario", o.scenario, "built-in scenario name or TOML file")
+          ->capture_default_str();
   sub->add_option("--program", o.program,
                   "run a check program (shootdown list programs, or a file) timed, instead of a "
-                  "scenario");
+                  "scenario")
+      ->excludes(scenario);
   sub->add_option("--arch", o.arch, "x86, x86-kvm, x86-invlpgb or arm64 (default x86)");
   sub->add_option("--cpus", o.cpus, "CPUs of the machine, 1-4096 (default 8)")
       ->check(CLI::Range(1, 4096));

@@ -26,10 +26,6 @@ constexpr std::string_view k_ops_help =
     "gup_fast OFF [PAGES] [read|write], collapse P OFF, uffd_move DST SRC LEN, signal LABEL, "
     "wait LABEL";
 
-std::string at(const std::string& path, const toml::node& n, std::string_view key) {
-  return workload::toml_where(path, n, key);
-}
-
 std::vector<std::string> words(std::string_view s) {
   std::vector<std::string> w;
   std::istringstream in{std::string(s)};
@@ -191,7 +187,7 @@ void read_cpu(cpu_program& cpu, const std::string& name, const toml::table& t,
               const std::string& path, op_reader& reader) {
   for (const auto& [k, v] : t) {
     const std::string key(k.str());
-    const std::string where = at(path, v, name + " " + key);
+    const std::string where = workload::toml_where(path, v, name + " " + key);
     if (key == "nohz_full") {
       if (!v.is_boolean()) throw input_error(where + ": expected true or false");
       cpu.nohz_full = *v.value<bool>();
@@ -200,7 +196,8 @@ void read_cpu(cpu_program& cpu, const std::string& name, const toml::table& t,
       if (!arr) throw input_error(where + ": expected a list of ops, e.g. [\"enter p\"]");
       for (std::size_t i = 0; i < arr->size(); ++i) {
         const toml::node& e = *arr->get(i);
-        const std::string origin = at(path, e, name + " ops[" + std::to_string(i) + "]");
+        const std::string origin =
+            workload::toml_where(path, e, name + " ops[" + std::to_string(i) + "]");
         if (!e.is_string()) throw input_error(origin + ": expected an op as a string");
         cpu.ops.push_back(reader.read(*e.value<std::string>(), origin));
       }
@@ -246,7 +243,7 @@ program parse_program(const std::string& text, const std::string& path) {
   // Declarations first, so ops can refer to them wherever the tables stand.
   for (const auto& [k, v] : root) {
     const std::string key(k.str());
-    const std::string where = at(path, v, key);
+    const std::string where = workload::toml_where(path, v, key);
     if (key == "description") {
       if (!v.is_string()) throw input_error(where + ": expected a string");
       p.description = *v.value<std::string>();
@@ -270,7 +267,7 @@ program parse_program(const std::string& text, const std::string& path) {
   op_reader reader(p, p.labels);
   for (const auto& [k, v] : ct) {
     const std::string key(k.str());
-    const std::string where = at(path, v, "[cpu." + key + "]");
+    const std::string where = workload::toml_where(path, v, "[cpu." + key + "]");
     std::int64_t id = -1;
     try {
       id = workload::parse_count(key);
@@ -284,7 +281,8 @@ program parse_program(const std::string& text, const std::string& path) {
              reader);
   }
   if (const toml::node* extra = root.get("extra")) {
-    if (!extra->is_table()) throw input_error(at(path, *extra, "extra") + ": expected a table");
+    if (!extra->is_table())
+      throw input_error(workload::toml_where(path, *extra, "extra") + ": expected a table");
     read_cpu(p.extra, "[extra]", *extra->as_table(), path, reader);
   }
   validate(p, path);

@@ -20,10 +20,6 @@ std::string known_builtins() {
   return s;
 }
 
-std::string where(const std::string& path, const toml::node& n, std::string_view key) {
-  return toml_where(path, n, key);
-}
-
 std::string text_of(const toml::node& n, const std::string& at) {
   if (auto s = n.value<std::string>(); s && n.is_string()) return *s;
   if (n.is_integer()) return std::to_string(*n.value<std::int64_t>());
@@ -39,7 +35,8 @@ std::string text_of(const toml::node& n, const std::string& at) {
 void read_table(const toml::table& t, const std::string& path, const char* section,
                 std::vector<setting>& out) {
   for (const auto& [k, v] : t) {
-    const std::string at = where(path, v, std::string("[") + section + "] " + std::string(k.str()));
+    const std::string at =
+        toml_where(path, v, std::string("[") + section + "] " + std::string(k.str()));
     out.push_back({std::string(k.str()), text_of(v, at), at});
   }
 }
@@ -52,7 +49,7 @@ scenario_spec parse_scenario_toml(const std::string& text, const std::string& pa
   spec.source = path;
   for (const auto& [k, v] : root) {
     const std::string key(k.str());
-    const std::string at = where(path, v, key);
+    const std::string at = toml_where(path, v, key);
     if (key == "scenario") {
       if (!v.is_string()) throw input_error(at + ": expected the name of a built-in workload");
       spec.scenario = *v.value<std::string>();
@@ -64,7 +61,7 @@ scenario_spec parse_scenario_toml(const std::string& text, const std::string& pa
     } else if (key == "machine" && v.is_table()) {
       for (const auto& [mk, mv] : *v.as_table()) {
         const std::string mkey(mk.str());
-        const std::string mat = where(path, mv, "[machine] " + mkey);
+        const std::string mat = toml_where(path, mv, "[machine] " + mkey);
         if (mkey == "arch") {
           if (!mv.is_string()) throw input_error(mat + ": expected a string such as \"x86\"");
           spec.arch = *mv.value<std::string>();

@@ -354,6 +354,7 @@ TEST(CheckCli, ProgramsAlsoRunTimedInSimulate) {
   EXPECT_NE(bad.out.find("unknown parameter of program collapse-gup-fast"), std::string::npos)
       << bad.out;
   EXPECT_EQ(test::run_binary("simulate --program collapse-gup-fast --cpus 1").code, 2);
+  EXPECT_EQ(test::run_binary("simulate --program collapse-gup-fast --scenario uffd-move").code, 2);
 }
 
 }  // namespace
