@@ -3,6 +3,8 @@
 // variant. Run: build/bench_check [--benchmark_filter=...] (README "Benchmarks").
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+
 #include "check/explorer.h"
 #include "program/program.h"
 
@@ -66,13 +68,15 @@ constexpr buggy k_buggy[] = {
     {"nested-gather", "x86", "v7.0", "nested_gather_force_flush"},
     {"zap-access", "x86-kvm", "v7.0", "kvm_flush_on_entry"},
     {"mm-switch-flush", "x86", "v7.0", "switch_mm_tlb_gen_catchup"},
+    {"invlpgb-zap-access", "x86-invlpgb", "v7.0", "tlbsync_after_invlpgb"},
 };
 
 void register_counterexamples() {
   for (const auto& b : k_buggy) {
     const std::string name = std::string("first_violation/") + b.program + "/" + b.arch + "/" +
                              b.patches + (b.knob_off ? std::string("/") + b.knob_off + "=off" : "");
-    const auto c = config(b.program, b.arch, 2, b.patches, b.knob_off);
+    const unsigned cpus = std::max(2u, sd::program::load_program(b.program).min_cpus());
+    const auto c = config(b.program, b.arch, cpus, b.patches, b.knob_off);
     benchmark::RegisterBenchmark(name.c_str(), [c](benchmark::State& s) { run(s, c); })
         ->Iterations(1)
         ->Unit(benchmark::kMillisecond);

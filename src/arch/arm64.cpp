@@ -175,15 +175,14 @@ sim::task<> arm64::broadcast(kernel& k, unsigned cpu, mm_struct& mm, va_t start,
     ++k.stats.dsb_waits;
   }
   // The invalidation is guaranteed complete everywhere at the DSB (pitfall s12.14: issue
-  // and completion are separate events), so it is applied here.
+  // and completion are separate events), so it is applied here; without the DSB only the
+  // local CPU's is, the others' stay pending.
+  const hw::invalidation inv{mm.id, start, end, whole_asid, last_level};
   for (auto& c : k.cpus) {
-    if (!dsb_wait && c.id != cpu) continue;
-    if (whole_asid) {
-      c.tlb.flush_asid(mm.id);
-    } else {
-      c.tlb.flush_leaf_range(mm.id, start, end);
-      if (!last_level) c.tlb.flush_walk_range(mm.id, start, end);
-    }
+    if (dsb_wait || c.id == cpu)
+      c.tlb.apply(inv);
+    else
+      c.pending_invalidations.push_back(inv);
   }
   check::flush_completed(k, cpu, mm, start, end, seq0);
   k.stats.flush_ns += k.eng.step_end() - t0;

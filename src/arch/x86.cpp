@@ -235,17 +235,21 @@ sim::task<> x86::broadcast_tlb_flush(kernel& k, unsigned cpu, const flush_tlb_in
   // invlpgb_count_max pages per INVLPGB (CPUID); 8 assumed (Zen 4 reports 8).
   const auto ops = static_cast<std::int64_t>((pages + 7) / 8);
   co_await k.step(cost::param::invlpgb_op, ops);
-  co_await k.step(cost::param::tlbsync);
+  // TLBSYNC: waits until the INVLPGBs this CPU issued completed on every CPU
+  // (arch/x86/include/asm/tlb.h __tlbsync; INVLPGB itself is weakly ordered).
+  const bool tlbsync = k.knob(patches::knob::tlbsync_after_invlpgb);
+  if (tlbsync) co_await k.step(cost::param::tlbsync);
   k.count_flush("invlpgb");
   // Every CPU's TLB entries under the global ASID, lazy CPUs included; the walk caches too
-  // unless this is a leaf-only ("final only") flush.
+  // unless this is a leaf-only ("final only") flush. Without TLBSYNC only the local
+  // completion is sure; the others stay pending.
+  const hw::invalidation inv{mm.global_asid, info.start, info.end, info.end == mm::TLB_FLUSH_ALL,
+                             !info.freed_tables};
   for (auto& c : k.cpus) {
-    if (info.end == mm::TLB_FLUSH_ALL) {
-      c.tlb.flush_asid(mm.global_asid);
-    } else {
-      c.tlb.flush_leaf_range(mm.global_asid, info.start, info.end);
-      if (info.freed_tables) c.tlb.flush_walk_range(mm.global_asid, info.start, info.end);
-    }
+    if (tlbsync || c.id == cpu)
+      c.tlb.apply(inv);
+    else
+      c.pending_invalidations.push_back(inv);
   }
   // finish_asid_transition(): a CPU running the mm on a dynamic ASID needs the IPI flush.
   if (mm.asid_transition) {

@@ -18,6 +18,8 @@ std::string to_string(const choice& c) {
       return "p" + a;
     case choice_kind::resume:
       return "r" + a;
+    case choice_kind::land:
+      return "l" + a;
   }
   return "?";
 }
@@ -77,6 +79,9 @@ std::vector<choice> decode_schedule(std::string_view text) {
           break;
         case 'r':
           c.kind = choice_kind::resume;
+          break;
+        case 'l':
+          c.kind = choice_kind::land;
           break;
         default:
           throw std::invalid_argument("bad schedule token '" + std::string(token) + "'");

@@ -1,7 +1,7 @@
 // One decision of the explorer, and schedules: the list of decisions of one execution as a
 // string that --replay reads back ("0*12,1,i1,w0.0,p1,r1": CPU 0 makes 12 steps, CPU 1
 // one, CPU 1 takes its IPI, CPU 0's MMU walks address 0 speculatively, vCPU 1 is preempted
-// by the host, then resumed).
+// by the host, then resumed; "l2": a broadcast invalidation pending on CPU 2 completes).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -16,6 +16,7 @@ enum class choice_kind : std::uint8_t {
   walk,     // the CPU's MMU walks the page tables speculatively (address index arg)
   preempt,  // the hypervisor deschedules the vCPU (x86-kvm): no steps, no IRQs
   resume,   // and runs it again
+  land,     // a broadcast invalidation pending on the CPU completes there (no DSB/TLBSYNC)
 };
 
 struct choice {

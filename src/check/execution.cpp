@@ -74,6 +74,11 @@ void execution::compute_options() {
         options_.push_back(
             {choice_kind::walk, static_cast<std::uint16_t>(c), static_cast<std::uint16_t>(i)});
   }
+  // Broadcast invalidations issued without a completion wait land whenever the hardware
+  // gets to them: at any point the explorer chooses, oldest first.
+  for (unsigned c = 0; c < n; ++c)
+    if (!k_.cpus[c].pending_invalidations.empty())
+      options_.push_back({choice_kind::land, static_cast<std::uint16_t>(c)});
   // The hypervisor: preempting the vCPU that moved last is the same as switching away
   // from it and then preempting it, so only the others are offered.
   if (k_.vcpu.is_explicit())
@@ -126,6 +131,10 @@ step_record execution::describe(const choice& c) const {
       r.function = "hypervisor";
       r.what = "runs the vCPU again";
       break;
+    case choice_kind::land:
+      r.function = "TLB";
+      r.what = "a broadcast invalidation issued earlier completes here";
+      break;
   }
   return r;
 }
@@ -151,6 +160,12 @@ void execution::apply(const choice& c) {
     case choice_kind::resume:
       k_.vcpu.set_preempted(c.actor, c.kind == choice_kind::preempt);
       break;
+    case choice_kind::land: {
+      auto& pending = k_.cpus.at(c.actor).pending_invalidations;
+      k_.cpus[c.actor].tlb.apply(pending.front());
+      pending.pop_front();
+      break;
+    }
   }
   if (record_) log_.push_back(std::move(rec));
   compute_options();

@@ -17,8 +17,7 @@ namespace sd::check {
 namespace {
 
 bool is_hardware(const choice& c) {
-  return c.kind == choice_kind::walk || c.kind == choice_kind::preempt ||
-         c.kind == choice_kind::resume;
+  return c.kind != choice_kind::step && c.kind != choice_kind::irq;
 }
 
 // Whether choosing `c` now preempts the last actor (costs one unit of the bound).

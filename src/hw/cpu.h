@@ -42,6 +42,10 @@ struct cpu {
   bool is_lazy = false;                 // a kthread/idle borrows loaded_mm
   bool switching = false;               // x86 LOADED_MM_SWITCHING window
   bool nohz_full = false;               // isolated: context tracking follows user mode
+  // Broadcast invalidations issued by another CPU that did not wait for their completion
+  // (knobs arm64_dsb_after_tlbi / tlbsync_after_invlpgb off), oldest first. Timed runs never
+  // complete them (a pessimistic bound); check lands each at a time it chooses.
+  std::deque<hw::invalidation> pending_invalidations;
 
   hw::ct_state context_tracking() const {
     if (mode == cpu_mode::idle) return hw::ct_state::idle;

@@ -50,4 +50,11 @@ std::uint64_t tlb::flush_all() {
   return erase_keys({0, 0, 0}, {~std::uint32_t{0}, 0xff, ~std::uint64_t{0}});
 }
 
+std::uint64_t tlb::apply(const invalidation& inv) {
+  if (inv.whole_asid) return flush_asid(inv.asid);
+  std::uint64_t n = flush_leaf_range(inv.asid, inv.start, inv.end);
+  if (!inv.leaf_only) n += flush_walk_range(inv.asid, inv.start, inv.end);
+  return n;
+}
+
 }  // namespace sd::hw

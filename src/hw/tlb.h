@@ -14,6 +14,17 @@ namespace sd::hw {
 using mm::pfn_t;
 using mm::va_t;
 
+// A broadcast invalidation (arm64 TLBI ... IS, x86 INVLPGB) as it reaches one CPU's TLB.
+// Issue and completion are separate events (kernel-mechanisms s12.14): only the completion
+// wait (DSB ISH, TLBSYNC) says it reached every CPU.
+struct invalidation {
+  std::uint32_t asid = 0;
+  va_t start = 0;
+  va_t end = 0;
+  bool whole_asid = false;  // TLBI ASIDE1IS, INVLPGB of the whole PCID
+  bool leaf_only = false;   // last-level: the walk caches keep their entries
+};
+
 struct tlb_entry {
   pfn_t pfn = 0;
   std::uint32_t generation = 0;
@@ -54,6 +65,8 @@ class tlb {
   std::uint64_t flush_asid(std::uint32_t asid);
   // Everything, every tag (a full guest TLB flush at VM entry).
   std::uint64_t flush_all();
+  // What a broadcast invalidation removes here.
+  std::uint64_t apply(const invalidation& inv);
 
   // Calls f(va, entry) for each leaf entry of the tag in [start, end), in address order.
   template <typename F>

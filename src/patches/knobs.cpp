@@ -73,6 +73,12 @@ constexpr std::array<knob_info, knob_count> k_knobs{{
      "the mmu_gather frees queued data pages only after the TLB flush completed "
      "(tlb_flush_mmu: tlbonly, then free)",
      "mm/mmu_gather.c tlb_flush_mmu", "", "zap-access"},
+    {knob::tlbsync_after_invlpgb, "tlbsync_after_invlpgb",
+     "x86-invlpgb: TLBSYNC after the INVLPGBs, which waits until every CPU completed them "
+     "(INVLPGB is weakly ordered)",
+     "arch/x86/mm/tlb.c broadcast_tlb_flush, arch/x86/include/asm/tlb.h __tlbsync",
+     "every arch but x86-invlpgb (only an mm with a global ASID is flushed by INVLPGB)",
+     "invlpgb-zap-access"},
 }};
 }  // namespace
 

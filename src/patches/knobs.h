@@ -24,6 +24,7 @@ enum class knob : unsigned char {
   switch_mm_tlb_gen_catchup,
   cpumask_before_tlb_gen,
   flush_before_page_free,
+  tlbsync_after_invlpgb,
   count_
 };
 inline constexpr std::size_t knob_count = static_cast<std::size_t>(knob::count_);

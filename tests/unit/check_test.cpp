@@ -40,6 +40,8 @@ struct knob_case {
   const char* program;
   const char* arch;
   invariant expected;
+  // Whether dfs exhausts the bound with the knob on (4-CPU programs do not: sampled then).
+  bool exhaustive = true;
 };
 
 // Each knob off, on a program where the step it turns off is what keeps the invariant.
@@ -84,6 +86,9 @@ const knob_case k_knob_cases[] = {
     // Two concurrent DONTNEEDs: the second returns while the first's flush is pending.
     {patches::knob::nested_gather_force_flush, "nested-gather", "arm64",
      invariant::stale_tlb_after_flush},
+    // Without TLBSYNC CPU 1's invalidation is not known complete when madvise returns.
+    {patches::knob::tlbsync_after_invlpgb, "invlpgb-zap-access", "x86-invlpgb",
+     invariant::stale_tlb_after_flush, false},
 };
 
 TEST(Check, EveryKnobOffIsFoundAndTheScheduleReplays) {
@@ -105,9 +110,15 @@ TEST(Check, EveryKnobOffIsFoundAndTheScheduleReplays) {
 TEST(Check, WithEveryKnobOnNoViolationWithinTheBound) {
   for (const auto& kc : k_knob_cases) {
     SCOPED_TRACE(std::string(kc.program) + " " + kc.arch);
-    const explore_result r = dfs(config(kc.program, kc.arch, "v7.0"));
+    explore_options o;
+    if (!kc.exhaustive) {
+      o.strat = strategy::pct;
+      o.seed = 1;
+      o.max_executions = 20'000;
+    }
+    const explore_result r = explore(config(kc.program, kc.arch, "v7.0"), o);
     EXPECT_FALSE(r.violation) << invariant_name(r.first.inv) << ": " << r.first.detail;
-    EXPECT_TRUE(r.exhausted);
+    EXPECT_EQ(r.exhausted, kc.exhaustive);
     EXPECT_GT(r.executions, 100u);
   }
 }
@@ -264,9 +275,10 @@ TEST(Check, SamplingStrategiesFindTheRaceAndAreDeterministic) {
 TEST(Check, ScheduleStringsRoundTrip) {
   const std::vector<choice> s{{choice_kind::step, 0, 0},    {choice_kind::step, 0, 0},
                               {choice_kind::irq, 1, 0},     {choice_kind::walk, 1, 2},
-                              {choice_kind::preempt, 0, 0}, {choice_kind::resume, 0, 0}};
-  EXPECT_EQ(encode_schedule(s), "0*2,i1,w1.2,p0,r0");
-  EXPECT_EQ(decode_schedule("0*2,i1,w1.2,p0,r0"), s);
+                              {choice_kind::preempt, 0, 0}, {choice_kind::resume, 0, 0},
+                              {choice_kind::land, 3, 0}};
+  EXPECT_EQ(encode_schedule(s), "0*2,i1,w1.2,p0,r0,l3");
+  EXPECT_EQ(decode_schedule("0*2,i1,w1.2,p0,r0,l3"), s);
   EXPECT_THROW(decode_schedule("0,x1"), std::invalid_argument);
   EXPECT_THROW(decode_schedule("0*0"), std::invalid_argument);
   EXPECT_THROW(decode_schedule("w1"), std::invalid_argument);
