@@ -20,6 +20,8 @@ std::string to_string(const choice& c) {
       return "r" + a;
     case choice_kind::land:
       return "l" + a;
+    case choice_kind::evict:
+      return "e" + a + "." + std::to_string(c.arg);
   }
   return "?";
 }
@@ -83,12 +85,15 @@ std::vector<choice> decode_schedule(std::string_view text) {
         case 'l':
           c.kind = choice_kind::land;
           break;
+        case 'e':
+          c.kind = choice_kind::evict;
+          break;
         default:
           throw std::invalid_argument("bad schedule token '" + std::string(token) + "'");
       }
       body.remove_prefix(1);
     }
-    if (c.kind == choice_kind::walk) {
+    if (c.kind == choice_kind::walk || c.kind == choice_kind::evict) {
       const auto dot = body.find('.');
       if (dot == std::string_view::npos)
         throw std::invalid_argument("bad schedule token '" + std::string(token) + "'");

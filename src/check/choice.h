@@ -1,7 +1,8 @@
 // One decision of the explorer, and schedules: the list of decisions of one execution as a
 // string that --replay reads back ("0*12,1,i1,w0.0,p1,r1": CPU 0 makes 12 steps, CPU 1
 // one, CPU 1 takes its IPI, CPU 0's MMU walks address 0 speculatively, vCPU 1 is preempted
-// by the host, then resumed; "l2": a broadcast invalidation pending on CPU 2 completes).
+// by the host, then resumed; "l2": a broadcast invalidation pending on CPU 2 completes;
+// "e1.0": CPU 1's TLB evicts what it caches for address 0).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -17,6 +18,7 @@ enum class choice_kind : std::uint8_t {
   preempt,  // the hypervisor deschedules the vCPU (x86-kvm): no steps, no IRQs
   resume,   // and runs it again
   land,     // a broadcast invalidation pending on the CPU completes there (no DSB/TLBSYNC)
+  evict,    // the CPU's TLB drops every entry covering an address (address index arg)
 };
 
 struct choice {
@@ -25,6 +27,12 @@ struct choice {
   std::uint16_t arg = 0;
   bool operator==(const choice&) const = default;
 };
+
+// The hardware events whose whole footprint is the page tables (read) and one CPU's TLB
+// (written): a speculative walk, an eviction, a pending invalidation landing.
+inline bool tlb_only(const choice& c) {
+  return c.kind == choice_kind::walk || c.kind == choice_kind::evict || c.kind == choice_kind::land;
+}
 
 std::string to_string(const choice& c);
 std::string encode_schedule(const std::vector<choice>& s);

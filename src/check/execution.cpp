@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "kernel/paths.h"
 
 namespace sd::check {
@@ -60,19 +62,28 @@ void execution::compute_options() {
     woke_ = woke_ || (enabled_[a] && !was && last_ && a != *last_);
   }
   // Hardware events only while the program runs: afterwards they could only refill TLBs.
-  bool running = false;
-  for (unsigned c = 0; c < n; ++c) running = running || !k_.eng.finished(c);
-  if (!running) return;
-  // Speculative walks by lazy CPUs: nothing of theirs touches the mm, yet the MMU may walk
-  // it (kernel-mechanisms s12.1). A CPU running the mm fills its TLB by the program's own
-  // accesses; its speculation is left out (report/check_report.cpp left_out).
+  running_ = false;
+  for (unsigned c = 0; c < n; ++c) running_ = running_ || !k_.eng.finished(c);
+  if (!running_) return;
+  // Speculative walks: the MMU of any CPU with a user mm loaded may walk it at any time
+  // and fill TLB and walk-cache entries (kernel-mechanisms s12.1). Offered for lazy CPUs,
+  // whose own code never touches the mm; for every CPU with walks_all.
   const auto& addrs = cfg_.prog.addresses;
   for (unsigned c = 0; c < n; ++c) {
-    if (k_.vcpu.preempted(c) || !k_.cpus[c].is_lazy) continue;
+    if (k_.vcpu.preempted(c) || !(cfg_.walks_all || k_.cpus[c].is_lazy)) continue;
     for (std::size_t i = 0; i < addrs.size(); ++i)
       if (kern::speculative_walk_fills(k_, c, addrs[i]))
         options_.push_back(
             {choice_kind::walk, static_cast<std::uint16_t>(c), static_cast<std::uint16_t>(i)});
+  }
+  // Evictions: a TLB may drop any entry at any time (capacity, replacement policy), which
+  // makes the next access walk the page tables again.
+  for (unsigned c = 0; c < n && cfg_.evictions; ++c) {
+    if (k_.vcpu.preempted(c)) continue;
+    for (std::size_t i = 0; i < addrs.size(); ++i)
+      if (k_.cpus[c].tlb.covers(addrs[i]))
+        options_.push_back(
+            {choice_kind::evict, static_cast<std::uint16_t>(c), static_cast<std::uint16_t>(i)});
   }
   // Broadcast invalidations issued without a completion wait land whenever the hardware
   // gets to them: at any point the explorer chooses, oldest first.
@@ -135,11 +146,48 @@ step_record execution::describe(const choice& c) const {
       r.function = "TLB";
       r.what = "a broadcast invalidation issued earlier completes here";
       break;
+    case choice_kind::evict:
+      r.function = "TLB";
+      r.what = fmt::format("evicts every entry covering {:#x}", cfg_.prog.addresses[c.arg]);
+      break;
   }
   return r;
 }
 
-void execution::apply(const choice& c) {
+std::vector<std::uint64_t> execution::event_inputs(const choice& o) {
+  std::vector<std::uint64_t> in;
+  if (o.kind == choice_kind::walk)
+    in = kern::speculative_walk_inputs(k_, o.actor, cfg_.prog.addresses[o.arg]);
+  else if (o.kind == choice_kind::land)
+    in.push_back(k_.cpus[o.actor].pending_invalidations.size());
+  in.push_back(k_.vcpu.preempted(o.actor) ? 1 : 0);
+  return in;
+}
+
+void execution::apply(const choice& c, std::vector<bool>* indep) {
+  // The reduction's view of c: which options it commutes with (see execution.h).
+  std::vector<choice> before_options;
+  std::vector<std::vector<std::uint64_t>> before;
+  const bool measure =
+      indep && !tlb_only(c) && (c.kind == choice_kind::step || c.kind == choice_kind::irq) &&
+      std::any_of(options_.begin(), options_.end(),
+                  [&](const choice& o) { return tlb_only(o) && o.actor != c.actor; });
+  if (indep) {
+    indep->assign(options_.size(), false);
+    if (tlb_only(c))
+      for (std::size_t j = 0; j < options_.size(); ++j)
+        (*indep)[j] = tlb_only(options_[j]) && options_[j].actor != c.actor;
+  }
+  if (measure) {
+    before_options = options_;
+    before.resize(options_.size());
+    for (std::size_t j = 0; j < options_.size(); ++j)
+      if (tlb_only(options_[j]) && options_[j].actor != c.actor)
+        before[j] = event_inputs(options_[j]);
+    k_.mem.log = {true, 0, false};
+  }
+  const bool was_running = running_;
+  const bool woke_before = woke_;
   step_record rec;
   if (record_) {
     rec = describe(c);
@@ -160,6 +208,9 @@ void execution::apply(const choice& c) {
     case choice_kind::resume:
       k_.vcpu.set_preempted(c.actor, c.kind == choice_kind::preempt);
       break;
+    case choice_kind::evict:
+      k_.cpus.at(c.actor).tlb.evict(cfg_.prog.addresses.at(c.arg));
+      break;
     case choice_kind::land: {
       auto& pending = k_.cpus.at(c.actor).pending_invalidations;
       k_.cpus[c.actor].tlb.apply(pending.front());
@@ -168,7 +219,20 @@ void execution::apply(const choice& c) {
     }
   }
   if (record_) log_.push_back(std::move(rec));
+  const mm::access_log touched = k_.mem.log;
+  k_.mem.log = {};
   compute_options();
+  // A TLB-only event enables and disables no actor, so it leaves a free switch free (the
+  // orders of it and a step then cost the same).
+  if (tlb_only(c)) woke_ = woke_before;
+  if (!measure) return;
+  for (std::size_t j = 0; j < before_options.size(); ++j) {
+    const choice& o = before_options[j];
+    if (before[j].empty()) continue;  // not a TLB-only event on another CPU
+    const bool tlb_touched = (touched.tlbs >> (o.actor < 64 ? o.actor : 63)) & 1;
+    (*indep)[j] = !tlb_touched && !touched.holders_read && running_ == was_running &&
+                  event_inputs(o) == before[j];
+  }
 }
 
 void execution::finish() {

@@ -27,6 +27,10 @@ struct check_config {
   patches::patch_set patches;
   patches::knob_set knobs;
   std::vector<std::string> knobs_off;  // as given, for the replay command line
+  // Hardware choices beyond the default ones (speculative walks by lazy CPUs, IPI timing,
+  // vCPU preemption, pending invalidations): each multiplies the schedules, so opt-in.
+  bool walks_all = false;  // speculative walks by every CPU with a user mm loaded
+  bool evictions = false;  // TLB and walk-cache evictions
 };
 
 // One row of a counterexample: who moved, in which kernel function, doing what.
@@ -48,7 +52,12 @@ class execution {
   // The enabled choices now, in a fixed order: actors' steps and IRQs by actor id, then
   // speculative walks, then vCPU preemption and resumption (x86-kvm).
   const std::vector<choice>& options() const { return options_; }
-  void apply(const choice& c);
+  // Makes choice c. With `indep`, also says for each option enabled before it whether it
+  // commutes with c here (check/explorer.h, Reduction): a TLB-only hardware event on
+  // another CPU commutes with c when c is such an event too, or when c is a step or IRQ
+  // that touched neither that CPU's TLB nor the holder lists, did not end the program, and
+  // left everything the event reads as it was.
+  void apply(const choice& c, std::vector<bool>* indep = nullptr);
   // The last actor that made a step (none at the start).
   std::optional<unsigned> last_actor() const { return last_; }
   // Whether the last step enabled another actor (woke a waiter, raised its IPI): switching
@@ -69,6 +78,8 @@ class execution {
 
  private:
   void compute_options();
+  // What the TLB-only hardware event o reads outside its CPU's TLB, and whether it may happen.
+  std::vector<std::uint64_t> event_inputs(const choice& o);
   step_record describe(const choice& c) const;
 
   const check_config& cfg_;
@@ -85,6 +96,7 @@ class execution {
   std::optional<unsigned> last_;
   bool woke_ = false;
   std::vector<bool> enabled_;  // per actor: could step or take an IRQ
+  bool running_ = false;       // some CPU's program has not ended (hardware events happen)
   std::size_t depth_ = 0;
   std::vector<step_record> log_;
 };

@@ -57,7 +57,28 @@ struct node {
   const choice& taken() const { return options[order[pos]]; }
   bool taken_costs() const { return costs[order[pos]]; }
   std::uint64_t hash = 0;  // of the path to this node (seeds the shuffled order)
+  // Sleep set: choices not to explore here, because an equivalent order was explored.
+  std::vector<choice> sleep;
+  // Per position in `order`, once that choice was made here: which options commute with it
+  // (execution::apply). Empty until known.
+  std::vector<std::vector<bool>> indep;
 };
+
+// The sleep set of the node reached by taking `n`'s current choice t: what slept at `n`
+// and the alternatives explored before t there, as far as they commute with t. Needs the
+// masks of t and of those alternatives.
+std::vector<choice> child_sleep(const node& n) {
+  std::vector<choice> out;
+  const std::vector<bool>& by_t = n.indep[n.pos];
+  for (const auto& c : n.sleep) {
+    const auto it = std::find(n.options.begin(), n.options.end(), c);
+    if (it != n.options.end() && by_t[static_cast<std::size_t>(it - n.options.begin())])
+      out.push_back(c);
+  }
+  for (std::size_t q = 0; q < n.pos; ++q)
+    if (by_t[n.order[q]] || n.indep[q][n.order[n.pos]]) out.push_back(n.options[n.order[q]]);
+  return out;
+}
 
 // Every schedule with exactly `bound` preemptions is counted; schedules with fewer were
 // counted by the previous iteration (iterative deepening, as CHESS does: shallow bugs first).
@@ -94,10 +115,16 @@ class dfs_explorer {
     for (std::size_t d = 0; d < path_.size(); ++d) {
       if (e.options() != path_[d].options)
         throw std::logic_error("model nondeterminism: a replayed prefix diverged");
-      e.apply(path_[d].taken());
+      node& n = path_[d];
+      if (opt_.reduce && n.indep[n.pos].empty()) {
+        if (d == path_.size() - 1) learn_earlier_masks(d);
+        e.apply(n.taken(), &n.indep[n.pos]);
+      } else {
+        e.apply(n.taken());
+      }
     }
-    extend(e);
-    if (cost_so_far() == bound_ || e.violated()) ++r.executions;
+    const bool complete = extend(e, r);
+    if (complete && (cost_so_far() == bound_ || e.violated())) ++r.executions;
     r.max_depth = std::max(r.max_depth, e.depth());
     if (!e.violated()) return false;
     r.violation = true;
@@ -109,15 +136,30 @@ class dfs_explorer {
   const std::vector<node>& path() const { return path_; }
 
  private:
+  // A subtree's frozen node starts past its first alternatives, explored by other
+  // subtrees: their masks are learnt by replaying the prefix and making each once, so the
+  // sleep sets (and counts) are those of one thread's dfs.
+  void learn_earlier_masks(std::size_t d) {
+    node& n = path_[d];
+    for (std::size_t q = 0; q < n.pos; ++q) {
+      if (!n.indep[q].empty()) continue;
+      execution e(cfg_, false);
+      for (std::size_t i = 0; i < d; ++i) e.apply(path_[i].taken());
+      e.apply(n.options[n.order[q]], &n.indep[q]);
+    }
+  }
+
   unsigned cost_so_far() const {
     return path_.empty() ? 0 : path_.back().used + (path_.back().taken_costs() ? 1 : 0);
   }
 
-  void extend(execution& e) {
+  // Extends the path by default choices to the end; false if it stopped because every
+  // choice left within the bound sleeps (an equivalent execution was explored).
+  bool extend(execution& e, explore_result& r) {
     while (!e.violated()) {
       if (e.options().empty()) {
         e.finish();
-        return;
+        return true;
       }
       check_steps(e, opt_);
       node n;
@@ -134,14 +176,22 @@ class dfs_explorer {
                                  std::uint64_t{c.actor} << 16 | c.arg);
         n.hash = sim::splitmix64(h);
       }
+      if (opt_.reduce && !path_.empty()) n.sleep = child_sleep(path_.back());
       const choice def = default_choice(e);
       n.costs.resize(n.options.size());
       std::uint16_t def_index = 0;
+      bool asleep = false;
       for (std::size_t i = 0; i < n.options.size(); ++i) {
         n.costs[i] = is_preemption(e, n.options[i]);
         if (n.options[i] == def) def_index = static_cast<std::uint16_t>(i);
-        if (n.used + (n.costs[i] ? 1 : 0) <= bound_)
-          n.order.push_back(static_cast<std::uint16_t>(i));
+        if (n.used + (n.costs[i] ? 1 : 0) > bound_) continue;
+        if (std::find(n.sleep.begin(), n.sleep.end(), n.options[i]) != n.sleep.end()) {
+          // Counted once per node, in the execution that creates it.
+          ++r.pruned;
+          asleep = true;
+          continue;
+        }
+        n.order.push_back(static_cast<std::uint16_t>(i));
       }
       if (opt_.seed == 0) {
         // The default first, then the rest in option order.
@@ -152,13 +202,20 @@ class dfs_explorer {
         for (std::size_t i = n.order.size(); i > 1; --i)
           std::swap(n.order[i - 1], n.order[shuffle.below(i)]);
       }
-      if (n.order.empty()) {  // only hardware events are left, and the bound is spent
-        e.finish();
-        return;
+      if (n.order.empty()) {
+        if (asleep) return false;
+        e.finish();  // only hardware events are left, and the bound is spent
+        return true;
       }
+      n.indep.resize(n.order.size());
       path_.push_back(std::move(n));
-      e.apply(path_.back().taken());
+      node& added = path_.back();
+      if (opt_.reduce)
+        e.apply(added.taken(), &added.indep[0]);
+      else
+        e.apply(added.taken());
     }
+    return true;
   }
 
   bool backtrack() {
@@ -230,6 +287,7 @@ explore_result explore_bound(const check_config& cfg, const explore_options& opt
   }
   for (std::size_t i = 0; i < tasks.size(); ++i) {
     total.executions += results[i].executions;
+    total.pruned += results[i].pruned;
     total.max_depth = std::max(total.max_depth, results[i].max_depth);
     if (results[i].violation) {
       total.violation = true;
@@ -249,6 +307,7 @@ explore_result deepen(const check_config& cfg, const explore_options& opt) {
   for (unsigned b = 0; b <= opt.bound; ++b) {
     explore_result r = explore_bound(cfg, opt, b, executed);
     total.executions += r.executions;
+    total.pruned += r.pruned;
     total.max_depth = std::max(total.max_depth, r.max_depth);
     if (r.violation) {
       total.violation = true;

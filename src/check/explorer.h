@@ -10,8 +10,14 @@
 //   random  each choice uniformly among the enabled ones, `max_executions` times
 //   pct     probabilistic concurrency testing (Burckhardt et al., ASPLOS'10): random
 //           priorities per actor and event source, `depth - 1` priority drops at random steps
-// Reduction: none yet beyond the preemption bound (steps carry no shared-object footprint),
-// so `pruned` is 0; the counts do not depend on the exploration order.
+// Reduction (dfs): sleep sets (Godefroid) over the hardware events whose footprint is exact:
+// a speculative walk, an eviction and a pending invalidation landing each read the page
+// tables and write one CPU's TLB, so two of them on different CPUs commute and neither
+// enables or disables the other; swapping them changes no preemption count either. Once
+// one order of such a pair was explored, the other is not (`pruned` counts the choices
+// skipped). Actor steps carry no shared-object footprint yet, so they are dependent with
+// everything. Each class of equivalent schedules is explored once, whatever the order:
+// the counts do not depend on the exploration order.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -30,7 +36,8 @@ struct explore_options {
   std::uint64_t seed = 0;                    // dfs: 0 = the fixed order, else a shuffled order
   unsigned pct_depth = 3;                    // pct: bug depth d
   std::size_t max_steps = 100'000;           // per execution: longer is a livelock (error)
-  unsigned jobs = 1;  // dfs: threads; the result is the serial one (unless capped)
+  unsigned jobs = 1;   // dfs: threads; the result is the serial one (unless capped)
+  bool reduce = true;  // dfs: sleep sets (off: to measure what they save)
 };
 
 struct explore_result {
@@ -38,7 +45,7 @@ struct explore_result {
   check::violation first;        // when violation
   std::vector<choice> schedule;  // the execution that violated
   std::uint64_t executions = 0;  // explored (the violating one included)
-  std::uint64_t pruned = 0;      // by reduction (none yet)
+  std::uint64_t pruned = 0;      // dfs: choices skipped by the reduction
   bool exhausted = false;        // dfs: every schedule within the bound was explored
   std::size_t max_depth = 0;     // longest execution, in choices
   double seconds = 0;

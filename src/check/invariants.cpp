@@ -51,7 +51,7 @@ void flush_completed(kern::kernel& k, unsigned cpu, const mm::mm_struct& mm, mm:
 
 void before_table_free(kern::kernel& k, mm::pfn_t table, const char* where) {
   const mm::frame& f = k.mem[table];
-  for (const auto& h : f.holders) {
+  for (const auto& h : k.mem.holders(table)) {
     const hw::cpu& c = k.cpus[h.cpu];
     if (!c.loaded_mm || c.loaded_mm->id != f.owner_mm || c.loaded_asid != h.asid) continue;
     k.mon.report({c.is_lazy ? invariant::lazy_cpu_freed_table : invariant::walk_cache_freed_table,
@@ -67,7 +67,7 @@ void before_table_free(kern::kernel& k, mm::pfn_t table, const char* where) {
 }
 
 void before_page_free(kern::kernel& k, mm::pfn_t page, const char* where) {
-  for (const auto& h : k.mem[page].holders) {
+  for (const auto& h : k.mem.holders(page)) {
     const hw::cpu& c = k.cpus[h.cpu];
     if (c.is_lazy || c.loaded_asid != h.asid || c.loaded_mm == &k.init_mm()) continue;
     k.mon.report(
@@ -116,7 +116,7 @@ void before_i_mmap_unlock(kern::kernel& k, const mm::mmu_gather& tlb) {
              k.eng.now()});
       }
     }
-    for (const auto& h : f.holders) {
+    for (const auto& h : k.mem.holders(table)) {
       const hw::cpu& c = k.cpus[h.cpu];
       if (c.loaded_mm != tlb.mm || c.loaded_asid != h.asid) continue;
       k.mon.report({invariant::walk_cache_unshared_table,

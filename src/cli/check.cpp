@@ -34,6 +34,9 @@ struct check_opts {
   unsigned pct_depth = 3;
   unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
   std::string json, trace, replay;
+  std::string walks = "lazy";
+  bool evictions = false;
+  bool no_reduction = false;
   bool quiet = false;
 };
 
@@ -75,6 +78,8 @@ check::check_config resolve(const check_opts& o) {
     c.knobs.set(*k, on);
     if (!on) c.knobs_off.push_back(kv.substr(0, eq));
   }
+  c.walks_all = o.walks == "all";
+  c.evictions = o.evictions;
   return c;
 }
 
@@ -83,6 +88,8 @@ std::string replay_command(const check::check_config& c, const std::string& sche
                                 c.prog.source == "built-in" ? c.prog.name : c.prog.source, c.arch,
                                 c.cpus, c.patch_spec);
   for (const auto& k : c.knobs_off) cmd += " --knob " + k + "=off";
+  if (c.walks_all) cmd += " --walks all";
+  if (c.evictions) cmd += " --evictions";
   return cmd + " --replay '" + schedule + "'";
 }
 
@@ -128,6 +135,16 @@ command_fn add_check(CLI::App& app) {
                   "dfs: explore on this many threads (default: every core); same verdict, counts "
                   "and counterexample as one thread")
       ->check(CLI::Range(1, 1024));
+  sub->add_option("--walks", o->walks,
+                  "speculative page walks the MMU may make at any point: by lazy CPUs only, or by "
+                  "every CPU with a user mm loaded (many more schedules)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"lazy", "all"}));
+  sub->add_flag("--evictions", o->evictions,
+                "also explore TLB and walk-cache evictions at any point (many more schedules)");
+  sub->add_flag("--no-reduction", o->no_reduction,
+                "dfs: explore equivalent orders of independent hardware events too (to measure "
+                "the reduction)");
   sub->add_option("--replay", o->replay,
                   "run this schedule (as printed with a counterexample) instead of exploring");
   sub->add_option("--json", o->json, "write the verdict as JSON to FILE, or - for stdout");
@@ -145,6 +162,7 @@ command_fn add_check(CLI::App& app) {
     opt.seed = o->seed;
     opt.pct_depth = o->pct_depth;
     opt.jobs = o->jobs;
+    opt.reduce = !o->no_reduction;
     if (o->json == "-" && o->trace == "-")
       throw workload::input_error("--json - and --trace -: only one of them can use stdout");
 

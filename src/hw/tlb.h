@@ -48,7 +48,9 @@ class tlb {
 
   tlb(std::uint32_t cpu, mm::memory& mem) : cpu_(cpu), mem_(&mem) {}
 
+  // Every access is logged for check's reduction (mm::access_log).
   const tlb_entry* find(const key& k) const {
+    mem_->log.tlb(cpu_);
     auto it = map_.find(k);
     return it == map_.end() ? nullptr : &it->second;
   }
@@ -67,20 +69,31 @@ class tlb {
   std::uint64_t flush_all();
   // What a broadcast invalidation removes here.
   std::uint64_t apply(const invalidation& inv);
+  // Whether any entry (leaf or walk cache, any tag) covers va, and dropping them all: the
+  // hardware evicting them for capacity, which it may do at any time.
+  bool covers(va_t va) const;
+  std::uint64_t evict(va_t va);
 
   // Calls f(va, entry) for each leaf entry of the tag in [start, end), in address order.
   template <typename F>
   void for_each_leaf(std::uint32_t asid, va_t start, va_t end, F&& f) const {
+    mem_->log.tlb(cpu_);
     const key last = leaf_key(asid, end - 1);
     for (auto it = map_.lower_bound(leaf_key(asid, start)); it != map_.end() && it->first <= last;
          ++it)
       f(it->first.index << mm::PAGE_SHIFT, it->second);
   }
-  std::size_t size() const { return map_.size(); }
+  std::size_t size() const {
+    mem_->log.tlb(cpu_);
+    return map_.size();
+  }
 
  private:
   using map_t = std::map<key, tlb_entry>;
   map_t::iterator erase(map_t::iterator it);
+  static bool key_covers(const key& k, va_t va) {
+    return k.index == (k.lvl == 0 ? va >> mm::PAGE_SHIFT : va >> mm::level_shift(k.lvl + 1));
+  }
   std::uint64_t erase_keys(const key& first, const key& last);  // inclusive
   std::uint32_t cpu_;
   mm::memory* mem_;

@@ -27,6 +27,10 @@ sim::task<bool> user_access(kernel& k, unsigned cpu, mm::va_t va, bool write);
 void speculative_walk(kernel& k, unsigned cpu, mm::va_t va);
 // Whether that walk would fill an entry not already cached (else it changes nothing).
 bool speculative_walk_fills(kernel& k, unsigned cpu, mm::va_t va);
+// Everything that walk reads outside the CPU's TLB (the CPU's loaded mm and ASID, each
+// table entry and frame generation on the way): equal before and after a step that did
+// not touch the TLB means the walk does the same either side of it (check's reduction).
+std::vector<std::uint64_t> speculative_walk_inputs(kernel& k, unsigned cpu, mm::va_t va);
 // mm/memory.c handle_mm_fault() for anonymous memory. False: no VMA (SIGSEGV).
 sim::task<bool> handle_mm_fault(kernel& k, unsigned cpu, mm::va_t va, bool write);
 

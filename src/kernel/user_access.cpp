@@ -16,8 +16,18 @@ struct walk_result {
 };
 
 // The hardware walker. It never waits, so the whole walk is one step. With `dry` it only
-// reports whether it would fill an entry the TLB or walk cache does not hold yet.
-walk_result hw_walk(kernel& k, hw::cpu& c, mm::va_t va, bool dry = false) {
+// reports whether it would fill an entry the TLB or walk cache does not hold yet; with
+// `inputs` it also lists what it read outside the TLB.
+walk_result hw_walk(kernel& k, hw::cpu& c, mm::va_t va, bool dry = false,
+                    std::vector<std::uint64_t>* inputs = nullptr) {
+  auto read = [inputs](std::uint64_t v) {
+    if (inputs) inputs->push_back(v);
+  };
+  auto read_frame = [&](mm::pfn_t pfn) {
+    read(pfn);
+    read(k.mem[pfn].generation);
+    read(static_cast<std::uint64_t>(k.mem[pfn].kind));
+  };
   walk_result r;
   bool fills = false;
   auto insert = [&](const hw::tlb::key& key, hw::tlb_entry e) {
@@ -29,11 +39,15 @@ walk_result hw_walk(kernel& k, hw::cpu& c, mm::va_t va, bool dry = false) {
   };
   const std::uint32_t asid = c.loaded_asid;
   mm::pfn_t table = c.loaded_mm->pgd;
+  read(c.loaded_mm->id);
+  read(asid);
+  read(table);
   unsigned lvl = 4;
   for (unsigned l = 1; l <= 3; ++l) {
     const hw::tlb::key key = hw::tlb::walk_key(asid, l, va);
     const hw::tlb_entry* e = c.tlb.find(key);
     if (!e) continue;
+    read_frame(e->pfn);
     if (dry && k.mem[e->pfn].generation != e->generation) {
       r.present = true;  // a walk through a stale entry: worth trying (the monitor reports)
       return r;
@@ -49,10 +63,13 @@ walk_result hw_walk(kernel& k, hw::cpu& c, mm::va_t va, bool dry = false) {
   for (;; --lvl) {
     ++r.levels_read;
     const mm::pt_entry e = k.mem.table(table).e[mm::pt_index(va, lvl)];
+    read(e.pfn);
+    read(e.flags);
     if (!e.present()) {
       r.present = dry && fills;
       return r;
     }
+    read_frame(e.pfn);
     const std::uint32_t gen = k.mem[e.pfn].generation;
     if (lvl == 1 || e.huge()) {  // a PTE, or a huge page mapped by the PMD
       insert(hw::tlb::leaf_key(asid, va), {e.pfn, gen, e.writable()});
@@ -72,6 +89,14 @@ bool speculative_walk_fills(kernel& k, unsigned cpu, mm::va_t va) {
   if (!c.loaded_mm || c.loaded_mm == &k.init_mm() || !c.loaded_mm->pgd) return false;
   if (c.tlb.find(hw::tlb::leaf_key(c.loaded_asid, va))) return false;  // a hit: no walk
   return hw_walk(k, c, va, true).present;
+}
+
+std::vector<std::uint64_t> speculative_walk_inputs(kernel& k, unsigned cpu, mm::va_t va) {
+  hw::cpu& c = k.cpus[cpu];
+  std::vector<std::uint64_t> in{c.is_lazy ? 1u : 0u, c.loaded_mm ? c.loaded_mm->id + 1u : 0u};
+  if (!c.loaded_mm || c.loaded_mm == &k.init_mm() || !c.loaded_mm->pgd) return in;
+  hw_walk(k, c, va, true, &in);
+  return in;
 }
 
 void speculative_walk(kernel& k, unsigned cpu, mm::va_t va) {

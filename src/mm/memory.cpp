@@ -13,6 +13,7 @@ pfn_t memory::take_frame() {
   } else {
     pfn = static_cast<pfn_t>(frames_.size());
     frames_.emplace_back();
+    holders_.emplace_back();
   }
   frame& f = frames_[pfn];
   ++f.generation;  // reuse is a new life of the frame
@@ -60,7 +61,7 @@ void memory::reuse_table(pfn_t pfn) {
 }
 
 void memory::remove_holder(pfn_t pfn, tlb_holder h) {
-  auto& v = frames_[pfn].holders;
+  auto& v = holders_[pfn];
   auto it = std::find(v.begin(), v.end(), h);
   if (it != v.end()) {
     *it = v.back();

@@ -36,12 +36,27 @@ struct frame {
   std::uint32_t owner_mm = 0;  // page tables: the mm they belong to
   int pt_share_count = 0;      // hugetlb PMD tables: additional sharers (ptdesc->pt_share_count)
   std::unique_ptr<pt_table> table;
-  std::vector<tlb_holder> holders;  // TLB / walk-cache entries that point here
+};
+
+// What the explored step touched of the state hardware events also touch (check's
+// reduction, check/explorer.h): the TLBs of which CPUs, and whether it read the holder
+// lists. Every TLB access goes through hw::tlb and every holder read through
+// memory::holders, so nothing escapes the log. Recorded only while `on`.
+struct access_log {
+  bool on = false;
+  std::uint64_t tlbs = 0;  // bit per CPU; CPUs past 63 set every bit
+  bool holders_read = false;
+  void tlb(std::uint32_t cpu) {
+    if (on) tlbs |= cpu < 64 ? std::uint64_t{1} << cpu : ~std::uint64_t{0};
+  }
 };
 
 class memory {
  public:
-  memory() { frames_.emplace_back(); }  // pfn 0 is never allocated
+  memory() {  // pfn 0 is never allocated
+    frames_.emplace_back();
+    holders_.emplace_back();
+  }
   pfn_t alloc_data(bool huge = false);
   pfn_t alloc_table(level l, std::uint32_t owner_mm);
   // Returns the frame to the allocator; its generation changes.
@@ -54,12 +69,20 @@ class memory {
   const frame& operator[](pfn_t pfn) const { return frames_[pfn]; }
   pt_table& table(pfn_t pfn) { return *frames_[pfn].table; }
 
-  void add_holder(pfn_t pfn, tlb_holder h) { frames_[pfn].holders.push_back(h); }
+  // TLB / walk-cache entries that point at the frame (hw::tlb keeps them up to date).
+  const std::vector<tlb_holder>& holders(pfn_t pfn) const {
+    if (log.on) log.holders_read = true;
+    return holders_[pfn];
+  }
+  void add_holder(pfn_t pfn, tlb_holder h) { holders_[pfn].push_back(h); }
   void remove_holder(pfn_t pfn, tlb_holder h);
+
+  mutable access_log log;
 
  private:
   pfn_t take_frame();
   std::vector<frame> frames_;
+  std::vector<std::vector<tlb_holder>> holders_;  // per frame
   std::vector<pfn_t> free_list_;
 };
 

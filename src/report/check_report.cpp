@@ -119,9 +119,10 @@ std::string left_out(const check::check_config& cfg, const check::explore_option
     s = fmt::format("schedules with more than {} preemptions; ", opt.bound);
   else
     s = "schedules not sampled; ";
-  s += "TLB and walk-cache evictions (they only drop entries); speculative walks by CPUs running "
-       "the mm "
-       "(only lazy CPUs walk speculatively here) and of addresses the program does not touch";
+  if (!cfg.evictions) s += "TLB and walk-cache evictions (--evictions); ";
+  s += cfg.walks_all ? "speculative walks of addresses the program does not touch"
+                     : "speculative walks by CPUs running the mm (--walks all) and of addresses "
+                       "the program does not touch";
   if (cfg.arch != "x86-kvm") s += "; vCPU preemption (x86-kvm only)";
   s += "; slow GUP, VMA splits and THP split are not modeled";
   return s;
@@ -180,6 +181,8 @@ nlohmann::ordered_json check_json(const check_report& r) {
                  {"patch_set", c.patch_spec},
                  {"patches", c.patches.names()},
                  {"knobs_off", c.knobs_off},
+                 {"walks", c.walks_all ? "all" : "lazy"},
+                 {"evictions", c.evictions},
                  {"strategy", strategy_name(r.opt.strat)},
                  {"bound", r.opt.bound},
                  {"max_executions", r.opt.max_executions},
