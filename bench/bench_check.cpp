@@ -22,13 +22,15 @@ sd::check::check_config config(const std::string& prog, const std::string& arch,
   return c;
 }
 
-void run(benchmark::State& state, const sd::check::check_config& c) {
+void run(benchmark::State& state, const sd::check::check_config& c,
+         sd::check::explore_options o = {}) {
   sd::check::explore_result r;
-  for (auto _ : state) r = sd::check::explore(c, {});
+  for (auto _ : state) r = sd::check::explore(c, o);
   state.counters["executions"] = static_cast<double>(r.executions);
   state.counters["executions_per_s"] = static_cast<double>(r.executions) / r.seconds;
   state.counters["violation"] = r.violation ? 1 : 0;
   state.counters["exhausted"] = r.exhausted ? 1 : 0;
+  state.counters["pruned"] = static_cast<double>(r.pruned);
 }
 
 // Every shipped program, every arch the issue names, 2 and 3 CPUs (or the program's own
@@ -69,6 +71,7 @@ constexpr buggy k_buggy[] = {
     {"zap-access", "x86-kvm", "v7.0", "kvm_flush_on_entry"},
     {"mm-switch-flush", "x86", "v7.0", "switch_mm_tlb_gen_catchup"},
     {"invlpgb-zap-access", "x86-invlpgb", "v7.0", "tlbsync_after_invlpgb"},
+    {"collapse-perf-nmi", "arm64", "v7.0+sync-ipi-kernel-mode-only", nullptr},
 };
 
 void register_counterexamples() {
@@ -83,10 +86,29 @@ void register_counterexamples() {
   }
 }
 
+// The sleep-set reduction: every hardware choice offered (--walks all --evictions), 2 CPUs,
+// one thread, with and without it: executions explored and time to the same verdict.
+void register_reduction() {
+  for (const char* prog : {"collapse-gup-fast", "free-pgtables-lazy", "zap-access", "exit-lazy"})
+    for (bool reduce : {true, false}) {
+      const std::string name = std::string("reduction/") + prog + "/x86/walks-all+evictions/" +
+                               (reduce ? "sleep-sets" : "none");
+      auto c = config(prog, "x86", 2, "v7.0", nullptr);
+      c.walks_all = true;
+      c.evictions = true;
+      sd::check::explore_options o;
+      o.reduce = reduce;
+      benchmark::RegisterBenchmark(name.c_str(), [c, o](benchmark::State& s) { run(s, c, o); })
+          ->Iterations(1)
+          ->Unit(benchmark::kMillisecond);
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   register_counterexamples();
+  register_reduction();
   register_verdicts();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

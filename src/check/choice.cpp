@@ -22,6 +22,8 @@ std::string to_string(const choice& c) {
       return "l" + a;
     case choice_kind::evict:
       return "e" + a + "." + std::to_string(c.arg);
+    case choice_kind::nmi:
+      return "n" + a + "." + std::to_string(c.arg);
   }
   return "?";
 }
@@ -88,12 +90,15 @@ std::vector<choice> decode_schedule(std::string_view text) {
         case 'e':
           c.kind = choice_kind::evict;
           break;
+        case 'n':
+          c.kind = choice_kind::nmi;
+          break;
         default:
           throw std::invalid_argument("bad schedule token '" + std::string(token) + "'");
       }
       body.remove_prefix(1);
     }
-    if (c.kind == choice_kind::walk || c.kind == choice_kind::evict) {
+    if (c.kind == choice_kind::walk || c.kind == choice_kind::evict || c.kind == choice_kind::nmi) {
       const auto dot = body.find('.');
       if (dot == std::string_view::npos)
         throw std::invalid_argument("bad schedule token '" + std::string(token) + "'");

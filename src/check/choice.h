@@ -2,7 +2,8 @@
 // string that --replay reads back ("0*12,1,i1,w0.0,p1,r1": CPU 0 makes 12 steps, CPU 1
 // one, CPU 1 takes its IPI, CPU 0's MMU walks address 0 speculatively, vCPU 1 is preempted
 // by the host, then resumed; "l2": a broadcast invalidation pending on CPU 2 completes;
-// "e1.0": CPU 1's TLB evicts what it caches for address 0).
+// "e1.0": CPU 1's TLB evicts what it caches for address 0; "n0.1": a perf NMI on CPU 0
+// walks address 1).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -19,6 +20,7 @@ enum class choice_kind : std::uint8_t {
   resume,   // and runs it again
   land,     // a broadcast invalidation pending on the CPU completes there (no DSB/TLBSYNC)
   evict,    // the CPU's TLB drops every entry covering an address (address index arg)
+  nmi,      // a perf sampling NMI walks an address's page tables (address index arg)
 };
 
 struct choice {

@@ -85,6 +85,18 @@ void execution::compute_options() {
         options_.push_back(
             {choice_kind::evict, static_cast<std::uint16_t>(c), static_cast<std::uint16_t>(i)});
   }
+  // perf sampling NMIs on the CPUs the program marks: whenever the CPU runs user code of a
+  // process (where context tracking reads user on nohz_full), not nested.
+  for (unsigned c = 0; c < n; ++c) {
+    const auto& cp = c < cfg_.prog.cpus.size() ? cfg_.prog.cpus[c] : cfg_.prog.extra;
+    const hw::cpu& cpu = k_.cpus[c];
+    if (!cp.perf_nmi || k_.vcpu.preempted(c) || cpu.in_nmi || cpu.mode != hw::cpu_mode::user ||
+        !cpu.current_mm || !k_.eng.can_step(c))
+      continue;
+    for (std::size_t i = 0; i < addrs.size(); ++i)
+      options_.push_back(
+          {choice_kind::nmi, static_cast<std::uint16_t>(c), static_cast<std::uint16_t>(i)});
+  }
   // Broadcast invalidations issued without a completion wait land whenever the hardware
   // gets to them: at any point the explorer chooses, oldest first.
   for (unsigned c = 0; c < n; ++c)
@@ -145,6 +157,10 @@ step_record execution::describe(const choice& c) const {
     case choice_kind::land:
       r.function = "TLB";
       r.what = "a broadcast invalidation issued earlier completes here";
+      break;
+    case choice_kind::nmi:
+      r.function = "NMI";
+      r.what = fmt::format("perf sample: perf_get_page_size({:#x})", cfg_.prog.addresses[c.arg]);
       break;
     case choice_kind::evict:
       r.function = "TLB";
@@ -210,6 +226,10 @@ void execution::apply(const choice& c, std::vector<bool>* indep) {
       break;
     case choice_kind::evict:
       k_.cpus.at(c.actor).tlb.evict(cfg_.prog.addresses.at(c.arg));
+      break;
+    case choice_kind::nmi:
+      k_.eng.explore_nmi(c.actor, kern::perf_nmi(k_, c.actor, cfg_.prog.addresses.at(c.arg)), at);
+      last_ = c.actor;
       break;
     case choice_kind::land: {
       auto& pending = k_.cpus.at(c.actor).pending_invalidations;

@@ -11,7 +11,8 @@ struct info {
 };
 constexpr std::array<info, static_cast<std::size_t>(invariant::count_)> k_info{{
     {"pt-use-after-free",
-     "a lockless walker (GUP-fast) read a page-table page after it was freed or reused "
+     "a lockless walker (GUP-fast, perf's NMI page-size walk) read a page-table page after it was "
+     "freed or reused "
      "(kernel-mechanisms s11.2/s11.3)"},
     {"walk-cache-freed-table",
      "a page-table page was freed while a CPU running the mm still cached a pointer to it in "

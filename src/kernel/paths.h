@@ -31,6 +31,11 @@ bool speculative_walk_fills(kernel& k, unsigned cpu, mm::va_t va);
 // table entry and frame generation on the way): equal before and after a step that did
 // not touch the TLB means the walk does the same either side of it (check's reduction).
 std::vector<std::uint64_t> speculative_walk_inputs(kernel& k, unsigned cpu, mm::va_t va);
+// kernel/events/core.c perf_get_page_size(): the sampling NMI of a PERF_SAMPLE_DATA_PAGE_SIZE
+// event walks current->mm's page tables locklessly with IRQs saved off (kernel-mechanisms
+// s4, "other lockless walkers"). Context tracking is not changed by an NMI: on a nohz_full
+// CPU it still reads user. For check's NMI choices.
+sim::task<> perf_nmi(kernel& k, unsigned cpu, mm::va_t va);
 // mm/memory.c handle_mm_fault() for anonymous memory. False: no VMA (SIGSEGV).
 sim::task<bool> handle_mm_fault(kernel& k, unsigned cpu, mm::va_t va, bool write);
 

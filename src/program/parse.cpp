@@ -188,9 +188,9 @@ void read_cpu(cpu_program& cpu, const std::string& name, const toml::table& t,
   for (const auto& [k, v] : t) {
     const std::string key(k.str());
     const std::string where = workload::toml_where(path, v, name + " " + key);
-    if (key == "nohz_full") {
+    if (key == "nohz_full" || key == "perf_nmi") {
       if (!v.is_boolean()) throw input_error(where + ": expected true or false");
-      cpu.nohz_full = *v.value<bool>();
+      (key == "nohz_full" ? cpu.nohz_full : cpu.perf_nmi) = *v.value<bool>();
     } else if (key == "ops") {
       const toml::array* arr = v.as_array();
       if (!arr) throw input_error(where + ": expected a list of ops, e.g. [\"enter p\"]");
@@ -202,7 +202,7 @@ void read_cpu(cpu_program& cpu, const std::string& name, const toml::table& t,
         cpu.ops.push_back(reader.read(*e.value<std::string>(), origin));
       }
     } else {
-      throw input_error(where + ": unknown key (known: ops, nohz_full)");
+      throw input_error(where + ": unknown key (known: ops, nohz_full, perf_nmi)");
     }
   }
 }

@@ -62,6 +62,9 @@ struct op {
 struct cpu_program {
   std::vector<op> ops;
   bool nohz_full = false;
+  // perf samples this CPU with PERF_SAMPLE_DATA_PAGE_SIZE: check may take an NMI whenever it
+  // runs user code, whose handler walks a program address (kernel/paths.h perf_nmi).
+  bool perf_nmi = false;
 };
 
 struct program {

@@ -235,6 +235,21 @@ void engine::explore_step(actor_id id, bool take_irq, sim_time at) {
   resume_top(id);
 }
 
+void engine::explore_nmi(actor_id id, task<> handler, sim_time at) {
+  actor& a = actors_[id];
+  if (!can_step(id)) throw std::logic_error("engine: NMI on an actor that cannot step");
+  a.clock = std::max(a.clock, at);
+  now_ = a.clock;
+  current_ = id;
+  ++steps_;
+  if (a.stack.back().st == status::interruptible) {
+    a.stack.back().remaining = 0;
+    a.stack.back().st = status::interrupted;
+  }
+  push_context(id, std::move(handler));
+  resume_top(id);
+}
+
 void engine::destroy_contexts() {
   for (auto& a : actors_)
     while (!a.stack.empty()) a.stack.pop_back();

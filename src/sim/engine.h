@@ -111,6 +111,9 @@ class engine {
   // Performs that step (or the IRQ entry, up to the handler's first step). `at` is the
   // logical time the step starts (check numbers steps), so traces show the interleaving.
   void explore_step(actor_id a, bool take_irq, sim_time at);
+  // A non-maskable interrupt at a step boundary of an actor that can step: `handler` runs on
+  // top of what it was doing, whatever its IRQ state, up to its first step.
+  void explore_nmi(actor_id a, task<> handler, sim_time at);
   // Destroys every actor's suspended paths, innermost first (an explored execution that
   // stopped early), while what they refer to still exists.
   void destroy_contexts();

@@ -225,6 +225,36 @@ TEST(Check, Seed004AsPostedSyncsNobodyAsIntendedItIsSafeHere) {
       dfs(config("collapse-gup-fast", "arm64", "v7.0+sync-ipi-kernel-mode-only")).violation);
 }
 
+TEST(Check, Seed004IsUnsafeForPerfsNmiWalkerOnANohzFullCpu) {
+  // perf_get_page_size walks from NMI while context tracking still reads user: the intended
+  // predicate skips that CPU. arm64's flush IPIs nobody, so the deposit lands under the walk;
+  // x86 native's flush IPI waits for the NMI; x86-kvm's PV flush skips the vCPU when the host
+  // preempts it mid-walk (one more preemption: bound 3). v7.0 IPIs every CPU: safe.
+  const auto arm = config("collapse-perf-nmi", "arm64", "v7.0+sync-ipi-kernel-mode-only");
+  const explore_result r = dfs(arm);
+  ASSERT_TRUE(r.violation);
+  EXPECT_EQ(r.first.inv, invariant::pt_use_after_free);
+  EXPECT_NE(std::find(r.schedule.begin(), r.schedule.end(), choice{choice_kind::nmi, 0, 0}),
+            r.schedule.end());
+  const replay_result again = replay(arm, r.schedule);
+  ASSERT_TRUE(again.violation);
+  EXPECT_EQ(again.first.object, r.first.object);
+  for (const char* arch : {"x86", "arm64"}) {
+    SCOPED_TRACE(arch);
+    const explore_result safe = dfs(config("collapse-perf-nmi", arch, "v7.0"));
+    EXPECT_FALSE(safe.violation);
+    EXPECT_TRUE(safe.exhausted);
+  }
+  EXPECT_FALSE(dfs(config("collapse-perf-nmi", "x86", "v7.0+sync-ipi-kernel-mode-only")).violation);
+  explore_options b3;
+  b3.bound = 3;
+  const explore_result kvm =
+      explore(config("collapse-perf-nmi", "x86-kvm", "v7.0+sync-ipi-kernel-mode-only"), b3);
+  ASSERT_TRUE(kvm.violation);
+  EXPECT_NE(std::find(kvm.schedule.begin(), kvm.schedule.end(), choice{choice_kind::preempt, 0, 0}),
+            kvm.schedule.end());
+}
+
 TEST(Check, ShuffledOrderGivesTheSameVerdictAndExecutionCount) {
   for (const char* prog : {"collapse-gup-fast", "free-pgtables-lazy", "exit-lazy"}) {
     SCOPED_TRACE(prog);
@@ -337,12 +367,13 @@ TEST(Check, SamplingStrategiesFindTheRaceAndAreDeterministic) {
 }
 
 TEST(Check, ScheduleStringsRoundTrip) {
-  const std::vector<choice> s{{choice_kind::step, 0, 0},    {choice_kind::step, 0, 0},
-                              {choice_kind::irq, 1, 0},     {choice_kind::walk, 1, 2},
-                              {choice_kind::preempt, 0, 0}, {choice_kind::resume, 0, 0},
-                              {choice_kind::land, 3, 0}};
-  EXPECT_EQ(encode_schedule(s), "0*2,i1,w1.2,p0,r0,l3");
-  EXPECT_EQ(decode_schedule("0*2,i1,w1.2,p0,r0,l3"), s);
+  const std::vector<choice> s{
+      {choice_kind::step, 0, 0}, {choice_kind::step, 0, 0},    {choice_kind::irq, 1, 0},
+      {choice_kind::walk, 1, 2}, {choice_kind::preempt, 0, 0}, {choice_kind::resume, 0, 0},
+      {choice_kind::land, 3, 0}, {choice_kind::evict, 1, 0},   {choice_kind::nmi, 0, 1}};
+  EXPECT_EQ(encode_schedule(s), "0*2,i1,w1.2,p0,r0,l3,e1.0,n0.1");
+  EXPECT_EQ(decode_schedule("0*2,i1,w1.2,p0,r0,l3,e1.0,n0.1"), s);
+  EXPECT_THROW(decode_schedule("n1"), std::invalid_argument);
   EXPECT_THROW(decode_schedule("0,x1"), std::invalid_argument);
   EXPECT_THROW(decode_schedule("0*0"), std::invalid_argument);
   EXPECT_THROW(decode_schedule("w1"), std::invalid_argument);
