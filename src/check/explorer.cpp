@@ -64,22 +64,6 @@ struct node {
   std::vector<std::vector<bool>> indep;
 };
 
-// The sleep set of the node reached by taking `n`'s current choice t: what slept at `n`
-// and the alternatives explored before t there, as far as they commute with t. Needs the
-// masks of t and of those alternatives.
-std::vector<choice> child_sleep(const node& n) {
-  std::vector<choice> out;
-  const std::vector<bool>& by_t = n.indep[n.pos];
-  for (const auto& c : n.sleep) {
-    const auto it = std::find(n.options.begin(), n.options.end(), c);
-    if (it != n.options.end() && by_t[static_cast<std::size_t>(it - n.options.begin())])
-      out.push_back(c);
-  }
-  for (std::size_t q = 0; q < n.pos; ++q)
-    if (by_t[n.order[q]] || n.indep[q][n.order[n.pos]]) out.push_back(n.options[n.order[q]]);
-  return out;
-}
-
 // Every schedule with exactly `bound` preemptions is counted; schedules with fewer were
 // counted by the previous iteration (iterative deepening, as CHESS does: shallow bugs first).
 // An explorer owns one subtree: the nodes of `prefix` up to `frozen` are fixed.
@@ -149,6 +133,41 @@ class dfs_explorer {
     }
   }
 
+  // The sleep set of the node reached by taking path_[d]'s current choice t: what slept at
+  // d and the alternatives explored before t there, as far as they commute with t. Whether
+  // two choices commute is measured from the side of the one that is a step (its footprint
+  // is what matters): for an alternative that is its mask at d; for a sleeping step, which
+  // was never made at d, it is learnt by replaying the prefix and making it once. So the
+  // answer does not depend on which of the two was explored first.
+  std::vector<choice> child_sleep(std::size_t d) {
+    const node& n = path_[d];
+    std::vector<choice> out;
+    const std::vector<bool>& by_t = n.indep[n.pos];
+    const choice& t = n.taken();
+    const auto index = [&n](const choice& c) {
+      return static_cast<std::size_t>(std::find(n.options.begin(), n.options.end(), c) -
+                                      n.options.begin());
+    };
+    for (const auto& c : n.sleep) {
+      const std::size_t i = index(c);
+      if (i == n.options.size()) continue;
+      if (by_t[i] || (tlb_only(t) && !tlb_only(c) && step_commutes(d, c, index(t))))
+        out.push_back(c);
+    }
+    for (std::size_t q = 0; q < n.pos; ++q)
+      if (by_t[n.order[q]] || n.indep[q][n.order[n.pos]]) out.push_back(n.options[n.order[q]]);
+    return out;
+  }
+
+  // Whether the step `x`, made at path_[d], commutes with that node's option `other`.
+  bool step_commutes(std::size_t d, const choice& x, std::size_t other) {
+    execution e(cfg_, false);
+    for (std::size_t i = 0; i < d; ++i) e.apply(path_[i].taken());
+    std::vector<bool> mask;
+    e.apply(x, &mask);
+    return mask[other];
+  }
+
   unsigned cost_so_far() const {
     return path_.empty() ? 0 : path_.back().used + (path_.back().taken_costs() ? 1 : 0);
   }
@@ -176,7 +195,7 @@ class dfs_explorer {
                                  std::uint64_t{c.actor} << 16 | c.arg);
         n.hash = sim::splitmix64(h);
       }
-      if (opt_.reduce && !path_.empty()) n.sleep = child_sleep(path_.back());
+      if (opt_.reduce && !path_.empty()) n.sleep = child_sleep(path_.size() - 1);
       const choice def = default_choice(e);
       n.costs.resize(n.options.size());
       std::uint16_t def_index = 0;
