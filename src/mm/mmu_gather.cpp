@@ -179,8 +179,10 @@ sim::task<> tlb_remove_table_sync_one(kern::kernel& k, unsigned cpu, mm_struct* 
 void tlb_unshare_pmd_ptdesc(kern::kernel& k, mmu_gather& tlb, pfn_t table, va_t addr) {
   frame& f = k.mem[table];
   --f.pt_share_count;
+  // asm-generic/tlb.h (2026 mm tree): tlb_flush_pmd_range(addr & PUD_MASK, PUD_SIZE), i.e.
+  // cleared_pmds: the stride is 2 MiB (on x86 512 strides > the 33-page ceiling: a full flush).
   __tlb_adjust_range(tlb, addr & PUD_MASK, PUD_SIZE);
-  tlb.cleared_puds = true;
+  tlb.cleared_pmds = true;
   tlb.unshared_tables = true;
   if (f.pt_share_count == 0) tlb.fully_unshared_tables = true;
 }

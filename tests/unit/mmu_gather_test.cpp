@@ -2,6 +2,7 @@
 // forced flush (mm/mmu_gather.c, v7.0).
 #include <gtest/gtest.h>
 
+#include "arch/tlb_common.h"
 #include "machine_fixture.h"
 #include "mm/mmu_gather.h"
 
@@ -70,6 +71,28 @@ TEST(MmuGather, NestedGatherForcesAFullFlushThatReachesLazyCpus) {
   // range: no flush.
   EXPECT_EQ(nested_finish_ipis(true), 2u);
   EXPECT_EQ(nested_finish_ipis(false), 0u);
+}
+
+// asm-generic/tlb.h tlb_unshare_pmd_ptdesc(): the PUD window is recorded with
+// tlb_flush_pmd_range, so the gather flushes 1 GiB at a 2 MiB stride (cleared_pmds). On x86
+// that is 512 strides, past tlb_single_page_flush_ceiling (33): a full flush, not one INVLPG.
+TEST(MmuGather, UnshareRecordsClearedPmdsOverThePudWindow) {
+  machine m("x86", 2);
+  auto& mm = m.k->new_mm("proc");
+  const mm::pfn_t table = m.k->mem.alloc_table(mm::level::pmd, mm.id);
+  m.k->mem[table].pt_share_count = 1;
+  mm::mmu_gather tlb;
+  mm::tlb_gather_mmu(tlb, mm, false);
+  const mm::va_t addr = (mm::va_t{1} << 40) + 3 * mm::PMD_SIZE;
+  mm::tlb_unshare_pmd_ptdesc(*m.k, tlb, table, addr);
+  EXPECT_TRUE(tlb.cleared_pmds);
+  EXPECT_FALSE(tlb.cleared_puds);
+  EXPECT_EQ(arch::tlb_get_unmap_shift(tlb), mm::PMD_SHIFT);
+  EXPECT_EQ(tlb.start, mm::va_t{1} << 40);
+  EXPECT_EQ(tlb.end, (mm::va_t{1} << 40) + mm::PUD_SIZE);
+  EXPECT_EQ((tlb.end - tlb.start) >> arch::tlb_get_unmap_shift(tlb), 512u);
+  EXPECT_TRUE(tlb.unshared_tables);
+  EXPECT_TRUE(tlb.fully_unshared_tables);  // the count went 1 -> 0: we were the last sharer
 }
 
 }  // namespace
