@@ -254,8 +254,15 @@ sim::task<> sys_munmap(kernel& k, unsigned cpu, va_t start, va_t len) {
 
 sim::task<> mmput_last(kernel& k, unsigned cpu) {
   trace_scope ts(k, cpu, "exit_mmap");
-  mm::mm_struct& mm = *k.cpus[cpu].current_mm;
-  k.cpus[cpu].mode = hw::cpu_mode::kernel;
+  hw::cpu& c = k.cpus[cpu];
+  mm::mm_struct& mm = *c.current_mm;
+  c.mode = hw::cpu_mode::kernel;
+  // kernel/exit.c exit_mm(): current->mm = NULL and enter_lazy_tlb() with IRQs off, then
+  // mmput(): exit_mmap runs on a CPU that holds the mm lazily. On x86 its first flush
+  // switches it to init_mm (flush_tlb_func's is_lazy check) and later flushes of the exit
+  // do nothing locally.
+  c.current_mm = nullptr;
+  k.arch->enter_lazy_tlb(k, cpu);
   // exit_mmap(): a fullmm gather over everything; the mm has no other users.
   co_await mm.mmap_lock.down_write(k.eng, k.c(cost::param::atomic));
   vma_list all;
@@ -270,12 +277,14 @@ sim::task<> mmput_last(kernel& k, unsigned cpu) {
   mm.exited = true;
   mm.mmap_lock.up_write(k.eng);
 
-  // The exiting CPU leaves the mm; mmdrop() frees the pgd once no CPU has it loaded. A CPU
-  // still holding it lazily keeps it alive (lazy-TLB mm refcount), so it is left alone.
-  k.local_irq_disable(cpu);
-  co_await k.arch->switch_mm_irqs_off(k, cpu, k.init_mm());
-  k.local_irq_enable(cpu);
-  k.cpus[cpu].current_mm = nullptr;
+  // The exiting CPU leaves the mm (if no flush did already: then it schedules away and the
+  // lazy reference is dropped); mmdrop() frees the pgd once no CPU has it loaded. Another
+  // CPU still holding it lazily keeps it alive (lazy-TLB mm refcount), so it is left alone.
+  if (c.loaded_mm != &k.init_mm()) {
+    k.local_irq_disable(cpu);
+    co_await k.arch->switch_mm_irqs_off(k, cpu, k.init_mm());
+    k.local_irq_enable(cpu);
+  }
   bool loaded = false;
   for (const auto& c : k.cpus) loaded = loaded || c.loaded_mm == &mm;
   if (!loaded) {

@@ -120,5 +120,28 @@ TEST(X86Flush, WithoutWakingLazyCpusTheMonitorSeesTheLazyWalkCache) {
   EXPECT_EQ(s.m.k->mon.violations()[0].inv, check::invariant::lazy_cpu_freed_table);
 }
 
+// kernel/exit.c exit_mm(): the exiting task drops current->mm and calls enter_lazy_tlb()
+// before mmput(). exit_mmap's first flush (here the only one: one page, fullmm) therefore
+// finds the CPU lazy: flush_tlb_func switches it to init_mm and returns before it traces
+// TLB_LOCAL_MM_SHOOTDOWN. Its TLB keeps nothing of the mm, and the pgd is freed.
+TEST(X86Flush, ExitMmapRunsOnALazyCpuWhoseFirstFlushSwitchesItToInitMm) {
+  machine m("x86", 2);
+  auto& mm = m.k->new_mm("proc");
+  m.start(0, [&](kernel& k, unsigned cpu) -> sim::task<> {
+    co_await kern::switch_to_task(k, cpu, mm);
+    co_await kern::sys_mmap(k, cpu, A, mm::PAGE_SIZE);
+    co_await kern::user_access(k, cpu, A, true);
+    co_await kern::mmput_last(k, cpu);
+  });
+  m.run();
+  const auto& reasons = m.k->stats.flushes_by_reason;
+  EXPECT_EQ(reasons.count("local_mm_shootdown"), 0u);
+  EXPECT_EQ(m.k->stats.flush_requests, 1u);
+  EXPECT_EQ(m.k->cpus[0].loaded_mm, &m.k->init_mm());
+  EXPECT_FALSE(m.k->cpus[0].is_lazy);
+  EXPECT_EQ(mm.pgd, 0u);
+  EXPECT_EQ(m.k->mon.total(), 0u);
+}
+
 }  // namespace
 }  // namespace sd::test
