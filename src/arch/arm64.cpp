@@ -72,16 +72,20 @@ class arm64 final : public arch_ops {
   sim::task<> flush_tlb_page(kernel& k, unsigned cpu, mm_struct& mm, va_t va) override {
     co_await broadcast(k, cpu, mm, va, va + mm::PAGE_SIZE, 1, true, false);
   }
-  // __ptep_set_access_flags_anysz() after making a PTE writable, and
-  // flush_tlb_fix_spurious_fault(): with the 2025 local-flush patch (kernel-mechanisms 3.5)
-  // both flush only this CPU (NOWALKCACHE | NOBROADCAST); before it both broadcast
-  // flush_tlb_page (the spurious-fault one was the generic default).
+  // __ptep_set_access_flags_anysz() after making a PTE writable: with the 2025 local-flush
+  // patch (kernel-mechanisms 3.5) it flushes only this CPU (NOWALKCACHE | NOBROADCAST);
+  // before it, a broadcast flush_tlb_page.
   sim::task<> ptep_set_access_flags(kernel& k, unsigned cpu, mm_struct& mm, va_t va) override {
     co_await flush_stale_readonly(k, cpu, mm, va);
   }
+  // arch/arm64/include/asm/pgtable.h flush_tlb_fix_spurious_fault(): an empty macro before
+  // the patch (TLBIs were always broadcast, so a spurious fault needed no invalidation; the
+  // reference notes' "generic broadcast default" does not apply to arm64); with it,
+  // local_flush_tlb_page_nonotify().
   sim::task<> flush_tlb_fix_spurious_fault(kernel& k, unsigned cpu, mm_struct& mm,
                                            va_t va) override {
-    co_await flush_stale_readonly(k, cpu, mm, va);
+    if (k.patch(patches::feature::arm64_wp_reuse_local_flush))
+      co_await local_flush_tlb_page(k, cpu, mm, va);
   }
   // c320dbb pte_needs_flush(): no flush if the old entry was invalid (PROT_NONE is invalid
   // on arm64); software bits (PTE_PROT_NONE) ignored; else flush iff anything differs.

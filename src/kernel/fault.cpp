@@ -5,7 +5,8 @@
 //     (wp_page_reuse: make the PTE writable, then the arch's ptep_set_access_flags flush),
 //     else copy it (wp_page_copy: ptep_clear_flush, map the copy);
 //   - a fault whose PTE already allows the access is spurious:
-//     flush_tlb_fix_spurious_fault() (arm64 after Huang Ying's patch: local only).
+//     flush_tlb_fix_spurious_fault() for a write fault (arm64: nothing before Huang Ying's
+//     patch, a local flush after it).
 // The VMA is found and held under the per-VMA lock (lock_vma_under_rcu) so a concurrent
 // munmap either waits for us or we see it detached.
 //
@@ -79,7 +80,10 @@ sim::task<bool> do_anon_fault(kernel& k, unsigned cpu, mm::mm_struct& mm, mm::va
     }
     ++k.stats.spurious_faults;
     mm.page_table_lock.unlock(k.eng);
-    co_await k.arch->flush_tlb_fix_spurious_fault(k, cpu, mm, va);
+    // mm/memory.c handle_pte_fault(): ptep_set_access_flags() changed nothing (the model has
+    // no accessed/dirty bits to set), so flush_tlb_fix_spurious_fault() -- for write faults
+    // only.
+    if (write) co_await k.arch->flush_tlb_fix_spurious_fault(k, cpu, mm, va);
     co_return true;
   }
   mm.page_table_lock.unlock(k.eng);

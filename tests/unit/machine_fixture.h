@@ -11,12 +11,14 @@ namespace sd::test {
 
 struct machine {
   explicit machine(const std::string& arch, unsigned cpus,
-                   patches::knob_set knobs = patches::knob_set{}) {
+                   patches::knob_set knobs = patches::knob_set{},
+                   const std::string& patch_set = std::string(patches::k_default_preset)) {
     kern::machine_config cfg;
     cfg.arch = arch;
     cfg.cpus = cpus;
     cfg.costs = cost::cost_model(arch::find_arch(arch)->costs);
     cfg.knobs = knobs;
+    cfg.patches = patches::parse_patch_set(patch_set);
     k = std::make_unique<kern::kernel>(cfg, sched);
     threads = std::make_unique<workload::thread_group>(*k);
   }
