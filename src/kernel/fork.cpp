@@ -1,9 +1,12 @@
 // fork()'s address-space copy (kernel/fork.c / mm/mmap.c dup_mmap, mm/memory.c
-// copy_page_range, mm/hugetlb.c copy_hugetlb_page_range): with mmap_lock held for write
-// and every VMA write-locked, each VMA is duplicated; private anonymous PTEs are copied
-// with the write bit cleared in parent and child (CoW) and the page's refcount raised;
-// hugetlb VMAs share the parent's PMD tables. Then flush_tlb_mm(oldmm): the parent's CPUs
-// may still hold writable entries for pages that are now read-only.
+// copy_page_range): with mmap_lock held for write and every VMA write-locked, each VMA is
+// duplicated; private anonymous PTEs are copied with the write bit cleared in parent and
+// child (CoW) and the page's refcount raised. A MAP_SHARED hugetlb VMA is not copied at all:
+// vma_needs_copy() is false for it (no anon_vma, no VM_COPY_ON_FORK; since v6.0,
+// bcd51a3c679d "hugetlb: lazy page table copies in fork()"), so the child shares a PMD table
+// only when it first faults in that PUD window (hugetlb_fault -> huge_pte_alloc ->
+// huge_pmd_share). Then flush_tlb_mm(oldmm): the parent's CPUs may still hold writable
+// entries for pages that are now read-only.
 #include "kernel/paths.h"
 #include "kernel/zap.h"
 
@@ -66,9 +69,7 @@ sim::task<> sys_fork(kernel& k, unsigned cpu, mm::mm_struct& child) {
       nv->file->i_mmap_rwsem.up_write(k.eng);
     }
     child.vmas.emplace(nv->vm_start, nv);
-    if (vma->kind == mm::vma_kind::hugetlb)
-      co_await copy_hugetlb_page_range(k, *nv, *vma);
-    else
+    if (vma->kind != mm::vma_kind::hugetlb)  // hugetlb: MAP_SHARED, vma_needs_copy() false
       co_await copy_range(k, child, old, old.pgd, 4, vma->vm_start, vma->vm_end);
   }
   co_await k.arch->flush_tlb_mm(k, cpu, old);

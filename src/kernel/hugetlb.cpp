@@ -1,5 +1,6 @@
 // hugetlb shared mappings with PMD-table sharing (mm/hugetlb.c, kernel-mechanisms s5):
-//   - huge_pmd_share() at fault and at fork: a VMA mapping the same file window as another
+//   - huge_pmd_share() at fault (fork copies nothing of a MAP_SHARED hugetlb VMA, see
+//     fork.cpp): a VMA mapping the same file window as another
 //     VMA adopts that VMA's PMD table (pt_share_count + 1) under i_mmap_rwsem read;
 //   - huge_pmd_unshare() at unmap, under i_mmap_rwsem write: clear our PUD entry and drop
 //     our share. Three generations of what follows:
@@ -194,28 +195,6 @@ sim::task<bool> hugetlb_fault(kernel& k, mm::vm_area_struct& vma, va_t va) {
   }
   mm.page_table_lock.unlock(k.eng);
   co_return true;
-}
-
-sim::task<> copy_hugetlb_page_range(kernel& k, mm::vm_area_struct& dst, mm::vm_area_struct& src) {
-  for (va_t addr = src.vm_start; addr < src.vm_end; addr += mm::PMD_SIZE) {
-    co_await k.step(cost::param::pt_read, 2);
-    const mm::pt_entry* spud = mm::lookup_entry(k.mem, *src.vm_mm, addr, mm::level::pud);
-    if (!spud || !spud->present()) {
-      addr = (addr & mm::PUD_MASK) + mm::PUD_SIZE - mm::PMD_SIZE;
-      continue;
-    }
-    mm::pt_entry* dpmd = co_await huge_pte_alloc(k, dst, addr);
-    mm::pt_entry* dpud = mm::lookup_entry(k.mem, *dst.vm_mm, addr, mm::level::pud);
-    if (dpud->pfn == spud->pfn) {  // shared: nothing to copy in this PUD window
-      addr = (addr & mm::PUD_MASK) + mm::PUD_SIZE - mm::PMD_SIZE;
-      continue;
-    }
-    const mm::pt_entry s = k.mem.table(spud->pfn).e[mm::pt_index(addr, 2)];
-    if (!s.present()) continue;
-    co_await k.step(cost::param::pt_write);
-    ++k.mem[s.pfn].refcount;
-    *dpmd = s;
-  }
 }
 
 sim::task<> sys_mmap_hugetlb(kernel& k, unsigned cpu, va_t start, va_t len, mm::address_space& file,

@@ -40,7 +40,5 @@ sim::task<> unmap_hugepage_range_final(kernel& k, unsigned cpu, mm::mmu_gather& 
 void unlink_file_vma(mm::vm_area_struct& vma);
 // hugetlb_fault(): map the file's 2 MiB page at va, sharing a PMD table when possible.
 sim::task<bool> hugetlb_fault(kernel& k, mm::vm_area_struct& vma, mm::va_t va);
-// copy_hugetlb_page_range() at fork: share the parent's PMD tables, copy the rest.
-sim::task<> copy_hugetlb_page_range(kernel& k, mm::vm_area_struct& dst, mm::vm_area_struct& src);
 
 }  // namespace sd::kern

@@ -48,6 +48,23 @@ TEST(HugetlbForkExit, V617SendsOneSyncBroadcastPerUnsharedTableEveryExit) {
   EXPECT_EQ(r.stats.sync_ipis, 4u * 3u * 63u);
 }
 
+TEST(HugetlbForkExit, AChildSharesOnlyTheWindowsItFaultsIn) {
+  // mm/memory.c copy_page_range(): vma_needs_copy() is false for a MAP_SHARED hugetlb VMA
+  // (no anon_vma, not VM_COPY_ON_FORK; since v6.0, bcd51a3c679d), so fork shares nothing;
+  // a child shares a window's PMD table when it faults there (huge_pmd_share). A child that
+  // touches nothing unshares nothing at exit; one touch = one window = one table per exit.
+  auto none = k_hugetlb;
+  none.emplace_back("touch", "0");
+  const auto idle = run("hugetlb-fork-exit", "x86", k_cpus, "v6.17", none);
+  EXPECT_EQ(idle.stats.pmd_tables_unshared, 0u);
+  EXPECT_EQ(idle.stats.sync_broadcasts, 0u);
+  auto one = k_hugetlb;
+  one.emplace_back("touch", "1");
+  const auto single = run("hugetlb-fork-exit", "x86", k_cpus, "v6.17", one);
+  EXPECT_EQ(single.stats.pmd_tables_unshared, 4u);  // C x 1, not C x T
+  EXPECT_EQ(single.stats.sync_broadcasts, 4u);
+}
+
 TEST(HugetlbForkExit, V70SendsAtMostOnePerExitAndNoneWhenNotTheLastSharer) {
   // 8ce720d: one sync per gather, and only when a table became exclusive. Serial children:
   // each exit leaves the parent the only owner -> exactly one per exit.
