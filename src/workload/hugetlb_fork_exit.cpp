@@ -1,7 +1,8 @@
 // hugetlb-fork-exit (seed 003's IPI storm, Uschakow 2025; seeds 000/001): a parent maps a
 // shared hugetlb file of `tables` GiB (one PMD table per GiB) and populates it; then it forks
-// children that touch a few pages and exit. fork shares every PMD table with the child;
-// each child's exit unshares them (huge_pmd_unshare):
+// children that touch a few pages and exit. fork copies nothing of the shared mapping
+// (vma_needs_copy); a child shares a window's PMD table when it faults there, and its exit
+// unshares the tables it shares (huge_pmd_unshare):
 //   v6.17 (1013af4):     one sync broadcast per unshared table, every exit;
 //   v7.0 (8ce720d):      one flush and at most one sync per exit, none unless the exit
 //                        left a table exclusively owned (serial children: every exit does;
@@ -109,7 +110,7 @@ void build(kernel& k, const param_values& p, thread_group& threads) {
 
 const builtin_scenario hugetlb_fork_exit{
     "hugetlb-fork-exit",
-    "parent shares a hugetlb mapping's PMD tables with children that fork, touch and exit",
+    "children of a parent with a shared hugetlb mapping share the PMD tables of the windows they touch, then exit",
     "seed 003 (8ce720d: fork/exit x4 with per-table IPIs on 196 CPUs), seeds 000/001",
     k_params,
     validate,
