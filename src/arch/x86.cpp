@@ -43,6 +43,14 @@ enum class flavour { native, kvm, invlpgb };
 
 // TLB tag of a global ASID: apart from the 6 dynamic slots.
 constexpr std::uint32_t k_global_asid_base = 0x1000;
+// is_global_asid(): dynamic ASIDs are 0 .. TLB_NR_DYN_ASIDS - 1.
+bool is_global_asid(std::uint32_t asid) {
+  return asid >= hw::TLB_NR_DYN_ASIDS;
+}
+// mm_needs_global_asid(): the mm has a global ASID and this CPU does not use it yet.
+bool needs_global_asid(const mm_struct& mm, std::uint32_t asid) {
+  return mm.global_asid && asid != mm.global_asid;
+}
 
 class x86 final : public arch_ops {
  public:
@@ -240,11 +248,12 @@ sim::task<> x86::broadcast_tlb_flush(kernel& k, unsigned cpu, const flush_tlb_in
   const bool tlbsync = k.knob(patches::knob::tlbsync_after_invlpgb);
   if (tlbsync) co_await k.step(cost::param::tlbsync);
   k.count_flush("invlpgb");
-  // Every CPU's TLB entries under the global ASID, lazy CPUs included; the walk caches too
-  // unless this is a leaf-only ("final only") flush. Without TLBSYNC only the local
-  // completion is sure; the others stay pending.
+  // Every CPU's TLB entries under the global ASID, lazy CPUs included, and the walk caches
+  // too: invlpgb_flush_user_nr_nosync() issues INVLPGB_FLAG_PCID | INVLPGB_FLAG_VA, never
+  // FINAL_ONLY (arch/x86/include/asm/tlb.h, 2026; an earlier posting set it without
+  // freed_tables). Without TLBSYNC only the local completion is sure; the others stay pending.
   const hw::invalidation inv{mm.global_asid, info.start, info.end, info.end == mm::TLB_FLUSH_ALL,
-                             !info.freed_tables};
+                             false};
   for (auto& c : k.cpus) {
     if (tlbsync || c.id == cpu)
       c.tlb.apply(inv);
@@ -257,6 +266,8 @@ sim::task<> x86::broadcast_tlb_flush(kernel& k, unsigned cpu, const flush_tlb_in
     for (const auto& c : k.cpus)
       stragglers = stragglers || (c.loaded_mm == &mm && c.loaded_asid != mm.global_asid);
     if (stragglers) {
+      // flush_tlb_multi() -> native_flush_tlb_multi(), which traces TLB_REMOTE_SEND_IPI.
+      k.count_flush("remote_send_ipi");
       kern::smp_call_func_t func = [this, &info](kernel& kk, unsigned t) {
         return flush_tlb_func(kk, t, info);
       };
@@ -286,19 +297,15 @@ sim::task<> x86::flush_tlb_func(kernel& k, unsigned cpu, const flush_tlb_info& f
     co_return;
   }
   if (c.loaded_mm == &k.init_mm()) co_return;
+  // mm_needs_global_asid(): a CPU still on a dynamic ASID of an mm that has a global one
+  // reloads onto it (switch_mm_irqs_off of the same mm: no flush, and it leaves lazy mode);
+  // the global ASID is kept coherent by the broadcasts. Checked before the lazy test.
+  if (needs_global_asid(*c.loaded_mm, c.loaded_asid))
+    co_await switch_mm_irqs_off(k, cpu, *c.loaded_mm);
+  if (is_global_asid(c.loaded_asid)) co_return;
   if (c.is_lazy) {
     // Lazy: switching to init_mm also drops the walk caches' view of the old tables.
     co_await switch_mm_irqs_off(k, cpu, k.init_mm());
-    co_return;
-  }
-  if (f.mm->global_asid) {
-    // INVLPGB transition: reload into the global ASID (its entries are kept coherent by
-    // broadcasts from now on); a CPU already on it was covered by the broadcast.
-    if (c.loaded_asid != f.mm->global_asid) {
-      c.loaded_asid = f.mm->global_asid;
-      c.tlb.flush_asid(f.mm->global_asid);
-      k.count_flush("remote_shootdown");
-    }
     co_return;
   }
   hw::tlb_context& slot = c.ctxs[c.loaded_asid];
@@ -333,8 +340,15 @@ sim::task<> x86::switch_mm_irqs_off(kernel& k, unsigned cpu, mm_struct& next) {
   const bool was_lazy = c.is_lazy;
   c.is_lazy = false;
   co_await k.step(cost::param::switch_mm);
+  // Every path that reloads CR3 traces TLB_FLUSH_ON_TASK_SWITCH (with TLB_FLUSH_ALL or 0
+  // pages): every cross-mm switch, a same-mm move onto the global ASID, a lazy catch-up.
   if (prev == &next) {
-    if (!was_lazy || next.global_asid) co_return;  // same mm; a global ASID is kept coherent
+    if (needs_global_asid(next, c.loaded_asid)) {  // reload onto it, no flush
+      c.loaded_asid = next.global_asid;
+      k.count_flush("task_switch");
+      co_return;
+    }
+    if (is_global_asid(c.loaded_asid) || !was_lazy) co_return;
     // Leaving lazy mode for the same mm: flushes may have skipped us; catch up via tlb_gen.
     co_await k.step(cost::param::remote_read);
     hw::tlb_context& slot = c.ctxs[c.loaded_asid];
@@ -365,6 +379,7 @@ sim::task<> x86::switch_mm_irqs_off(kernel& k, unsigned cpu, mm_struct& next) {
     c.loaded_mm = &next;
     c.loaded_asid = next.global_asid;
     c.switching = false;
+    k.count_flush("task_switch");  // 0 pages
     co_return;
   }
   // choose_new_asid()
@@ -387,8 +402,8 @@ sim::task<> x86::switch_mm_irqs_off(kernel& k, unsigned cpu, mm_struct& next) {
   if (need_flush) {
     c.ctxs[asid] = {ctx_id(next), next_tlb_gen};
     c.tlb.flush_asid(asid);  // load CR3 without NOFLUSH
-    k.count_flush("task_switch");
   }
+  k.count_flush("task_switch");  // TLB_FLUSH_ALL pages if it flushed, else 0
   c.loaded_mm = &next;
   c.loaded_asid = asid;
   c.switching = false;

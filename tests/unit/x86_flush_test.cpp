@@ -143,5 +143,78 @@ TEST(X86Flush, ExitMmapRunsOnALazyCpuWhoseFirstFlushSwitchesItToInitMm) {
   EXPECT_EQ(m.k->mon.total(), 0u);
 }
 
+// x86-invlpgb, an mm running on 4 CPUs (arch/x86/mm/tlb.c). The first IPI flush gives it a
+// global ASID (consider_global_asid: more than 3 CPUs active; the model checks at every
+// flush). The next flush is INVLPGB, and finish_asid_transition IPIs the CPUs still on
+// dynamic ASIDs, whose flush_tlb_func reloads them onto the global ASID (no flush) before
+// any lazy check. Then each CPU walks A again under the global ASID. A last zap of D (in
+// A's PTE table, no table freed) is one INVLPGB without FINAL_ONLY: it drops CPU 1's
+// paging-structure entries for the range as well as the leaves.
+TEST(X86Flush, InvlpgbDropsWalkCachesAndTheTransitionReloadsWithoutFlushing) {
+  machine m("x86-invlpgb", 4);
+  auto& mm = m.k->new_mm("proc");
+  constexpr va_t D = A + 2 * mm::PAGE_SIZE;
+  bool walk_cached_before = false, walk_cached_after = true;
+  std::uint32_t asid_after_transition = 0;
+  m.start(0, [&](kernel& k, unsigned cpu) -> sim::task<> {
+    co_await kern::switch_to_task(k, cpu, mm);
+    for (va_t va : {A, B, C, D}) co_await kern::sys_mmap(k, cpu, va, mm::PAGE_SIZE);
+    for (va_t va : {A, B, C, D}) co_await kern::user_access(k, cpu, va, true);
+    co_await kern::user_run(k, cpu, 100'000);
+    co_await kern::sys_madvise_dontneed(k, cpu, B, mm::PAGE_SIZE);  // IPIs; global ASID
+    co_await kern::sys_madvise_dontneed(k, cpu, C, mm::PAGE_SIZE);  // INVLPGB + transition
+    co_await kern::user_run(k, cpu, 200'000);
+    co_await kern::sys_madvise_dontneed(k, cpu, D, mm::PAGE_SIZE);  // INVLPGB, leaf only
+  });
+  for (unsigned cpu = 1; cpu <= 3; ++cpu)
+    m.start(cpu, [&, cpu](kernel& k, unsigned c) -> sim::task<> {
+      co_await kern::user_run(k, c, 20'000);
+      co_await kern::switch_to_task(k, c, mm);
+      co_await kern::user_access(k, c, A, false);
+      co_await kern::user_run(k, c, 150'000);  // the transition happens meanwhile
+      if (cpu == 1) asid_after_transition = k.cpus[c].loaded_asid;
+      co_await kern::user_access(k, c, A, false);  // walks under the global ASID
+      const auto key = hw::tlb::walk_key(k.cpus[c].loaded_asid, 1, A);
+      if (cpu == 1) walk_cached_before = k.cpus[c].tlb.find(key) != nullptr;
+      co_await kern::user_run(k, c, 200'000);  // CPU 0 zaps D meanwhile
+      if (cpu == 1) walk_cached_after = k.cpus[c].tlb.find(key) != nullptr;
+    });
+  m.run();
+  ASSERT_NE(mm.global_asid, 0u);
+  EXPECT_EQ(asid_after_transition, mm.global_asid);
+  EXPECT_TRUE(walk_cached_before);
+  EXPECT_FALSE(walk_cached_after);
+  // The transition reload traces TLB_FLUSH_ON_TASK_SWITCH and flushes nothing: no
+  // remote_shootdown from it; finish_asid_transition's IPI traces TLB_REMOTE_SEND_IPI.
+  const auto& reasons = m.k->stats.flushes_by_reason;
+  EXPECT_EQ(reasons.count("remote_shootdown") ? reasons.at("remote_shootdown") : 0, 3u);
+  EXPECT_EQ(reasons.at("remote_send_ipi"), 2u);
+  EXPECT_EQ(reasons.at("invlpgb"), 2u);
+  EXPECT_EQ(m.k->mon.total(), 0u);
+}
+
+// tlb:tlb_flush as the kernel traces it: switch_mm_irqs_off() reaches reload_tlb on every
+// switch to another mm and traces TLB_FLUSH_ON_TASK_SWITCH there, with TLB_FLUSH_ALL pages
+// when choose_new_asid() needed a flush and 0 when the ASID slot was current. init_mm -> p
+// (new slot: flush), p -> q (new slot: flush), q -> p (p's slot is current: no flush):
+// three events, two flushes; a switch between two threads of q traces nothing.
+TEST(X86Flush, EveryCrossMmSwitchTracesTaskSwitchFlushOrNot) {
+  machine m("x86", 1);
+  auto& p = m.k->new_mm("p");
+  auto& q = m.k->new_mm("q");
+  std::uint64_t flushes_of_p_slot = 0;
+  m.start(0, [&](kernel& k, unsigned cpu) -> sim::task<> {
+    co_await kern::switch_to_task(k, cpu, p);
+    co_await kern::switch_to_task(k, cpu, q);
+    const std::uint64_t gen = k.cpus[cpu].ctxs[0].tlb_gen;
+    co_await kern::switch_to_task(k, cpu, p);
+    flushes_of_p_slot = k.cpus[cpu].ctxs[0].tlb_gen - gen;
+    co_await kern::switch_to_task(k, cpu, p);  // same mm, not lazy: returns early
+  });
+  m.run();
+  EXPECT_EQ(m.k->stats.flushes_by_reason.at("task_switch"), 3u);
+  EXPECT_EQ(flushes_of_p_slot, 0u);
+}
+
 }  // namespace
 }  // namespace sd::test
