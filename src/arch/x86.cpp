@@ -289,6 +289,7 @@ bool x86::should_flush_tlb(const kernel& k, unsigned cpu, const flush_tlb_info& 
 sim::task<> x86::flush_tlb_func(kernel& k, unsigned cpu, const flush_tlb_info& f) {
   hw::cpu& c = k.cpus[cpu];
   const bool local = cpu == f.initiating_cpu;
+  if (!local) ++k.stats.tlb_irqs;         // inc_irq_stat(irq_tlb_count)
   co_await k.step(cost::param::pt_read);  // loaded_mm, loaded_mm_asid
   if (f.mm && f.mm != c.loaded_mm) {
     // Stale cpumask bit (mm_cpumask is updated lazily since 2024): drop out of the mask.

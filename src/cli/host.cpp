@@ -1,9 +1,13 @@
+#include <sys/utsname.h>
+
 #include <fstream>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "host/host_report.h"
 #include "host/host_run.h"
+#include "patches/patches.h"
+#include "predict/predict.h"
 #include "workload/config.h"
 
 namespace sd::cli {
@@ -11,6 +15,11 @@ namespace sd::cli {
 command_fn add_host(CLI::App& app) {
   auto o = std::make_shared<host::host_options>();
   auto json = std::make_shared<std::string>();
+  struct predict_opts {
+    bool on = false;
+    std::string arch, patches;
+  };
+  auto pred = std::make_shared<predict_opts>();
   CLI::App* sub = app.add_subcommand(
       "host", "run a scenario natively on this machine and measure the real kernel");
   std::string names;
@@ -29,25 +38,64 @@ command_fn add_host(CLI::App& app) {
   sub->add_option("--reserve-hugepages", o->reserve_hugepages,
                   "as root: raise vm.nr_hugepages to N for the run, then restore it")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20));
+  sub->add_flag("--predict", pred->on,
+                "also run the model of this machine on each phase's twin and print measured | "
+                "model | equal per count (arch, CPUs and patch set guessed from the machine, "
+                "each with its evidence)");
+  sub->add_option("--arch", pred->arch, "--predict: model this arch instead of the guessed one")
+      ->check(CLI::IsMember({"x86", "x86-kvm", "x86-invlpgb", "arm64"}));
+  sub->add_option("--patches", pred->patches,
+                  "--predict: model this patch set instead of the guessed one");
   sub->add_option("--json", *json, "write the JSON result to FILE, or - for stdout");
-  return [o, json]() -> int {
+  return [o, json, pred]() -> int {
+    if ((!pred->arch.empty() || !pred->patches.empty()) && !pred->on)
+      throw workload::input_error("--arch and --patches only apply with --predict");
+    if (!pred->patches.empty()) {
+      try {
+        patches::parse_patch_set(pred->patches);
+      } catch (const std::invalid_argument& e) {
+        throw workload::input_error(std::string("--patches: ") + e.what());
+      }
+    }
     host::host_result r;
     try {
       r = host::run_host(*o);
     } catch (const std::invalid_argument& e) {
       throw workload::input_error(e.what());
     }
+    std::optional<predict::prediction> prediction;
+    if (pred->on) {
+      utsname u{};
+      uname(&u);
+      predict::machine_guess m = predict::guess_machine(r.cpus, u.release, u.machine);
+      if (!pred->arch.empty()) {
+        m.arch = pred->arch;
+        m.why.push_back("arch " + m.arch + ": --arch");
+      }
+      if (!pred->patches.empty()) {
+        m.patches = pred->patches;
+        m.why.push_back("patches " + m.patches + ": --patches");
+      }
+      prediction = predict::predict(r, m);
+    }
     if (!json->empty()) {
-      const std::string doc = host::to_json(r).dump(2) + "\n";
+      nlohmann::ordered_json j = host::to_json(r);
+      if (prediction) predict::add_to_json(j, *prediction);
+      const std::string doc = j.dump(2) + "\n";
       if (*json == "-") {
         std::cout << doc;
       } else {
         std::ofstream f(*json);
         if (!f) throw workload::input_error("--json: cannot write '" + *json + "'");
         f << doc;
+        f.close();
+        if (!f) throw workload::input_error("--json: writing '" + *json + "' failed");
       }
     }
-    if (*json != "-") host::print_table(std::cout, r);
+    if (*json != "-") {
+      host::print_table(std::cout, r);
+      if (prediction) predict::print_prediction(std::cout, *prediction);
+    }
     return 0;
   };
 }

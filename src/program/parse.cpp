@@ -20,7 +20,7 @@ using workload::input_error;
 constexpr std::uintmax_t k_max_program_bytes = 1 << 20;
 
 constexpr std::string_view k_ops_help =
-    "enter P, exit, idle, user, kthread_use_mm P, kthread_unuse_mm, mmap OFF LEN, "
+    "enter P, exit, idle, user [TIME], kthread_use_mm P, kthread_unuse_mm, mmap OFF LEN, "
     "mmap_hugetlb FILE OFF LEN [PGOFF], munmap OFF LEN, touch OFF [PAGES] [read|write], "
     "mprotect OFF LEN none|rw, madvise_dontneed OFF LEN, fork CHILD, "
     "gup_fast OFF [PAGES] [read|write], collapse P OFF, uffd_move DST SRC LEN, signal LABEL, "
@@ -64,10 +64,20 @@ class op_reader {
       o.kind = name == "enter" ? op_kind::enter : op_kind::kthread_use_mm;
       arity(2, 2, name + " PROCESS");
       o.process = process(w_[1]);
-    } else if (name == "exit" || name == "idle" || name == "user" || name == "kthread_unuse_mm") {
+    } else if (name == "user") {
+      o.kind = op_kind::user;
+      arity(1, 2, "user [TIME]");
+      if (w_.size() == 2) {
+        try {
+          o.ns = workload::parse_time_ns(w_[1]);
+        } catch (const std::invalid_argument& e) {
+          fail(std::string("user TIME: ") + e.what());
+        }
+        if (o.ns <= 0) fail("user TIME must be positive");
+      }
+    } else if (name == "exit" || name == "idle" || name == "kthread_unuse_mm") {
       o.kind = name == "exit"   ? op_kind::exit
                : name == "idle" ? op_kind::idle
-               : name == "user" ? op_kind::user
                                 : op_kind::kthread_unuse_mm;
       arity(1, 1, name);
     } else if (name == "mmap" || name == "munmap" || name == "madvise_dontneed") {

@@ -27,7 +27,7 @@ enum class op_kind : std::uint8_t {
   enter,             // enter P: a thread of P runs here (context switch to P's mm)
   exit,              // exit: the thread exits; the last thread of its process runs exit_mmap
   idle,              // idle: switch to idle; the mm stays loaded lazily (lazy TLB)
-  user,              // user: run user code (IRQs on), one step
+  user,              // user [TIME]: run user code (IRQs on) for TIME (default 1us), one step
   kthread_use_mm,    // kthread_use_mm P: a kthread adopts P's mm (non-lazy switch)
   kthread_unuse_mm,  // kthread_unuse_mm: and drops it again (the mm stays loaded lazily)
   mmap,              // mmap OFF LEN: anonymous private memory
@@ -46,16 +46,17 @@ enum class op_kind : std::uint8_t {
 
 struct op {
   op_kind kind;
-  std::string text;    // as written
-  std::string origin;  // "file:line: [cpu.N] ops[i]"
-  int process = -1;    // enter, kthread_use_mm, fork (the child), collapse
-  int file = -1;       // mmap_hugetlb
-  int label = -1;      // signal, wait
-  mm::va_t a = 0;      // start / dst (absolute address)
-  mm::va_t b = 0;      // length / src
-  mm::va_t c = 0;      // uffd_move length, hugetlb file offset
-  unsigned pages = 1;  // touch, gup_fast
-  bool write = true;   // touch, gup_fast
+  std::string text;         // as written
+  std::string origin;       // "file:line: [cpu.N] ops[i]"
+  int process = -1;         // enter, kthread_use_mm, fork (the child), collapse
+  int file = -1;            // mmap_hugetlb
+  int label = -1;           // signal, wait
+  mm::va_t a = 0;           // start / dst (absolute address)
+  mm::va_t b = 0;           // length / src
+  mm::va_t c = 0;           // uffd_move length, hugetlb file offset
+  unsigned pages = 1;       // touch, gup_fast
+  std::int64_t ns = 1'000;  // user: how long (timed runs; check makes it one step)
+  bool write = true;        // touch, gup_fast
   bool prot_none = false;
 };
 

@@ -36,7 +36,7 @@ sim::task<> run_op(kernel& k, unsigned cpu, const op& o, runtime& rt) {
       co_await kern::switch_to_idle(k, cpu);
       break;
     case op_kind::user:
-      co_await kern::user_run(k, cpu, 1'000);
+      co_await kern::user_run(k, cpu, o.ns);
       break;
     case op_kind::kthread_use_mm:
       co_await kern::kthread_use_mm(k, cpu, *rt.processes[static_cast<std::size_t>(o.process)]->mm);

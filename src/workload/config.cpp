@@ -124,7 +124,10 @@ std::string workload_name(const run_config& cfg) {
 run_config resolve(const scenario_spec& spec) {
   run_config cfg;
   const builtin_scenario* b = nullptr;
-  if (spec.program) {
+  if (spec.parsed_program) {
+    cfg.program = spec.parsed_program;
+    cfg.source = cfg.program->source;
+  } else if (spec.program) {
     cfg.program = std::make_shared<const program::program>(program::load_program(*spec.program));
     cfg.source = cfg.program->source;
   } else {

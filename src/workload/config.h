@@ -35,6 +35,8 @@ struct setting {
 struct scenario_spec {
   std::string scenario;                // built-in workload name
   std::optional<std::string> program;  // or a check program (name or file) run timed
+  // or one already parsed (host --predict's twins of its phases)
+  std::shared_ptr<const program::program> parsed_program;
   std::string source = "built-in";
   std::optional<std::string> arch;
   std::optional<unsigned> cpus;

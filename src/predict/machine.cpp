@@ -1,0 +1,103 @@
+#include "predict/machine.h"
+
+#include <fstream>
+#include <sstream>
+#include <string_view>
+
+namespace sd::predict {
+
+namespace {
+
+bool read_text(const std::string& path, std::string& out) {
+  std::ifstream f(path);
+  if (!f) return false;
+  std::stringstream b;
+  b << f.rdbuf();
+  out = b.str();
+  return true;
+}
+
+// The "flags" line of the first CPU in /proc/cpuinfo, with a space on either side.
+std::string cpu_flags(const std::string& cpuinfo) {
+  std::istringstream in(cpuinfo);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("flags", 0) == 0) return " " + line.substr(line.find(':') + 1) + " ";
+  return "";
+}
+
+// Whether /proc/kallsyms names the function (a text symbol, " t " or " T ").
+bool has_symbol(const std::string& kallsyms, std::string_view name) {
+  std::istringstream in(kallsyms);
+  for (std::string line; std::getline(in, line);) {
+    const auto sp = line.rfind(' ');
+    if (sp != std::string::npos && std::string_view(line).substr(sp + 1) == name) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string preset_for_release(const std::string& release) {
+  unsigned major = 0, minor = 0;
+  char dot = 0;
+  std::istringstream in(release);
+  if (!(in >> major >> dot >> minor) || dot != '.') return "";
+  const unsigned v = major * 100 + minor;
+  if (v >= 700) return "v7.0";
+  if (v >= 618) return "v6.18";
+  if (v >= 617) return "v6.17";
+  return "";
+}
+
+machine_guess guess_machine(unsigned cpus, const std::string& release, const std::string& uname_m,
+                            const std::string& root) {
+  machine_guess g;
+  g.cpus = cpus;
+  g.kernel_release = release;
+  std::string cpuinfo;
+  const bool have_cpuinfo = read_text(root + "proc/cpuinfo", cpuinfo);
+  if (uname_m == "aarch64") {
+    g.arch = "arm64";
+    g.why.push_back("arch arm64: uname -m is aarch64");
+  } else {
+    const std::string flags = cpu_flags(cpuinfo);
+    if (flags.find(" invlpgb ") != std::string::npos) {
+      g.arch = "x86-invlpgb";
+      g.why.push_back("arch x86-invlpgb: /proc/cpuinfo has the invlpgb flag");
+    } else if (flags.find(" hypervisor ") != std::string::npos) {
+      g.arch = "x86-kvm";
+      g.why.push_back(
+          "arch x86-kvm: /proc/cpuinfo has the hypervisor flag (the model knows KVM's PV "
+          "flush; another hypervisor's flush backend is not modeled)");
+    } else {
+      g.arch = "x86";
+      g.why.push_back(have_cpuinfo ? "arch x86: no hypervisor and no invlpgb flag"
+                                   : "arch x86: /proc/cpuinfo unreadable, assumed native");
+    }
+  }
+  g.patches = preset_for_release(release);
+  if (g.patches.empty()) {
+    g.patches = "v6.17";
+    g.why.push_back("patches v6.17: kernel " + release +
+                    " is older than every preset; the oldest is used");
+  } else {
+    g.why.push_back("patches " + g.patches + ": kernel " + release);
+  }
+  // Features a stable kernel may carry beyond its release's preset, told by the functions
+  // they add (issue 9 item 9).
+  std::string kallsyms;
+  if (!read_text(root + "proc/kallsyms", kallsyms) || kallsyms.empty()) {
+    g.why.push_back("/proc/kallsyms unreadable: no stable backport detected");
+    return g;
+  }
+  const bool gather = has_symbol(kallsyms, "huge_pmd_unshare_flush");
+  if (gather && g.patches != "v7.0") {
+    g.patches += "+hugetlb-unshare-gather";
+    g.why.push_back(
+        "+hugetlb-unshare-gather: /proc/kallsyms has huge_pmd_unshare_flush (8ce720d, "
+        "backported to this stable kernel)");
+  }
+  return g;
+}
+
+}  // namespace sd::predict

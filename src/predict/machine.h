@@ -1,0 +1,27 @@
+// What the model should be told about this machine to predict what its kernel does: the
+// arch backend, the CPU count and the patch set of the running kernel, each with the
+// evidence it rests on (host --predict prints it).
+#pragma once
+#include <string>
+#include <vector>
+
+namespace sd::predict {
+
+struct machine_guess {
+  std::string arch;              // x86, x86-kvm, x86-invlpgb, arm64
+  unsigned cpus = 0;             // online CPUs
+  std::string kernel_release;    // uname -r
+  std::string patches;           // a patch-set spec (shootdown list patches)
+  std::vector<std::string> why;  // one line per decision, with its evidence
+};
+
+// Reads uname, /proc/cpuinfo and /proc/kallsyms (through `root`, "/" normally: tests pass
+// a directory with fake files). Never fails: what it cannot read it says in `why`.
+machine_guess guess_machine(unsigned cpus, const std::string& release, const std::string& uname_m,
+                            const std::string& root = "/");
+
+// The preset for a kernel release "MAJOR.MINOR[.PATCH...]": the newest preset not newer
+// than it ("v6.17", "v6.18", "v7.0"); "" when older than every preset.
+std::string preset_for_release(const std::string& release);
+
+}  // namespace sd::predict

@@ -1,0 +1,197 @@
+#include "predict/predict.h"
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+
+#include "predict/twins.h"
+#include "program/program.h"
+#include "workload/config.h"
+#include "workload/run.h"
+
+namespace sd::predict {
+
+namespace {
+
+using per_op = std::map<std::string, double>;
+
+// The counts a host phase sample and a model run both have, as totals.
+per_op model_totals(const kern::metrics& m) {
+  per_op t;
+  for (const auto& [k, v] : m.flushes_by_reason)
+    t["flushes_by_reason." + k] = static_cast<double>(v);
+  t["tlb_interrupts"] = static_cast<double>(m.tlb_irqs);
+  t["call_function_interrupts"] = static_cast<double>(std::accumulate(
+      m.ipis_received_per_cpu.begin(), m.ipis_received_per_cpu.end(), std::uint64_t{0}));
+  return t;
+}
+
+kern::metrics run_twin(const std::string& text, const machine_guess& m, unsigned cpus) {
+  workload::scenario_spec spec;
+  spec.parsed_program =
+      std::make_shared<const program::program>(program::parse_program(text, "host twin"));
+  spec.arch = m.arch;
+  spec.cpus = std::max(cpus, spec.parsed_program->min_cpus());
+  spec.patches = workload::setting{"patches", m.patches, "host --predict"};
+  return workload::simulate(workload::resolve(spec)).stats;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// Per-op medians over the repeats of what host could measure.
+per_op measured_per_op(const host::phase_result& p, bool interrupts, bool tracepoint,
+                       const std::vector<std::string>& names) {
+  per_op out;
+  for (const auto& name : names) {
+    std::vector<double> v;
+    for (const auto& s : p.repeats) {
+      if (!s.ops) continue;
+      double total = 0;
+      if (name.rfind("flushes_by_reason.", 0) == 0) {
+        if (!tracepoint) break;
+        const auto it = s.flushes_by_reason.find(name.substr(18));
+        total = it == s.flushes_by_reason.end() ? 0 : static_cast<double>(it->second);
+      } else if (name == "tlb_interrupts" || name == "call_function_interrupts") {
+        if (!interrupts) break;
+        const auto& per_cpu = name == "tlb_interrupts" ? s.tlb_ipis_per_cpu : s.cal_ipis_per_cpu;
+        total =
+            static_cast<double>(std::accumulate(per_cpu.begin(), per_cpu.end(), std::uint64_t{0}));
+      }
+      v.push_back(total / static_cast<double>(s.ops));
+    }
+    if (!v.empty()) out[name] = median(v);
+  }
+  return out;
+}
+
+std::string number(double v) {
+  return std::fabs(v - std::round(v)) < 1e-9 ? fmt::format("{:.0f}", v) : fmt::format("{:.3f}", v);
+}
+
+}  // namespace
+
+prediction predict(const host::host_result& measured, const machine_guess& m) {
+  prediction p;
+  p.machine = m;
+  p.rounds = 4;
+  constexpr unsigned base = 2;
+  for (const auto& ph : measured.phases) {
+    phase_prediction pp;
+    pp.phase = ph.name;
+    std::string why;
+    const auto lo = twin_of(measured.scenario, ph.name, m.cpus, base, why);
+    const auto hi = twin_of(measured.scenario, ph.name, m.cpus, base + p.rounds, why);
+    if (!lo || !hi) {
+      pp.no_twin = why;
+      p.phases.push_back(std::move(pp));
+      continue;
+    }
+    pp.differs = hi->differs;
+    const per_op a = model_totals(run_twin(lo->program, m, m.cpus));
+    const per_op b = model_totals(run_twin(hi->program, m, m.cpus));
+    std::vector<std::string> names;
+    for (const auto& [k, v] : b) names.push_back(k);
+    for (const auto& [k, v] : a)
+      if (!b.count(k)) names.push_back(k);
+    if (measured.have_tracepoint)
+      for (const auto& s : ph.repeats)
+        for (const auto& [k, v] : s.flushes_by_reason)
+          if (std::find(names.begin(), names.end(), "flushes_by_reason." + k) == names.end())
+            names.push_back("flushes_by_reason." + k);
+    std::sort(names.begin(), names.end());
+    const per_op meas =
+        measured_per_op(ph, measured.have_interrupts, measured.have_tracepoint, names);
+    bool ipis_missing = false;
+    for (const auto& name : names) {
+      count_row row;
+      row.name = name;
+      const double hv = b.count(name) ? b.at(name) : 0;
+      const double lv = a.count(name) ? a.at(name) : 0;
+      row.model = (hv - lv) / p.rounds;
+      if (meas.count(name)) {
+        row.measured = meas.at(name);
+        row.equal = std::fabs(*row.measured - row.model) <=
+                    std::max(k_abs_tolerance, k_rel_tolerance * std::fabs(row.model));
+      }
+      // A reason neither side saw during the operations (e.g. task switches of the setup).
+      const bool reason = name.rfind("flushes_by_reason.", 0) == 0;
+      if (reason && row.model == 0 && (!row.measured || *row.measured == 0)) continue;
+      ipis_missing = ipis_missing || (name == "tlb_interrupts" && row.model > 0 && row.measured &&
+                                      *row.measured == 0);
+      pp.rows.push_back(row);
+    }
+    if (ipis_missing && m.arch == "x86-kvm")
+      pp.notes.push_back(
+          "no TLB-shootdown interrupt arrived although the model's PV flush IPIs running "
+          "vCPUs: this guest's hypervisor flushes remote TLBs itself (a hypercall flush, as PVM "
+          "and Hyper-V do), which the model does not have; compare the sync IPIs "
+          "(call_function_interrupts minus the model's flush IPIs) instead");
+    p.phases.push_back(std::move(pp));
+  }
+  return p;
+}
+
+void print_prediction(std::ostream& out, const prediction& p) {
+  fmt::print(out, "\n model of this machine: {}, {} CPUs, kernel {}, patches {}\n", p.machine.arch,
+             p.machine.cpus, p.machine.kernel_release, p.machine.patches);
+  for (const auto& w : p.machine.why) fmt::print(out, "   {}\n", w);
+  fmt::print(out,
+             " per operation; the model's count is the difference between twin runs of {} and "
+             "{} operations, divided by {}; equal = within {} or {:.0f}%\n",
+             2 + p.rounds, 2, p.rounds, k_abs_tolerance, k_rel_tolerance * 100);
+  for (const auto& ph : p.phases) {
+    fmt::print(out, "\n phase {}\n", ph.phase);
+    if (!ph.no_twin.empty()) {
+      fmt::print(out, "   no prediction: {}\n", ph.no_twin);
+      continue;
+    }
+    if (!ph.differs.empty()) fmt::print(out, "   twin differs: {}\n", ph.differs);
+    for (const auto& n : ph.notes) fmt::print(out, "   note: {}\n", n);
+    fmt::print(out, "   {:<40} {:>12} {:>12}  {}\n", "count per op", "measured", "model", "equal");
+    for (const auto& r : ph.rows)
+      fmt::print(out, "   {:<40} {:>12} {:>12}  {}\n", r.name,
+                 r.measured ? number(*r.measured) : "unavailable", number(r.model),
+                 r.equal ? (*r.equal ? "yes" : "NO") : "-");
+  }
+}
+
+void add_to_json(nlohmann::ordered_json& j, const prediction& p) {
+  j["model"] = {{"arch", p.machine.arch},
+                {"cpus", p.machine.cpus},
+                {"kernel", p.machine.kernel_release},
+                {"patches", p.machine.patches},
+                {"why", p.machine.why},
+                {"rounds", p.rounds},
+                {"tolerance", {{"absolute", k_abs_tolerance}, {"relative", k_rel_tolerance}}}};
+  for (auto& phase : j["phases"]) {
+    const auto it = std::find_if(p.phases.begin(), p.phases.end(), [&](const phase_prediction& x) {
+      return x.phase == phase["name"].get<std::string>();
+    });
+    if (it == p.phases.end()) continue;
+    nlohmann::ordered_json pred = nlohmann::ordered_json::object();
+    if (!it->no_twin.empty()) {
+      phase["predict_unavailable"] = it->no_twin;
+      continue;
+    }
+    for (const auto& r : it->rows) {
+      nlohmann::ordered_json c;
+      c["measured"] = r.measured ? nlohmann::ordered_json(*r.measured) : nlohmann::ordered_json();
+      c["model"] = r.model;
+      c["equal"] = r.equal ? nlohmann::ordered_json(*r.equal) : nlohmann::ordered_json();
+      pred[r.name] = c;
+    }
+    phase["predict"] = pred;
+    if (!it->differs.empty()) phase["predict_twin_differs"] = it->differs;
+    if (!it->notes.empty()) phase["predict_notes"] = it->notes;
+  }
+}
+
+}  // namespace sd::predict

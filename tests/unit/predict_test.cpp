@@ -1,0 +1,115 @@
+// host --predict: the machine guess from its evidence, and the model's per-op counts beside
+// measured ones, derived from arch/x86/mm/tlb.c and mm/mprotect.c.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "predict/machine.h"
+#include "predict/predict.h"
+
+namespace sd::predict {
+namespace {
+
+TEST(PredictMachine, PresetFollowsTheRelease) {
+  EXPECT_EQ(preset_for_release("6.18.44-fc-v782"), "v6.18");
+  EXPECT_EQ(preset_for_release("6.17.2"), "v6.17");
+  EXPECT_EQ(preset_for_release("7.1.0-rc3"), "v7.0");
+  EXPECT_EQ(preset_for_release("6.19"), "v6.18");
+  EXPECT_EQ(preset_for_release("5.15.0"), "");
+  EXPECT_EQ(preset_for_release("garbage"), "");
+}
+
+std::string fake_root(const std::string& flags, const std::string& kallsyms) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("sd_predict_" + std::to_string(std::hash<std::string>{}(flags + kallsyms)));
+  std::filesystem::create_directories(dir / "proc");
+  std::ofstream(dir / "proc" / "cpuinfo") << "processor : 0\nflags : " << flags << "\n";
+  if (!kallsyms.empty()) std::ofstream(dir / "proc" / "kallsyms") << kallsyms;
+  return dir.string() + "/";
+}
+
+TEST(PredictMachine, ArchAndStableBackportsFromTheirEvidence) {
+  const auto kvm = guess_machine(
+      2, "6.18.44", "x86_64",
+      fake_root("fpu pae hypervisor lahf_lm", "ffffffff81000000 T huge_pmd_unshare_flush\n"));
+  EXPECT_EQ(kvm.arch, "x86-kvm");
+  EXPECT_EQ(kvm.patches, "v6.18+hugetlb-unshare-gather");
+  const auto amd =
+      guess_machine(64, "7.0.1", "x86_64",
+                    fake_root("fpu invlpgb", "ffffffff81000000 T huge_pmd_unshare_flush\n"));
+  EXPECT_EQ(amd.arch, "x86-invlpgb");
+  EXPECT_EQ(amd.patches, "v7.0");  // v7.0 has the gather already
+  const auto native = guess_machine(8, "6.17.0", "x86_64", fake_root("fpu sse", ""));
+  EXPECT_EQ(native.arch, "x86");
+  EXPECT_EQ(native.patches, "v6.17");
+  EXPECT_NE(native.why.back().find("kallsyms unreadable"), std::string::npos);
+  EXPECT_EQ(guess_machine(4, "7.0", "aarch64", fake_root("", "")).arch, "arm64");
+}
+
+host::host_result mprotect_measured(std::uint64_t flushes_per_op) {
+  host::host_result r;
+  r.scenario = "mprotect-none-rw";
+  r.have_interrupts = r.have_tracepoint = true;
+  for (const char* name : {"alone", "with-siblings"}) {
+    host::phase_sample s;
+    s.ops = 100;
+    s.tlb_ipis_per_cpu = {0, std::string(name) == "alone" ? 0u : 100u};
+    s.cal_ipis_per_cpu = s.tlb_ipis_per_cpu;
+    s.flushes_by_reason["local_mm_shootdown"] = flushes_per_op * 100;
+    r.phases.push_back({name, "", {s}, ""});
+  }
+  return r;
+}
+
+const count_row* row(const phase_prediction& p, const std::string& name) {
+  for (const auto& r : p.rows)
+    if (r.name == name) return &r;
+  return nullptr;
+}
+
+TEST(Predict, MprotectNoneRwFlushesOncePerPairOnX86) {
+  // x86 pte_needs_flush: RW -> NONE clears _PAGE_PRESENT: one flush (local when alone);
+  // NONE -> RW: the old entry was not present: none. With a sibling running the mm, the
+  // flush IPIs it: one TLB interrupt (and one call-function interrupt) per pair.
+  machine_guess m;
+  m.arch = "x86";
+  m.cpus = 2;
+  m.patches = "v7.0";
+  const prediction p = predict(mprotect_measured(1), m);
+  ASSERT_EQ(p.phases.size(), 2u);
+  const auto* local = row(p.phases[0], "flushes_by_reason.local_mm_shootdown");
+  ASSERT_NE(local, nullptr);
+  EXPECT_DOUBLE_EQ(local->model, 1.0);
+  EXPECT_TRUE(local->equal.value_or(false));
+  EXPECT_DOUBLE_EQ(row(p.phases[0], "tlb_interrupts")->model, 0.0);
+  EXPECT_DOUBLE_EQ(row(p.phases[1], "tlb_interrupts")->model, 1.0);
+  EXPECT_TRUE(row(p.phases[1], "tlb_interrupts")->equal.value_or(false));
+  EXPECT_DOUBLE_EQ(row(p.phases[1], "call_function_interrupts")->model, 1.0);
+  // A kernel that flushed twice per pair is not what the model predicts.
+  const prediction wrong = predict(mprotect_measured(2), m);
+  EXPECT_FALSE(row(wrong.phases[0], "flushes_by_reason.local_mm_shootdown")->equal.value_or(true));
+  // JSON: each phase gets predict.{COUNT}.{measured, model, equal}.
+  nlohmann::ordered_json j = {{"phases", {{{"name", "alone"}}, {{"name", "with-siblings"}}}}};
+  add_to_json(j, p);
+  EXPECT_EQ(j["phases"][0]["predict"]["flushes_by_reason.local_mm_shootdown"]["model"], 1.0);
+  EXPECT_EQ(j["phases"][0]["predict"]["flushes_by_reason.local_mm_shootdown"]["equal"], true);
+  EXPECT_EQ(j["model"]["patches"], "v7.0");
+}
+
+TEST(Predict, PhasesWithoutATwinSaySo) {
+  host::host_result r;
+  r.scenario = "fork-cow-reuse";
+  r.phases.push_back({"reuse", "", {}, ""});
+  machine_guess m;
+  m.arch = "x86";
+  m.cpus = 2;
+  m.patches = "v7.0";
+  const prediction p = predict(r, m);
+  ASSERT_EQ(p.phases.size(), 1u);
+  EXPECT_NE(p.phases[0].no_twin.find("no model twin yet"), std::string::npos);
+  EXPECT_TRUE(p.phases[0].rows.empty());
+}
+
+}  // namespace
+}  // namespace sd::predict
