@@ -1,5 +1,7 @@
 #include "host/tlb_tracepoint.h"
 
+#include "host/text_file.h"
+
 #include <linux/perf_event.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -22,15 +24,6 @@ long perf_event_open(perf_event_attr* attr, int cpu) {
   return syscall(SYS_perf_event_open, attr, -1, cpu, -1, 0);
 }
 
-bool read_file(const std::string& path, std::string& out) {
-  std::ifstream f(path);
-  if (!f) return false;
-  std::stringstream b;
-  b << f.rdbuf();
-  out = b.str();
-  return true;
-}
-
 }  // namespace
 
 std::string reason_key(const std::string& name) {
@@ -49,7 +42,7 @@ std::unique_ptr<tlb_flush_counters> tlb_flush_counters::open(unsigned ncpus, std
   std::string id_text, format;
   for (const char* root : k_tracefs) {
     const std::string dir = std::string(root) + "/events/tlb/tlb_flush/";
-    if (read_file(dir + "id", id_text) && read_file(dir + "format", format)) break;
+    if (read_text_file(dir + "id", id_text) && read_text_file(dir + "format", format)) break;
     id_text.clear();
   }
   if (id_text.empty()) {

@@ -1,5 +1,7 @@
 #include "predict/machine.h"
 
+#include "host/text_file.h"
+
 #include <fstream>
 #include <sstream>
 #include <string_view>
@@ -7,15 +9,6 @@
 namespace sd::predict {
 
 namespace {
-
-bool read_text(const std::string& path, std::string& out) {
-  std::ifstream f(path);
-  if (!f) return false;
-  std::stringstream b;
-  b << f.rdbuf();
-  out = b.str();
-  return true;
-}
 
 // The "flags" line of the first CPU in /proc/cpuinfo, with a space on either side.
 std::string cpu_flags(const std::string& cpuinfo) {
@@ -55,7 +48,7 @@ machine_guess guess_machine(unsigned cpus, const std::string& release, const std
   g.cpus = cpus;
   g.kernel_release = release;
   std::string cpuinfo;
-  const bool have_cpuinfo = read_text(root + "proc/cpuinfo", cpuinfo);
+  const bool have_cpuinfo = host::read_text_file(root + "proc/cpuinfo", cpuinfo);
   if (uname_m == "aarch64") {
     g.arch = "arm64";
     g.why.push_back("arch arm64: uname -m is aarch64");
@@ -86,7 +79,7 @@ machine_guess guess_machine(unsigned cpus, const std::string& release, const std
   // Features a stable kernel may carry beyond its release's preset, told by the functions
   // they add (issue 9 item 9).
   std::string kallsyms;
-  if (!read_text(root + "proc/kallsyms", kallsyms) || kallsyms.empty()) {
+  if (!host::read_text_file(root + "proc/kallsyms", kallsyms) || kallsyms.empty()) {
     g.why.push_back("/proc/kallsyms unreadable: no stable backport detected");
     return g;
   }
