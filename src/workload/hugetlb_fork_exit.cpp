@@ -110,7 +110,8 @@ void build(kernel& k, const param_values& p, thread_group& threads) {
 
 const builtin_scenario hugetlb_fork_exit{
     "hugetlb-fork-exit",
-    "children of a parent with a shared hugetlb mapping share the PMD tables of the windows they touch, then exit",
+    "children of a parent with a shared hugetlb mapping share the PMD tables of the windows they "
+    "touch, then exit",
     "seed 003 (8ce720d: fork/exit x4 with per-table IPIs on 196 CPUs), seeds 000/001",
     k_params,
     validate,
