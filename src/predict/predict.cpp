@@ -81,22 +81,20 @@ std::string number(double v) {
 prediction predict(const host::host_result& measured, const machine_guess& m) {
   prediction p;
   p.machine = m;
-  p.rounds = 4;
-  constexpr unsigned base = 2;
   for (const auto& ph : measured.phases) {
     phase_prediction pp;
     pp.phase = ph.name;
     std::string why;
-    const auto lo = twin_of(measured.scenario, ph.name, m.cpus, base, why);
-    const auto hi = twin_of(measured.scenario, ph.name, m.cpus, base + p.rounds, why);
-    if (!lo || !hi) {
+    const auto tw = twin_of(measured.scenario, ph.name, m.cpus, why);
+    if (!tw) {
       pp.no_twin = why;
       p.phases.push_back(std::move(pp));
       continue;
     }
-    pp.differs = hi->differs;
-    const per_op a = model_totals(run_twin(lo->program, m, m.cpus));
-    const per_op b = model_totals(run_twin(hi->program, m, m.cpus));
+    pp.differs = tw->differs;
+    pp.ops = tw->ops;
+    const per_op a = model_totals(run_twin(tw->without, m, m.cpus));
+    const per_op b = model_totals(run_twin(tw->with, m, m.cpus));
     std::vector<std::string> names;
     for (const auto& [k, v] : b) names.push_back(k);
     for (const auto& [k, v] : a)
@@ -115,7 +113,7 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
       row.name = name;
       const double hv = b.count(name) ? b.at(name) : 0;
       const double lv = a.count(name) ? a.at(name) : 0;
-      row.model = (hv - lv) / p.rounds;
+      row.model = (hv - lv) / tw->ops;
       if (meas.count(name)) {
         row.measured = meas.at(name);
         row.equal = std::fabs(*row.measured - row.model) <=
@@ -144,15 +142,17 @@ void print_prediction(std::ostream& out, const prediction& p) {
              p.machine.cpus, p.machine.kernel_release, p.machine.patches);
   for (const auto& w : p.machine.why) fmt::print(out, "   {}\n", w);
   fmt::print(out,
-             " per operation; the model's count is the difference between twin runs of {} and "
-             "{} operations, divided by {}; equal = within {} or {:.0f}%\n",
-             2 + p.rounds, 2, p.rounds, k_abs_tolerance, k_rel_tolerance * 100);
+             " per operation; the model's count is the difference between two twin programs "
+             "that differ by N measured operations, divided by N; equal = within {} or "
+             "{:.0f}%\n",
+             k_abs_tolerance, k_rel_tolerance * 100);
   for (const auto& ph : p.phases) {
     fmt::print(out, "\n phase {}\n", ph.phase);
     if (!ph.no_twin.empty()) {
       fmt::print(out, "   no prediction: {}\n", ph.no_twin);
       continue;
     }
+    fmt::print(out, "   model: difference over {} operations\n", ph.ops);
     if (!ph.differs.empty()) fmt::print(out, "   twin differs: {}\n", ph.differs);
     for (const auto& n : ph.notes) fmt::print(out, "   note: {}\n", n);
     fmt::print(out, "   {:<40} {:>12} {:>12}  {}\n", "count per op", "measured", "model", "equal");
@@ -169,7 +169,6 @@ void add_to_json(nlohmann::ordered_json& j, const prediction& p) {
                 {"kernel", p.machine.kernel_release},
                 {"patches", p.machine.patches},
                 {"why", p.machine.why},
-                {"rounds", p.rounds},
                 {"tolerance", {{"absolute", k_abs_tolerance}, {"relative", k_rel_tolerance}}}};
   for (auto& phase : j["phases"]) {
     const auto it = std::find_if(p.phases.begin(), p.phases.end(), [&](const phase_prediction& x) {
@@ -189,6 +188,7 @@ void add_to_json(nlohmann::ordered_json& j, const prediction& p) {
       pred[r.name] = c;
     }
     phase["predict"] = pred;
+    phase["predict_ops"] = it->ops;
     if (!it->differs.empty()) phase["predict_twin_differs"] = it->differs;
     if (!it->notes.empty()) phase["predict_notes"] = it->notes;
   }

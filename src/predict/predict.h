@@ -23,13 +23,13 @@ struct phase_prediction {
   std::string phase;
   std::string no_twin;             // why there is no model twin ("" if there is one)
   std::string differs;             // how the twin differs from the phase
+  unsigned ops = 0;                // measured operations the two twin programs differ by
   std::vector<std::string> notes;  // how to read a difference
   std::vector<count_row> rows;
 };
 
 struct prediction {
   machine_guess machine;
-  unsigned rounds = 0;  // the model's per-op counts: (run of 2 + rounds) - (run of 2)
   std::vector<phase_prediction> phases;
 };
 

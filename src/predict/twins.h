@@ -7,13 +7,18 @@
 
 namespace sd::predict {
 
+// Two programs that differ by exactly `ops` of the phase's measured operations: the
+// difference of their counts, divided by `ops`, is the model's count per operation, with
+// setup, warm-up and whatever the host does outside its measuring window cancelled out.
 struct twin {
-  std::string program;  // TOML text of a program running `rounds` operations on CPU 0
+  std::string with;
+  std::string without;
+  unsigned ops = 0;
   std::string differs;  // how the twin differs from the host phase ("" if it does not)
 };
 
-// nullopt when the phase has no twin yet; `why` then says so.
+// nullopt when the phase has no twin; `why` then says why.
 std::optional<twin> twin_of(const std::string& scenario, const std::string& phase, unsigned cpus,
-                            unsigned rounds, std::string& why);
+                            std::string& why);
 
 }  // namespace sd::predict

@@ -97,17 +97,52 @@ TEST(Predict, MprotectNoneRwFlushesOncePerPairOnX86) {
   EXPECT_EQ(j["model"]["patches"], "v7.0");
 }
 
-TEST(Predict, PhasesWithoutATwinSaySo) {
+double model_per_op(const std::string& scenario, const std::string& phase,
+                    const std::string& count) {
   host::host_result r;
-  r.scenario = "fork-cow-reuse";
-  r.phases.push_back({"reuse", "", {}, ""});
+  r.scenario = scenario;
+  r.phases.push_back({phase, "", {}, ""});
   machine_guess m;
   m.arch = "x86";
   m.cpus = 2;
   m.patches = "v7.0";
   const prediction p = predict(r, m);
+  const count_row* c = row(p.phases.at(0), count);
+  return c ? c->model : 0;
+}
+
+TEST(Predict, TwinsOfForkCowAndUffdMoveGiveTheKernelsCounts) {
+  // x86 wp_page_copy: ptep_clear_flush of the parent's PTE, the mm runs only on CPU 0: one
+  // local flush per written page; wp_page_reuse: no flush (x86 ptep_set_access_flags).
+  EXPECT_DOUBLE_EQ(model_per_op("fork-cow-reuse", "copy", "flushes_by_reason.local_mm_shootdown"),
+                   1.0);
+  EXPECT_DOUBLE_EQ(model_per_op("fork-cow-reuse", "reuse", "flushes_by_reason.local_mm_shootdown"),
+                   0.0);
+  // move_pages_pte batches never cross a PMD boundary: 512 pages in one PTE table = one
+  // flush; starting 256 pages before a 2 MiB boundary = two.
+  EXPECT_DOUBLE_EQ(model_per_op("uffd-move", "aligned", "flushes_by_reason.local_mm_shootdown"),
+                   1.0);
+  EXPECT_DOUBLE_EQ(model_per_op("uffd-move", "crossing", "flushes_by_reason.local_mm_shootdown"),
+                   2.0);
+}
+
+TEST(Predict, HugetlbChildrenSyncOncePerLastSharerExit) {
+  // v7.0 (8ce720d): the exit that leaves the parent the only sharer syncs once, an IPI to the
+  // other online CPU; serial children: every exit.
+  EXPECT_DOUBLE_EQ(model_per_op("hugetlb-fork-exit", "serial", "call_function_interrupts"), 1.0);
+}
+
+TEST(Predict, PhasesWithoutATwinSaySo) {
+  host::host_result r;
+  r.scenario = "tlb-flush-threads";
+  r.phases.push_back({"all-cpus", "", {}, ""});
+  machine_guess m;
+  m.arch = "x86";
+  m.cpus = 1;  // all-cpus needs a second CPU
+  m.patches = "v7.0";
+  const prediction p = predict(r, m);
   ASSERT_EQ(p.phases.size(), 1u);
-  EXPECT_NE(p.phases[0].no_twin.find("no model twin yet"), std::string::npos);
+  EXPECT_EQ(p.phases[0].no_twin, "needs 2 CPUs");
   EXPECT_TRUE(p.phases[0].rows.empty());
 }
 
