@@ -43,6 +43,7 @@ struct cpu {
   bool switching = false;               // x86 LOADED_MM_SWITCHING window
   bool nohz_full = false;               // isolated: context tracking follows user mode
   bool in_nmi = false;                  // an NMI handler runs (no nesting, no IRQs)
+  bool polled_wakeup = false;           // the pending call was signalled without an IPI
   // Broadcast invalidations issued by another CPU that did not wait for their completion
   // (knobs arm64_dsb_after_tlbi / tlbsync_after_invlpgb off), oldest first. Timed runs never
   // complete them (a pessimistic bound); check lands each at a time it chooses.

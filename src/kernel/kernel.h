@@ -33,6 +33,9 @@ struct machine_config {
   // x86-kvm: host preemption of vCPUs (0 = never). Ignored on other arches.
   sim::sim_time vcpu_preempt_interval = 0;
   sim::sim_time vcpu_preempt_time = 0;
+  // Idle behaviour (common params idle_poll, idle_tlb_flushed); off: halt.
+  bool idle_poll = false;
+  bool idle_tlb_flushed = false;
 };
 
 inline constexpr unsigned MAX_CPUS = 4096;

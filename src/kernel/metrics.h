@@ -16,10 +16,11 @@ struct metrics {
   std::uint64_t flush_ipis = 0;                      // IPIs sent by TLB-flush paths
   std::uint64_t tlb_irqs = 0;   // x86 irq_tlb_count: remote flush_tlb_func runs (/proc TLB line)
   std::uint64_t sync_ipis = 0;  // IPIs sent by tlb_remove_table_sync_*
-  std::uint64_t sync_broadcasts = 0;  // tlb_remove_table_sync_one calls that IPI'd
-  std::uint64_t sync_skipped = 0;     // calls that returned early: the flush implied the IPIs
-  std::uint64_t tlbi_broadcasts = 0;  // broadcast TLBI instructions (arm64)
-  std::uint64_t flush_requests = 0;   // TLB flush calls (flush_tlb_mm_range / TLBI sequences)
+  std::uint64_t idle_polled_wakeups = 0;  // calls to a polling idle CPU that needed no IPI
+  std::uint64_t sync_broadcasts = 0;      // tlb_remove_table_sync_one calls that IPI'd
+  std::uint64_t sync_skipped = 0;         // calls that returned early: the flush implied the IPIs
+  std::uint64_t tlbi_broadcasts = 0;      // broadcast TLBI instructions (arm64)
+  std::uint64_t flush_requests = 0;       // TLB flush calls (flush_tlb_mm_range / TLBI sequences)
   std::vector<std::uint64_t> flush_requests_per_cpu;  // by initiating CPU
   std::uint64_t dsb_waits = 0;                        // DSB ISH completions waited for (arm64)
   std::map<std::string, std::uint64_t> flushes_by_reason;

@@ -25,6 +25,14 @@ sim::task<> switch_to_idle(kernel& k, unsigned cpu) {
   c.current_mm = nullptr;
   k.arch->enter_lazy_tlb(k, cpu);
   c.mode = hw::cpu_mode::idle;
+  // drivers/idle/intel_idle.c: entering a state with CPUIDLE_FLAG_TLB_FLUSHED calls
+  // leave_mm() (arch/x86/mm/tlb.c): the CPU switches to init_mm and is no longer lazy.
+  if (k.cfg.idle_tlb_flushed && k.arch->name().rfind("x86", 0) == 0 &&
+      c.loaded_mm != &k.init_mm()) {
+    k.local_irq_disable(cpu);
+    co_await k.arch->switch_mm_irqs_off(k, cpu, k.init_mm());
+    k.local_irq_enable(cpu);
+  }
 }
 
 sim::task<> idle_run(kernel& k, unsigned cpu, sim::sim_time ns) {

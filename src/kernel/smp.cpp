@@ -48,6 +48,15 @@ sim::task<> smp_call_function_many_cond(kernel& k, unsigned cpu, const mm::cpuma
       const bool was_empty = q.empty();
       q.push_back(&csd);
       if (!was_empty) continue;  // llist_add() found work queued: no new IPI needed
+      // kernel/smp.c: one target goes through send_call_function_single_ipi(), which only
+      // sets TIF_NEED_RESCHED when that CPU's idle loop polls (set_nr_if_polling); the idle
+      // loop then runs the queue (flush_smp_call_function_queue) without an interrupt.
+      if (targets.size() == 1 && k.cfg.idle_poll && k.cpus[t].mode == hw::cpu_mode::idle) {
+        k.cpus[t].polled_wakeup = true;
+        ++k.stats.idle_polled_wakeups;
+        k.eng.raise_irq(t, arrival);
+        continue;
+      }
       ++k.stats.ipis_sent;
       if (k.trace) k.trace->ipi_sent(cpu, t, k.eng.now());
       if (kind == ipi_kind::tlb_flush) ++k.stats.flush_ipis;
@@ -73,7 +82,10 @@ sim::task<> generic_smp_call_function_interrupt(kernel& k, unsigned cpu) {
   trace_scope ts(k, cpu, "ipi:call_function");
   if (k.trace) k.trace->ipi_handled(cpu, k.eng.step_end());
   co_await k.step(cost::param::irq_entry);
-  ++k.stats.ipis_received_per_cpu[cpu];
+  if (c.polled_wakeup)
+    c.polled_wakeup = false;  // woken from the polling idle loop: no interrupt was taken
+  else
+    ++k.stats.ipis_received_per_cpu[cpu];
   k.eng.clear_irq(cpu);
   while (!c.call_single_queue.empty()) {
     call_single_data* csd = c.call_single_queue.front();

@@ -24,6 +24,10 @@ constexpr metric_info k_metrics[] = {
     {"dsb_waits", "DSB ISH completions waited for (arm64)", [](const m& x) { return x.dsb_waits; }},
     {"flush_ns", "simulated time initiators spent in TLB-flush calls",
      [](const m& x) { return static_cast<std::uint64_t>(x.flush_ns); }},
+    {"idle_polled_wakeups",
+     "cross-CPU calls to a single polling idle CPU that set its need-resched flag instead of "
+     "sending an IPI (idle_poll)",
+     [](const m& x) { return x.idle_polled_wakeups; }},
     {"ipis_to_isolated", "IPIs taken by nohz_full CPUs",
      [](const m& x) { return x.ipis_to_isolated; }},
     {"isolated_irq_ns", "time nohz_full CPUs spent in IPI handlers",

@@ -19,6 +19,15 @@ std::span<const param_decl> common_params() {
       {"vcpu_preempt_time", param_kind::time,
        "x86-kvm only: how long a preempted vCPU stays off its physical CPU",
        [](unsigned) -> std::int64_t { return 50'000; }, 0, 60'000'000'000},
+      {"idle_poll", param_kind::flag,
+       "idle CPUs poll (idle=poll, or a polling idle state): a call-function IPI to a single "
+       "idle target only sets its need-resched flag (kernel/sched/core.c set_nr_if_polling): "
+       "no interrupt",
+       [](unsigned) -> std::int64_t { return 0; }, 0, 1},
+      {"idle_tlb_flushed", param_kind::flag,
+       "x86: idle CPUs enter a C-state with CPUIDLE_FLAG_TLB_FLUSHED, so intel_idle calls "
+       "leave_mm() and they stop being lazy (off: halt / shallow states, the mm stays loaded)",
+       [](unsigned) -> std::int64_t { return 0; }, 0, 1},
   };
   return k;
 }

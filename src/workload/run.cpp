@@ -23,6 +23,8 @@ run_result simulate(const run_config& cfg, kern::trace_recorder* trace) {
   mc.patches = cfg.patches;
   mc.vcpu_preempt_interval = cfg.params.at("vcpu_preempt_interval");
   mc.vcpu_preempt_time = cfg.params.at("vcpu_preempt_time");
+  mc.idle_poll = cfg.params.at("idle_poll") != 0;
+  mc.idle_tlb_flushed = cfg.params.at("idle_tlb_flushed") != 0;
   sim::timed_scheduler sched;
   kern::kernel k(mc, sched);
   k.trace = trace;

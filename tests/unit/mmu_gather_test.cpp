@@ -73,6 +73,29 @@ TEST(MmuGather, NestedGatherForcesAFullFlushThatReachesLazyCpus) {
   EXPECT_EQ(nested_finish_ipis(false), 0u);
 }
 
+// kernel/smp.c: a call to exactly one CPU goes through send_call_function_single_ipi(),
+// which sends no IPI when that CPU's idle loop polls (set_nr_if_polling): the idle loop runs
+// the queued function itself. tlb_remove_table_sync_one on a 2-CPU machine with the other
+// CPU idle: with halt, one IPI taken; with polling idle, none, and the call still completes.
+std::pair<std::uint64_t, std::uint64_t> sync_to_idle(bool poll) {
+  machine m("x86", 2);
+  m.k->cfg.idle_poll = poll;
+  bool returned = false;
+  m.start(0, [&](kernel& k, unsigned cpu) -> sim::task<> {
+    co_await kern::user_run(k, cpu, 10'000);
+    co_await mm::tlb_remove_table_sync_one(k, cpu, nullptr);
+    returned = true;
+  });
+  m.run();
+  EXPECT_TRUE(returned);
+  return {m.k->stats.ipis_sent, m.k->stats.idle_polled_wakeups};
+}
+
+TEST(MmuGather, SyncToAPollingIdleCpuNeedsNoIpi) {
+  EXPECT_EQ(sync_to_idle(false), (std::pair<std::uint64_t, std::uint64_t>{1, 0}));
+  EXPECT_EQ(sync_to_idle(true), (std::pair<std::uint64_t, std::uint64_t>{0, 1}));
+}
+
 // asm-generic/tlb.h tlb_unshare_pmd_ptdesc(): the PUD window is recorded with
 // tlb_flush_pmd_range, so the gather flushes 1 GiB at a 2 MiB stride (cleared_pmds). On x86
 // that is 512 strides, past tlb_single_page_flush_ceiling (33): a full flush, not one INVLPG.

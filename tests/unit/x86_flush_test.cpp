@@ -216,5 +216,23 @@ TEST(X86Flush, EveryCrossMmSwitchTracesTaskSwitchFlushOrNot) {
   EXPECT_EQ(flushes_of_p_slot, 0u);
 }
 
+// drivers/idle/intel_idle.c: a C-state with CPUIDLE_FLAG_TLB_FLUSHED makes the CPU call
+// leave_mm() as it enters idle: it switches to init_mm and is not lazy; with halt it keeps
+// the mm loaded lazily (enter_lazy_tlb).
+TEST(X86Flush, IdleWithTlbFlushedStatesLeavesTheMm) {
+  for (bool deep : {false, true}) {
+    machine m("x86", 1);
+    m.k->cfg.idle_tlb_flushed = deep;
+    auto& mm = m.k->new_mm("proc");
+    m.start(0, [&](kernel& k, unsigned cpu) -> sim::task<> {
+      co_await kern::switch_to_task(k, cpu, mm);
+      co_await kern::switch_to_idle(k, cpu);
+    });
+    m.run();
+    EXPECT_EQ(m.k->cpus[0].loaded_mm == &m.k->init_mm(), deep);
+    EXPECT_EQ(m.k->cpus[0].is_lazy, !deep);
+  }
+}
+
 }  // namespace
 }  // namespace sd::test
