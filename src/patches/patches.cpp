@@ -110,9 +110,11 @@ constexpr preset_info k_presets[] = {
      "(which replaces the per-table sync)",
      k_v6_17_backport},
     {"v6.18",
-     "v6.18 as released: per-table sync still in place (8ce720d came in 6.19 and stable), MOVE "
-     "batching (seen on a 6.18 host) and arm64 pte_needs_flush; the write-fault local flush is "
-     "assumed to be 6.19 (seed 003 backports it 'from v6.19')",
+     "v6.18 as released: per-table sync still in place (8ce720d came in 6.19 and stable: a "
+     "6.18.44 host has huge_pmd_unshare_flush, so its kernel is v6.18+hugetlb-unshare-gather, "
+     "which host --predict detects), MOVE batching (seen on a 6.18 host) and arm64 "
+     "pte_needs_flush; the write-fault local flush is assumed to be 6.19 (seed 003 backports it "
+     "'from v6.19')",
      k_v6_18},
     {"v7.0",
      "mainline v7.0: every seed 003 patch; no sync-IPI skip and no wake-lazy-on-unshare "
