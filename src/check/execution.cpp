@@ -184,10 +184,10 @@ void execution::apply(const choice& c, std::vector<bool>* indep) {
   // The reduction's view of c: which options it commutes with (see execution.h).
   std::vector<choice> before_options;
   std::vector<std::vector<std::uint64_t>> before;
-  const bool measure =
-      indep && !tlb_only(c) && (c.kind == choice_kind::step || c.kind == choice_kind::irq) &&
-      std::any_of(options_.begin(), options_.end(),
-                  [&](const choice& o) { return tlb_only(o) && o.actor != c.actor; });
+  const bool measure = indep && (c.kind == choice_kind::step || c.kind == choice_kind::irq) &&
+                       std::any_of(options_.begin(), options_.end(), [&](const choice& o) {
+                         return tlb_only(o) && o.actor != c.actor;
+                       });
   if (indep) {
     indep->assign(options_.size(), false);
     if (tlb_only(c))

@@ -128,9 +128,14 @@ class dfs_explorer {
     for (std::size_t q = 0; q < n.pos; ++q) {
       if (!n.indep[q].empty()) continue;
       execution e(cfg_, false);
-      for (std::size_t i = 0; i < d; ++i) e.apply(path_[i].taken());
+      replay_prefix(e, d);
       e.apply(n.options[n.order[q]], &n.indep[q]);
     }
+  }
+
+  // Makes the choices of the path's first d nodes (to measure one more choice there).
+  void replay_prefix(execution& e, std::size_t d) const {
+    for (std::size_t i = 0; i < d; ++i) e.apply(path_[i].taken());
   }
 
   // The sleep set of the node reached by taking path_[d]'s current choice t: what slept at
@@ -162,7 +167,7 @@ class dfs_explorer {
   // Whether the step `x`, made at path_[d], commutes with that node's option `other`.
   bool step_commutes(std::size_t d, const choice& x, std::size_t other) {
     execution e(cfg_, false);
-    for (std::size_t i = 0; i < d; ++i) e.apply(path_[i].taken());
+    replay_prefix(e, d);
     std::vector<bool> mask;
     e.apply(x, &mask);
     return mask[other];

@@ -10,18 +10,6 @@ namespace sd::host {
 
 namespace {
 
-struct spread {
-  double median = 0, min = 0, max = 0;
-};
-
-spread spread_of(std::vector<double> v) {
-  if (v.empty()) return {};
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  const double med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-  return {med, v.front(), v.back()};
-}
-
 std::uint64_t sum(const std::vector<std::uint64_t>& v) {
   return std::accumulate(v.begin(), v.end(), std::uint64_t{0});
 }
@@ -38,6 +26,14 @@ spread over(const phase_result& p, F f) {
 }
 
 }  // namespace
+
+spread spread_of(std::vector<double> v) {
+  if (v.empty()) return {};
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  const double med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  return {med, v.front(), v.back()};
+}
 
 nlohmann::ordered_json to_json(const host_result& r) {
   nlohmann::ordered_json j;

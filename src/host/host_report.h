@@ -3,10 +3,17 @@
 #pragma once
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <vector>
 
 #include "host/host_run.h"
 
 namespace sd::host {
+
+// Median, min and max of per-repeat values (all 0 when there are none).
+struct spread {
+  double median = 0, min = 0, max = 0;
+};
+spread spread_of(std::vector<double> v);
 
 nlohmann::ordered_json to_json(const host_result& r);
 void print_table(std::ostream& out, const host_result& r);

@@ -280,11 +280,7 @@ sim::task<> mmput_last(kernel& k, unsigned cpu) {
   // The exiting CPU leaves the mm (if no flush did already: then it schedules away and the
   // lazy reference is dropped); mmdrop() frees the pgd once no CPU has it loaded. Another
   // CPU still holding it lazily keeps it alive (lazy-TLB mm refcount), so it is left alone.
-  if (c.loaded_mm != &k.init_mm()) {
-    k.local_irq_disable(cpu);
-    co_await k.arch->switch_mm_irqs_off(k, cpu, k.init_mm());
-    k.local_irq_enable(cpu);
-  }
+  co_await leave_mm(k, cpu);
   bool loaded = false;
   for (const auto& c : k.cpus) loaded = loaded || c.loaded_mm == &mm;
   if (!loaded) {

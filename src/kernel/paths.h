@@ -11,6 +11,8 @@ namespace sd::kern {
 // kernel/sched/core.c context_switch(): to a thread of `mm`, or to idle/a kthread.
 sim::task<> switch_to_task(kernel& k, unsigned cpu, mm::mm_struct& mm);
 sim::task<> switch_to_idle(kernel& k, unsigned cpu);
+// leave_mm() (arch/x86/mm/tlb.c): switch to init_mm with IRQs off unless already there.
+sim::task<> leave_mm(kernel& k, unsigned cpu);
 // kernel/kthread.c kthread_use_mm(): a kthread adopts mm with a non-lazy switch (IRQs off
 // around switch_mm_irqs_off) and stays in kernel mode.
 sim::task<> kthread_use_mm(kernel& k, unsigned cpu, mm::mm_struct& mm);

@@ -27,12 +27,14 @@ sim::task<> switch_to_idle(kernel& k, unsigned cpu) {
   c.mode = hw::cpu_mode::idle;
   // drivers/idle/intel_idle.c: entering a state with CPUIDLE_FLAG_TLB_FLUSHED calls
   // leave_mm() (arch/x86/mm/tlb.c): the CPU switches to init_mm and is no longer lazy.
-  if (k.cfg.idle_tlb_flushed && k.arch->name().rfind("x86", 0) == 0 &&
-      c.loaded_mm != &k.init_mm()) {
-    k.local_irq_disable(cpu);
-    co_await k.arch->switch_mm_irqs_off(k, cpu, k.init_mm());
-    k.local_irq_enable(cpu);
-  }
+  if (k.cfg.idle_tlb_flushed && k.arch->name().rfind("x86", 0) == 0) co_await leave_mm(k, cpu);
+}
+
+sim::task<> leave_mm(kernel& k, unsigned cpu) {
+  if (k.cpus[cpu].loaded_mm == &k.init_mm()) co_return;
+  k.local_irq_disable(cpu);
+  co_await k.arch->switch_mm_irqs_off(k, cpu, k.init_mm());
+  k.local_irq_enable(cpu);
 }
 
 sim::task<> idle_run(kernel& k, unsigned cpu, sim::sim_time ns) {

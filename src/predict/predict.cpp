@@ -7,7 +7,9 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <set>
 
+#include "host/host_report.h"
 #include "predict/twins.h"
 #include "program/program.h"
 #include "workload/config.h"
@@ -30,25 +32,19 @@ per_op model_totals(const kern::metrics& m) {
   return t;
 }
 
-kern::metrics run_twin(const std::string& text, const machine_guess& m, unsigned cpus) {
+kern::metrics run_twin(const std::string& text, const machine_guess& m) {
   workload::scenario_spec spec;
   spec.parsed_program =
       std::make_shared<const program::program>(program::parse_program(text, "host twin"));
   spec.arch = m.arch;
-  spec.cpus = std::max(cpus, spec.parsed_program->min_cpus());
+  spec.cpus = std::max(m.cpus, spec.parsed_program->min_cpus());
   spec.patches = workload::setting{"patches", m.patches, "host --predict"};
   return workload::simulate(workload::resolve(spec)).stats;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const std::size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 // Per-op medians over the repeats of what host could measure.
 per_op measured_per_op(const host::phase_result& p, bool interrupts, bool tracepoint,
-                       const std::vector<std::string>& names) {
+                       const std::set<std::string>& names) {
   per_op out;
   for (const auto& name : names) {
     std::vector<double> v;
@@ -67,7 +63,7 @@ per_op measured_per_op(const host::phase_result& p, bool interrupts, bool tracep
       }
       v.push_back(total / static_cast<double>(s.ops));
     }
-    if (!v.empty()) out[name] = median(v);
+    if (!v.empty()) out[name] = host::spread_of(v).median;
   }
   return out;
 }
@@ -93,18 +89,14 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
     }
     pp.differs = tw->differs;
     pp.ops = tw->ops;
-    const per_op a = model_totals(run_twin(tw->without, m, m.cpus));
-    const per_op b = model_totals(run_twin(tw->with, m, m.cpus));
-    std::vector<std::string> names;
-    for (const auto& [k, v] : b) names.push_back(k);
-    for (const auto& [k, v] : a)
-      if (!b.count(k)) names.push_back(k);
+    const per_op a = model_totals(run_twin(tw->without, m));
+    const per_op b = model_totals(run_twin(tw->with, m));
+    std::set<std::string> names;  // sorted, each once
+    for (const auto& [k, v] : b) names.insert(k);
+    for (const auto& [k, v] : a) names.insert(k);
     if (measured.have_tracepoint)
       for (const auto& s : ph.repeats)
-        for (const auto& [k, v] : s.flushes_by_reason)
-          if (std::find(names.begin(), names.end(), "flushes_by_reason." + k) == names.end())
-            names.push_back("flushes_by_reason." + k);
-    std::sort(names.begin(), names.end());
+        for (const auto& [k, v] : s.flushes_by_reason) names.insert("flushes_by_reason." + k);
     const per_op meas =
         measured_per_op(ph, measured.have_interrupts, measured.have_tracepoint, names);
     bool ipis_missing = false;

@@ -211,23 +211,36 @@ const char* engine::next_label(actor_id id) const {
   return a.stack.empty() ? nullptr : a.stack.back().label;
 }
 
-void engine::explore_step(actor_id id, bool take_irq, sim_time at) {
+// Exploration: actor `id` moves at logical time `at`.
+void engine::begin_explored(actor_id id, sim_time at) {
   actor& a = actors_[id];
-  if (take_irq ? !can_take_irq(id) : !can_step(id))
-    throw std::logic_error("engine: explored choice is not enabled");
   a.clock = std::max(a.clock, at);
   now_ = a.clock;
   current_ = id;
   ++steps_;
+}
+
+// An interrupt handler (IRQ or NMI) starts on top of what the actor was doing, up to its
+// first step; an interrupted user/idle run resumes after it, still as one step.
+void engine::enter_handler(actor_id id, task<> handler) {
+  actor& a = actors_[id];
+  if (!a.stack.empty() && a.stack.back().st == status::interruptible) {
+    a.stack.back().remaining = 0;
+    a.stack.back().st = status::interrupted;
+  }
+  push_context(id, std::move(handler));
+  resume_top(id);
+}
+
+void engine::explore_step(actor_id id, bool take_irq, sim_time at) {
+  if (take_irq ? !can_take_irq(id) : !can_step(id))
+    throw std::logic_error("engine: explored choice is not enabled");
+  begin_explored(id, at);
   if (take_irq) {
-    if (!a.stack.empty() && a.stack.back().st == status::interruptible) {
-      a.stack.back().remaining = 0;  // the run resumes after the handler, still one step
-      a.stack.back().st = status::interrupted;
-    }
-    push_context(id, irq_entry_(id));
-    resume_top(id);
+    enter_handler(id, irq_entry_(id));
     return;
   }
+  actor& a = actors_[id];
   context& top = a.stack.back();
   if (top.st == status::ready) a.clock += top.cost;
   top.st = status::ready;
@@ -236,18 +249,9 @@ void engine::explore_step(actor_id id, bool take_irq, sim_time at) {
 }
 
 void engine::explore_nmi(actor_id id, task<> handler, sim_time at) {
-  actor& a = actors_[id];
   if (!can_step(id)) throw std::logic_error("engine: NMI on an actor that cannot step");
-  a.clock = std::max(a.clock, at);
-  now_ = a.clock;
-  current_ = id;
-  ++steps_;
-  if (a.stack.back().st == status::interruptible) {
-    a.stack.back().remaining = 0;
-    a.stack.back().st = status::interrupted;
-  }
-  push_context(id, std::move(handler));
-  resume_top(id);
+  begin_explored(id, at);
+  enter_handler(id, std::move(handler));
 }
 
 void engine::destroy_contexts() {

@@ -146,6 +146,8 @@ class engine {
   bool takes_irq(const actor& a, sim_time t) const;
   void pick(actor_id id);
   void push_context(actor_id id, task<> t);
+  void begin_explored(actor_id id, sim_time at);
+  void enter_handler(actor_id id, task<> handler);
   void resume_top(actor_id id);
   void after_resume(actor_id id);
   void reschedule(actor_id id) { sched_.update(id, eligible_at(actors_[id])); }
