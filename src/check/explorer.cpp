@@ -401,6 +401,11 @@ explore_result sample(const check_config& cfg, const explore_options& opt) {
         ++step;
         for (std::size_t d = 0; d < drops.size(); ++d)
           if (drops[d] == step) prio[source_of(best)] = d + 1;  // below every initial one
+        // The hypervisor's hand moves no program forward: were it to keep its priority,
+        // preempting and resuming a vCPU would alternate forever. Once used it drops below
+        // every CPU, so a preempted vCPU stays out until nothing else can move.
+        if (best.kind == choice_kind::preempt || best.kind == choice_kind::resume)
+          prio[source_of(best)] = 0;
         return best;
       });
     }

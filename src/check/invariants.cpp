@@ -131,6 +131,32 @@ void before_i_mmap_unlock(kern::kernel& k, const mm::mmu_gather& tlb) {
   }
 }
 
+void after_pud_clear(kern::kernel& k, mm::pfn_t table, const char* where) {
+  const mm::frame& f = k.mem[table];
+  const auto& entries = k.mem.table(table).e;
+  const auto mapped = std::count_if(entries.begin(), entries.end(),
+                                    [](const mm::pt_entry& e) { return e.present(); });
+  if (mapped == 0) return;
+  // Reachable means some mm's PUD entry still points at it (a sharer's, at any address).
+  for (std::size_t id = 1; id < k.mms.size(); ++id) {
+    const mm::mm_struct& mm = *k.mms[id];
+    if (!mm.pgd) continue;
+    for (const mm::pt_entry& pgd : k.mem.table(mm.pgd).e) {
+      if (!pgd.present()) continue;
+      for (const mm::pt_entry& pud : k.mem.table(pgd.pfn).e)
+        if (pud.present() && pud.pfn == table) return;
+    }
+  }
+  k.mon.report({invariant::pt_leak,
+                {k.eng.current()},
+                fmt::format("pmd table page {} of mm {}", table, k.mm_by_id(f.owner_mm).name),
+                where,
+                fmt::format("CPU {} cleared the last PUD entry that reached the table while it "
+                            "still maps {} huge page(s): no zap or free_pgtables will see it",
+                            k.eng.current(), mapped),
+                k.eng.now()});
+}
+
 void report_stale_tlb_use(kern::kernel& k, unsigned cpu, mm::va_t va, mm::pfn_t page) {
   k.mon.report(
       {invariant::stale_tlb_use,

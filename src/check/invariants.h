@@ -32,6 +32,9 @@ bool table_still_valid(kern::kernel& k, unsigned cpu, mm::pfn_t table, std::uint
 // unshared tlb.unshared. A table that became exclusive must have no walker of tlb.mm left
 // inside (s11.12c), and no CPU with tlb.mm loaded may still cache a pointer to any of them.
 void before_i_mmap_unlock(kern::kernel& k, const mm::mmu_gather& tlb);
+// A PUD entry pointing at PMD table `table` was just cleared. If no mm's PUD entry reaches
+// the table any more while it still maps pages, nothing will zap or free it: a leak.
+void after_pud_clear(kern::kernel& k, mm::pfn_t table, const char* where);
 // A CPU translated through a TLB entry to a page freed since (s11.5).
 void report_stale_tlb_use(kern::kernel& k, unsigned cpu, mm::va_t va, mm::pfn_t page);
 void report_tlb_gen_regression(kern::kernel& k, unsigned cpu, const mm::mm_struct& mm,

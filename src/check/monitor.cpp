@@ -38,6 +38,10 @@ constexpr std::array<info, static_cast<std::size_t>(invariant::count_)> k_info{{
      "after unsharing a PMD table (and its flush), a CPU with the mm loaded, lazy ones included, "
      "still caches a pointer to the table: a speculative walk can read the other mm's entries "
      "(s11.12, s12.1; seeds 000/001 unshared_tables)"},
+    {"page-table-leak",
+     "a page-table page that still maps pages became unreachable from every mm: nothing will "
+     "zap its entries or free it, so the table and the pages it maps leak (their mapcounts "
+     "never drop)"},
     {"deadlock", "a CPU's thread never finished: it stayed blocked with nothing left to wake it"},
 }};
 }  // namespace

@@ -22,6 +22,7 @@ enum class invariant : std::uint8_t {
   gup_fast_stale_page,           // s11.14: GUP-fast returned a page no longer mapped there
   unshare_without_fence,         // s11.12c: a PMD table became exclusive under a walker
   walk_cache_unshared_table,     // s11.12, s12.1: a CPU still caches a table the mm unshared
+  pt_leak,                       // a table that still maps pages lost its last PUD entry
   deadlock,                      // a thread never finished: blocked forever
   count_
 };

@@ -100,9 +100,13 @@ pfn_t file_page(kernel& k, mm::vm_area_struct& vma, va_t addr) {
 sim::task<bool> huge_pmd_unshare(kernel& k, unsigned cpu, mm::mmu_gather& tlb, va_t addr,
                                  mm::pt_entry& pud) {
   const pfn_t table = pud.pfn;
-  if (k.mem[table].pt_share_count == 0) co_return false;
+  // mm/hugetlb.c __huge_pmd_unshare (2026 mm tree): an exclusive table is not unshared;
+  // the caller zaps its entries and free_pgtables frees it.
+  const bool shared = k.mem[table].pt_share_count != 0;  // ptdesc_pmd_is_shared()
+  if (!shared && k.knob(patches::knob::hugetlb_unshare_share_check)) co_return false;
   co_await k.step(cost::param::pt_write);  // pud_clear()
   pud = {};
+  if (!shared) check::after_pud_clear(k, table, "huge_pmd_unshare: pud_clear");
   ++tlb.mm->pte_change_seq;
   ++k.stats.pmd_tables_unshared;
   tlb.unshared.push_back(table);

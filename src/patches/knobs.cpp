@@ -79,6 +79,11 @@ constexpr std::array<knob_info, knob_count> k_knobs{{
      "arch/x86/mm/tlb.c broadcast_tlb_flush, arch/x86/include/asm/tlb.h __tlbsync",
      "every arch but x86-invlpgb (only an mm with a global ASID is flushed by INVLPGB)",
      "invlpgb-zap-access"},
+    {knob::hugetlb_unshare_share_check, "hugetlb_unshare_share_check",
+     "huge_pmd_unshare returns 0 for a PMD table no other mm shares (ptdesc_pmd_is_shared), so "
+     "the last sharer zaps its entries one by one and free_pgtables frees it; off: the "
+     "exclusive table's PUD is cleared as if it were shared",
+     "mm/hugetlb.c __huge_pmd_unshare (2026 mm tree)", "", "hugetlb-unshare-last"},
 }};
 }  // namespace
 

@@ -25,6 +25,7 @@ enum class knob : unsigned char {
   cpumask_before_tlb_gen,
   flush_before_page_free,
   tlbsync_after_invlpgb,
+  hugetlb_unshare_share_check,
   count_
 };
 inline constexpr std::size_t knob_count = static_cast<std::size_t>(knob::count_);

@@ -89,6 +89,12 @@ const knob_case k_knob_cases[] = {
     // Without TLBSYNC CPU 1's invalidation is not known complete when madvise returns.
     {patches::knob::tlbsync_after_invlpgb, "invlpgb-zap-access", "x86-invlpgb",
      invariant::stale_tlb_after_flush, false},
+    // Without the share-count test p's munmap "unshares" its own exclusive table: the PUD is
+    // cleared, the window skipped, and the table with its huge page is reachable from no mm.
+    // Knob on: p's munmap zaps the page; dfs does not exhaust bound 2 (512 PTL rounds in the
+    // 1 GiB window), so it is sampled.
+    {patches::knob::hugetlb_unshare_share_check, "hugetlb-unshare-last", "x86", invariant::pt_leak,
+     false},
 };
 
 TEST(Check, EveryKnobOffIsFoundAndTheScheduleReplays) {
@@ -377,6 +383,18 @@ TEST(Check, SamplingStrategiesFindTheRaceAndAreDeterministic) {
     EXPECT_EQ(a.executions, b.executions);
     EXPECT_EQ(encode_schedule(a.schedule), encode_schedule(b.schedule));
   }
+}
+
+// Regression: PCT kept the hypervisor's priority after using it, so on x86-kvm it preempted
+// and resumed the same vCPU until the 100,000-step livelock guard threw.
+TEST(Check, PctOnKvmDoesNotLoopOnPreemptAndResume) {
+  explore_options o;
+  o.strat = strategy::pct;
+  o.seed = 1;
+  o.max_executions = 2'000;
+  const explore_result r = explore(config("zap-access", "x86-kvm", "v7.0"), o);
+  EXPECT_FALSE(r.violation);
+  EXPECT_EQ(r.executions, 2'000u);
 }
 
 TEST(Check, ScheduleStringsRoundTrip) {
