@@ -9,5 +9,5 @@ cmake --build build-asan -j "$(nproc)"
 # check's four longest searches (up to 400,000 executions) run ~45x slower here and
 # exercise no code the violation-finding check tests do not (those also tear executions down
 # mid-path): they run in the release pass only.
-exhaustive='Check\.(WithEveryKnobOnNoViolationWithinTheBound|HugetlbUnshareWithoutAnySyncIsTheCveInterleaving|Seed002AsPostedCountsAnIpiToAnyVcpuOnKvm|ReductionKeepsVerdictsAndPrunes)'
+exhaustive='Check\.(WithEveryKnobOnNoViolationWithinTheBound|HugetlbUnshareWithoutAnySyncIsTheCveInterleaving|Seed002AsPostedCountsAnIpiToAnyVcpuOnKvm|ReductionKeepsVerdictsAndPrunes|AllocationFailureFallbackWithTheSkipForcedOnKvm)'
 ctest --test-dir build-asan --output-on-failure -j "$(nproc)" -E "$exhaustive"

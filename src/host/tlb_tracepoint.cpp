@@ -4,11 +4,13 @@
 
 #include <linux/perf_event.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <regex>
@@ -22,6 +24,40 @@ const char* const k_tracefs[] = {"/sys/kernel/tracing", "/sys/kernel/debug/traci
 
 long perf_event_open(perf_event_attr* attr, int cpu) {
   return syscall(SYS_perf_event_open, attr, -1, cpu, -1, 0);
+}
+
+bool read_tlb_flush_event(const std::string& root, std::string& id_text, std::string& format) {
+  const std::string dir = root + "/events/tlb/tlb_flush/";
+  return read_text_file(dir + "id", id_text) && read_text_file(dir + "format", format);
+}
+
+// tracefs is not mounted (a fresh machine): as root, mount a private instance just long
+// enough to read the event's id and format, as trace-cmd mounts it when it is missing. The
+// perf events opened by id do not need the mount, so nothing stays mounted, even if the run
+// is killed later. Returns false with `why` set when that is not possible.
+bool read_from_private_tracefs(std::string& id_text, std::string& format, std::string& why) {
+  if (geteuid() != 0) {
+    why =
+        "tracefs is not mounted and this is not root: mount it (as root: mount -t tracefs nodev "
+        "/sys/kernel/tracing) or run shootdown host as root";
+    return false;
+  }
+  char dir[] = "/tmp/shootdown-tracefs-XXXXXX";
+  if (!mkdtemp(dir)) {
+    why = std::string("cannot create a directory to mount tracefs on: ") + std::strerror(errno);
+    return false;
+  }
+  if (mount("nodev", dir, "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
+    why = std::string("tracefs is not mounted and mounting it failed: ") + std::strerror(errno);
+    rmdir(dir);
+    return false;
+  }
+  const bool ok = read_tlb_flush_event(dir, id_text, format);
+  umount2(dir, MNT_DETACH);
+  rmdir(dir);
+  if (!ok)
+    why = "tracepoint tlb:tlb_flush not found in tracefs: a kernel without CONFIG_TRACEPOINTS?";
+  return ok;
 }
 
 }  // namespace
@@ -40,17 +76,10 @@ std::string reason_key(const std::string& name) {
 
 std::unique_ptr<tlb_flush_counters> tlb_flush_counters::open(unsigned ncpus, std::string& why) {
   std::string id_text, format;
-  for (const char* root : k_tracefs) {
-    const std::string dir = std::string(root) + "/events/tlb/tlb_flush/";
-    if (read_text_file(dir + "id", id_text) && read_text_file(dir + "format", format)) break;
-    id_text.clear();
-  }
-  if (id_text.empty()) {
-    why =
-        "tracepoint tlb:tlb_flush not found: mount tracefs (as root: mount -t tracefs nodev "
-        "/sys/kernel/tracing) on a kernel with CONFIG_TRACEPOINTS";
-    return nullptr;
-  }
+  bool found = false;
+  for (const char* root : k_tracefs)
+    if ((found = read_tlb_flush_event(root, id_text, format))) break;
+  if (!found && !read_from_private_tracefs(id_text, format, why)) return nullptr;
   // __print_symbolic(REC->reason, { 0, "flush on task switch" }, ...)
   std::map<int, std::string> reasons;
   const std::regex pair(R"(\{\s*(\d+),\s*\"([^\"]+)\"\s*\})");

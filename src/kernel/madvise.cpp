@@ -1,5 +1,6 @@
 // madvise(MADV_DONTNEED) (mm/madvise.c madvise_dontneed_single_vma -> zap_page_range_single):
-// under mmap_lock read, a gather per VMA around unmap_single_vma. The will-it-scale
+// under mmap_lock read, a gather per VMA around unmap_single_vma, with reclaim_pt set (PT_RECLAIM
+// frees the PTE tables it empties whole). The will-it-scale
 // tlb_flush2 loop is one page at a time: every call flushes one page on every CPU running
 // the mm.
 #include <algorithm>
@@ -26,7 +27,7 @@ sim::task<> sys_madvise_dontneed(kernel& k, unsigned cpu, mm::va_t start, mm::va
     mm::mmu_gather tlb;
     mm::tlb_gather_mmu(tlb, mm, false);
     co_await unmap_single_vma(k, cpu, tlb, *vma, std::max(start, vma->vm_start),
-                              std::min(end, vma->vm_end));
+                              std::min(end, vma->vm_end), /*reclaim_pt=*/true);
     co_await mm::tlb_finish_mmu(k, cpu, tlb);
   }
   mm.mmap_lock.up_read(k.eng);

@@ -3,6 +3,7 @@
 //   unmap_region(): tlb_gather_mmu, unmap_vmas (zap), free_pgtables, tlb_finish_mmu.
 //   exit_mmap: the same with a fullmm gather over every VMA.
 // Only whole-VMA unmaps are modeled (no VMA split).
+#include <algorithm>
 #include <stdexcept>
 
 #include "kernel/paths.h"
@@ -18,12 +19,26 @@ using mm::va_t;
 
 // zap_pte_range(): clear each present PTE, add its range to the gather and queue the page.
 // When the page batch is full, flush the TLB still under the PTE lock and free the batch
-// after dropping it (force_flush).
-sim::task<> zap_pte_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t table, va_t addr,
-                          va_t end) {
+// after dropping it (force_flush). With PT_RECLAIM and a zap that covers the whole table
+// (MADV_DONTNEED only: details->reclaim_pt), the emptied table is unhooked and freed through
+// the gather (mm/memory.c zap_pte_range, zap_empty_pte_table, zap_pte_table_if_empty; 2026
+// mm tree). The model has one page_table_lock for the PTE and PMD locks, so the fast path's
+// trylock of the PMD lock always succeeds.
+sim::task<> zap_pte_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t pmd_table, pfn_t table,
+                          va_t addr, va_t end, bool reclaim_pt) {
   mm::mm_struct& mm = *tlb.mm;
+  const va_t start = addr;
+  const bool can_reclaim_pt = reclaim_pt && mm::pt_reclaim(k) && end - addr >= mm::PMD_SIZE;
+  bool direct_reclaim = true;
+  bool unhooked = false;
+  mm::pt_entry& pmd = k.mem.table(pmd_table).e[mm::pt_index(start, 2)];
   while (addr < end) {
     co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
+    if (!(pmd.present() && pmd.pfn == table)) {
+      // pte_offset_map_lock() rechecks the PMD: a concurrent PT_RECLAIM already unhooked it.
+      mm.page_table_lock.unlock(k.eng);
+      co_return;
+    }
     bool force_flush = false;
     std::int64_t empty_reads = 0;
     for (; addr < end; addr += mm::PAGE_SIZE) {
@@ -41,15 +56,38 @@ sim::task<> zap_pte_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t table,
       mm::tlb_remove_tlb_entry(tlb, addr);
       if (mm::__tlb_remove_page(tlb, page)) {
         force_flush = true;
+        direct_reclaim = false;  // force_break: the PTE lock is dropped midway
         addr += mm::PAGE_SIZE;
         break;
       }
     }
     if (empty_reads) co_await k.step(cost::param::pt_read, empty_reads);
+    if (can_reclaim_pt && direct_reclaim && addr == end) {
+      co_await k.step(cost::param::pt_write);  // zap_empty_pte_table(): pmd_clear()
+      pmd = {};
+      ++mm.pte_change_seq;
+      unhooked = true;
+    }
     if (force_flush) co_await mm::tlb_flush_mmu_tlbonly(k, cpu, tlb);
     mm.page_table_lock.unlock(k.eng);
     if (force_flush) co_await mm::tlb_flush_mmu_free(k, cpu, tlb);
   }
+  if (!can_reclaim_pt) co_return;
+  if (!unhooked) {
+    // zap_pte_table_if_empty(): relock, every entry must still be none.
+    co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
+    co_await k.step(cost::param::pt_read, mm::PTRS_PER_TABLE);
+    const auto& e = k.mem.table(table).e;
+    unhooked = pmd.present() && pmd.pfn == table &&
+               std::all_of(e.begin(), e.end(), [](const mm::pt_entry& x) { return x.none(); });
+    if (unhooked) {
+      co_await k.step(cost::param::pt_write);
+      pmd = {};
+      ++mm.pte_change_seq;
+    }
+    mm.page_table_lock.unlock(k.eng);
+  }
+  if (unhooked) co_await mm::free_table_tlb(k, cpu, tlb, table, mm::level::pte, start);
 }
 
 // zap_huge_pmd() for an anonymous THP: clear the PMD, withdraw and free the deposited PTE
@@ -78,7 +116,7 @@ sim::task<> zap_huge_pmd(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t pmd_tab
 
 // zap_pmd_range / zap_pud_range / zap_p4d_range, as one recursive walk over present entries.
 sim::task<> zap_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t table, unsigned lvl,
-                      va_t addr, va_t end) {
+                      va_t addr, va_t end, bool reclaim_pt) {
   while (addr < end) {
     const va_t next = mm::entry_addr_end(addr, end, lvl);
     co_await k.step(cost::param::pt_read);
@@ -87,9 +125,9 @@ sim::task<> zap_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t table, uns
       co_await zap_huge_pmd(k, cpu, tlb, table, addr);
     } else if (e.present()) {
       if (lvl == 2)
-        co_await zap_pte_range(k, cpu, tlb, e.pfn, addr, next);
+        co_await zap_pte_range(k, cpu, tlb, table, e.pfn, addr, next, reclaim_pt);
       else
-        co_await zap_range(k, cpu, tlb, e.pfn, lvl - 1, addr, next);
+        co_await zap_range(k, cpu, tlb, e.pfn, lvl - 1, addr, next, reclaim_pt);
     }
     addr = next;
   }
@@ -98,11 +136,11 @@ sim::task<> zap_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t table, uns
 }  // namespace
 
 sim::task<> unmap_single_vma(kernel& k, unsigned cpu, mmu_gather& tlb, mm::vm_area_struct& vma,
-                             va_t start, va_t end) {
+                             va_t start, va_t end, bool reclaim_pt) {
   if (vma.kind == mm::vma_kind::hugetlb)
     co_await unmap_hugepage_range_final(k, cpu, tlb, vma, start, end);
   else
-    co_await zap_range(k, cpu, tlb, tlb.mm->pgd, 4, start, end);
+    co_await zap_range(k, cpu, tlb, tlb.mm->pgd, 4, start, end, reclaim_pt);
 }
 
 // unmap_vmas(): tlb_start_vma, unmap_page_range, tlb_end_vma per VMA.

@@ -12,9 +12,10 @@ namespace sd::kern {
 using vma_list = std::vector<std::shared_ptr<mm::vm_area_struct>>;
 
 // unmap_single_vma(): zap [start, end) of one VMA into the gather (hugetlb VMAs go through
-// __unmap_hugepage_range under i_mmap_rwsem).
+// __unmap_hugepage_range under i_mmap_rwsem). reclaim_pt: zap_details.reclaim_pt, set only
+// by MADV_DONTNEED (PT_RECLAIM frees PTE tables the zap empties whole).
 sim::task<> unmap_single_vma(kernel& k, unsigned cpu, mm::mmu_gather& tlb, mm::vm_area_struct& vma,
-                             mm::va_t start, mm::va_t end);
+                             mm::va_t start, mm::va_t end, bool reclaim_pt = false);
 // unmap_vmas(): each VMA whole, with tlb_end_vma() between them.
 sim::task<> unmap_vmas(kernel& k, unsigned cpu, mm::mmu_gather& tlb, const vma_list& vmas);
 // free_pgtables() for adjacent VMAs between floor and ceiling; unlinks file VMAs.

@@ -66,6 +66,26 @@ sim::task<> tlb_table_flush(kern::kernel& k, unsigned cpu, mmu_gather& tlb) {
   });
 }
 
+// tlb_remove_table_one(): a single table without a batch (mm/mmu_gather.c, 2026 mm tree).
+sim::task<> tlb_remove_table_one(kern::kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t table) {
+  kern::trace_scope ts(k, cpu, "tlb_remove_table_one");
+  if (pt_reclaim(k)) {
+    // CONFIG_PT_RECLAIM: call_rcu on the ptdesc's own rcu_head; no IPI, no sleep.
+    k.rcu.call_rcu(k.eng, [table](kern::kernel& kk) {
+      pagetable_free(kk, table, "__tlb_remove_table_one_rcu");
+    });
+    co_return;
+  }
+  // Without it: wait for every walker, then free at once. Since 1fb3d8c20bfa by a grace
+  // period (tlb_remove_table_sync_rcu), before by a sync IPI (tlb_remove_table_sync_one).
+  if (k.patch(patches::feature::table_free_sync_rcu))
+    co_await tlb_remove_table_sync_rcu(k, cpu);
+  else
+    co_await tlb_remove_table_sync_one(k, cpu, tlb.mm);
+  co_await k.step(cost::param::page_free);
+  pagetable_free(k, table, "tlb_remove_table_one");
+}
+
 sim::task<> tlb_remove_table(kern::kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t table) {
   if (!k.knob(patches::knob::rcu_table_free)) {
     // !CONFIG_MMU_GATHER_TABLE_FREE: the table is freed with the pages, right after the
@@ -73,7 +93,15 @@ sim::task<> tlb_remove_table(kern::kernel& k, unsigned cpu, mmu_gather& tlb, pfn
     if (__tlb_remove_page(tlb, table)) co_await tlb_flush_mmu(k, cpu, tlb);
     co_return;
   }
-  tlb.has_table_batch = true;  // batch page allocation assumed to succeed
+  if (!tlb.has_table_batch && !k.knob(patches::knob::table_batch_alloc)) {
+    // __get_free_page(GFP_NOWAIT) for the batch failed: tlb_table_invalidate() (the flush
+    // that seed 000's skip counts on: it happens only if the gather recorded something),
+    // then the table alone.
+    co_await tlb_flush_mmu_tlbonly(k, cpu, tlb);
+    co_await tlb_remove_table_one(k, cpu, tlb, table);
+    co_return;
+  }
+  tlb.has_table_batch = true;
   tlb.tables.push_back(table);
   if (tlb.tables.size() == MAX_TABLE_BATCH) co_await tlb_table_flush(k, cpu, tlb);
 }
@@ -149,10 +177,32 @@ sim::task<> tlb_finish_mmu(kern::kernel& k, unsigned cpu, mmu_gather& tlb) {
   --tlb.mm->tlb_flush_pending;  // dec_tlb_flush_pending()
 }
 
+namespace {
+// Seed 000: tlb_table_flush_implies_ipi_broadcast(), or the skip forced on any arch.
+bool sync_implied_by_flush(kern::kernel& k) {
+  return k.arch->tlb_table_flush_implies_ipi_broadcast(k) ||
+         k.patch(patches::feature::skip_redundant_sync_ipi_forced);
+}
+}  // namespace
+
+bool pt_reclaim(const kern::kernel& k) {
+  if (!k.knob(patches::knob::rcu_table_free)) return false;  // depends on it
+  return k.patch(patches::feature::pt_reclaim_generic) ||
+         (k.patch(patches::feature::pt_reclaim_x86) && k.arch->name().starts_with("x86"));
+}
+
+sim::task<> tlb_remove_table_sync_rcu(kern::kernel& k, unsigned cpu) {
+  kern::trace_scope ts(k, cpu, "tlb_remove_table_sync_rcu");
+  if (sync_implied_by_flush(k)) {
+    ++k.stats.sync_skipped;
+    co_return;
+  }
+  co_await k.rcu.synchronize_rcu(k);
+}
+
 sim::task<> tlb_remove_table_sync_one(kern::kernel& k, unsigned cpu, mm_struct* mm) {
   kern::trace_scope ts(k, cpu, "tlb_remove_table_sync_one");
-  if (k.arch->tlb_table_flush_implies_ipi_broadcast(k) ||
-      k.patch(patches::feature::skip_redundant_sync_ipi_forced)) {
+  if (sync_implied_by_flush(k)) {
     ++k.stats.sync_skipped;
     co_return;
   }

@@ -72,6 +72,11 @@ sim::task<> tlb_finish_mmu(kern::kernel& k, unsigned cpu, mmu_gather& tlb);
 // seed 004 variants narrow the targets by (null: no mm known). Returns early when the arch
 // says the preceding flush already IPI'd every CPU (seed 000).
 sim::task<> tlb_remove_table_sync_one(kern::kernel& k, unsigned cpu, mm_struct* mm);
+// tlb_remove_table_sync_rcu() (1fb3d8c20bfa): synchronize_rcu(); seed 000 lets it return
+// early as the IPI version does.
+sim::task<> tlb_remove_table_sync_rcu(kern::kernel& k, unsigned cpu);
+// CONFIG_PT_RECLAIM in this kernel: the features for this arch, and RCU table freeing.
+bool pt_reclaim(const kern::kernel& k);
 
 // tlb_unshare_pmd_ptdesc(): drop our share of a shared PMD table whose PUD entry at addr was
 // just cleared; record the PUD-wide range (8ce720d, include/asm-generic/tlb.h).

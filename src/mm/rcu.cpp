@@ -9,6 +9,16 @@ void rcu_state::call_rcu(sim::engine& e, callback cb) {
   e.wake_all(has_callbacks_);
 }
 
+sim::task<> rcu_state::synchronize_rcu(kern::kernel& k) {
+  bool done = false;
+  sim::wait_queue gp_done;
+  call_rcu(k.eng, [&done, &gp_done](kern::kernel& kk) {
+    done = true;
+    kk.eng.wake_all(gp_done);
+  });
+  while (!done) co_await k.eng.wait(gp_done);
+}
+
 void rcu_state::reader_enter(kern::kernel& k, unsigned cpu) {
   ++k.cpus[cpu].rcu_reader_depth;
 }

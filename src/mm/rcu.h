@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sim/engine.h"
+#include "sim/task.h"
 
 namespace sd::kern {
 struct kernel;
@@ -21,6 +22,8 @@ class rcu_state {
   using callback = std::function<void(kern::kernel&)>;
 
   void call_rcu(sim::engine& e, callback cb);
+  // synchronize_rcu(): queue a callback and sleep until a grace period ran it.
+  sim::task<> synchronize_rcu(kern::kernel& k);
   // Reader bookkeeping, called by kernel::local_irq_disable/enable.
   void reader_enter(kern::kernel& k, unsigned cpu);
   void reader_exit(kern::kernel& k, unsigned cpu);

@@ -84,6 +84,15 @@ constexpr std::array<knob_info, knob_count> k_knobs{{
      "the last sharer zaps its entries one by one and free_pgtables frees it; off: the "
      "exclusive table's PUD is cleared as if it were shared",
      "mm/hugetlb.c __huge_pmd_unshare (2026 mm tree)", "", "hugetlb-unshare-last"},
+    {knob::table_batch_alloc, "table_batch_alloc",
+     "not a safety step but memory pressure: on, the GFP_NOWAIT page for the mmu_gather's table "
+     "batch is allocated; off, the allocation fails every time, so each freed table takes the "
+     "fallback (flush, then tlb_remove_table_one: call_rcu with PT_RECLAIM, else "
+     "synchronize_rcu since 1fb3d8c20bfa, else a sync IPI and an immediate free)",
+     "mm/mmu_gather.c tlb_remove_table / tlb_remove_table_one",
+     "none by itself: the fallback is a fence of its own on every arch; it is where seed 000's "
+     "skip needs a preceding flush (docs/check.md)",
+     ""},
 }};
 }  // namespace
 

@@ -26,6 +26,7 @@ enum class knob : unsigned char {
   flush_before_page_free,
   tlbsync_after_invlpgb,
   hugetlb_unshare_share_check,
+  table_batch_alloc,
   count_
 };
 inline constexpr std::size_t knob_count = static_cast<std::size_t>(knob::count_);

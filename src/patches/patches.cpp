@@ -58,6 +58,24 @@ constexpr std::array<feature_info, feature_count> k_features{{
      "by "
      "the spurious-fault path",
      "kernel/fault.cpp wp_page_reuse, flush_tlb_fix_spurious_fault"},
+    {pt_reclaim_x86, "pt-reclaim-x86",
+     "Qi Zheng, v6.14 (x86: select ARCH_SUPPORTS_PT_RECLAIM if X86_64)", "000 (its audit list)",
+     "CONFIG_PT_RECLAIM on x86-64: MADV_DONTNEED of a whole PTE table frees the emptied table "
+     "through the gather (a freed_tables flush, RCU free), and a failed table-batch allocation "
+     "frees the one table with call_rcu",
+     "kernel/mmap.cpp zap_pte_range, mm/mmu_gather.cpp tlb_remove_table_one (x86 arches only; "
+     "needs rcu_table_free)"},
+    {pt_reclaim_generic, "pt-reclaim-generic",
+     "9c8c02df3f87 (Qi Zheng, Jan 2026: PT_RECLAIM depends on MMU_GATHER_RCU_TABLE_FREE)",
+     "000 (its audit list)", "CONFIG_PT_RECLAIM on every arch with RCU table freeing (arm64 too)",
+     "as pt-reclaim-x86, on every arch"},
+    {table_free_sync_rcu, "table-free-sync-rcu",
+     "1fb3d8c20bfa (Lance Yang, Feb 2026: replace IPI with synchronize_rcu() when batch "
+     "allocation fails)",
+     "000 (tlb_remove_table_sync_rcu, which seed 000 also lets return early)",
+     "without PT_RECLAIM, a failed table-batch allocation waits with tlb_remove_table_sync_rcu() "
+     "(synchronize_rcu) instead of a sync IPI before freeing the table",
+     "mm/mmu_gather.cpp tlb_remove_table_one, tlb_remove_table_sync_rcu"},
     {skip_redundant_sync_ipi_forced, "skip-redundant-sync-ipi-forced",
      "not a posted patch: seeds 000/001's skip with the arch check removed", "000, 001",
      "tlb_remove_table_sync_one returns early on every arch (x86-kvm, x86-invlpgb, arm64 too): "
@@ -82,27 +100,39 @@ constexpr std::array<feature_info, feature_count> k_features{{
      "mm/mmu_gather.cpp tlb_remove_table_sync_one"},
 }};
 
-constexpr feature k_v6_17[] = {hugetlb_unshare_sync_per_table};
-constexpr feature k_v6_17_backport[] = {hugetlb_unshare_sync_per_table, hugetlb_unshare_gather,
-                                        hugetlb_pmd_shared_fix,         uffd_move_batch,
-                                        arm64_pte_needs_flush,          arm64_wp_reuse_local_flush};
+constexpr feature k_v6_17[] = {hugetlb_unshare_sync_per_table, pt_reclaim_x86};
+constexpr feature k_v6_17_backport[] = {hugetlb_unshare_sync_per_table,
+                                        hugetlb_unshare_gather,
+                                        hugetlb_pmd_shared_fix,
+                                        uffd_move_batch,
+                                        arm64_pte_needs_flush,
+                                        arm64_wp_reuse_local_flush,
+                                        pt_reclaim_x86};
 constexpr feature k_v6_18[] = {hugetlb_unshare_sync_per_table, uffd_move_batch,
-                               arm64_pte_needs_flush};
-constexpr feature k_v7_0[] = {hugetlb_unshare_gather, hugetlb_pmd_shared_fix, uffd_move_batch,
-                              arm64_pte_needs_flush, arm64_wp_reuse_local_flush};
-constexpr feature k_v7_0_sync_skip[] = {
-    hugetlb_unshare_gather, hugetlb_pmd_shared_fix,     uffd_move_batch,
-    arm64_pte_needs_flush,  arm64_wp_reuse_local_flush, x86_wake_lazy_on_unshare,
-    skip_redundant_sync_ipi};
+                               arm64_pte_needs_flush, pt_reclaim_x86};
+constexpr feature k_v7_0[] = {hugetlb_unshare_gather, hugetlb_pmd_shared_fix,     uffd_move_batch,
+                              arm64_pte_needs_flush,  arm64_wp_reuse_local_flush, pt_reclaim_x86,
+                              pt_reclaim_generic};
+constexpr feature k_v7_0_sync_skip[] = {hugetlb_unshare_gather,
+                                        hugetlb_pmd_shared_fix,
+                                        uffd_move_batch,
+                                        arm64_pte_needs_flush,
+                                        arm64_wp_reuse_local_flush,
+                                        x86_wake_lazy_on_unshare,
+                                        skip_redundant_sync_ipi,
+                                        pt_reclaim_x86,
+                                        pt_reclaim_generic,
+                                        table_free_sync_rcu};
 
 constexpr preset_info k_presets[] = {
     {"none",
      "no feature: hugetlb unsharing without any sync (before 1013af4), per-page MOVE "
-     "flushes, unconditional arm64 mprotect and write-fault-reuse flushes",
+     "flushes, unconditional arm64 mprotect and write-fault-reuse flushes, no PT_RECLAIM (a failed "
+     "table-batch allocation syncs by IPI and frees at once)",
      {}},
     {"v6.17",
      "v6.17 as released: has the CVE-2025-38085 per-table sync (1013af4, merged for 6.16), none of "
-     "seed 003's backports",
+     "seed 003's backports; PT_RECLAIM on x86-64 only (since 6.14)",
      k_v6_17},
     {"v6.17-backport",
      "v6.17 with seed 003's backport list (NVIDIA PR #350): MOVE batching, arm64 pte_needs_flush "
@@ -114,15 +144,17 @@ constexpr preset_info k_presets[] = {
      "6.18.44 host has huge_pmd_unshare_flush, so its kernel is v6.18+hugetlb-unshare-gather, "
      "which host --predict detects), MOVE batching (seen on a 6.18 host) and arm64 "
      "pte_needs_flush; the write-fault local flush is assumed to be 6.19 (seed 003 backports it "
-     "'from v6.19')",
+     "'from v6.19'); PT_RECLAIM on x86-64 only",
      k_v6_18},
     {"v7.0",
      "mainline v7.0: every seed 003 patch; no sync-IPI skip and no wake-lazy-on-unshare "
-     "(kernel-mechanisms 2.10: not in v7.0 mm/mmu_gather.c)",
+     "(kernel-mechanisms 2.10: not in v7.0 mm/mmu_gather.c); PT_RECLAIM on every arch with RCU "
+     "table freeing (9c8c02df3f87, posted on 6.19-rc7 for the 7.0 merge window)",
      k_v7_0},
     {"v7.0-sync-skip",
      "v7.0 plus seeds 000/001 (Lance Yang v8/v10): tlb_table_flush_implies_ipi_broadcast on native "
-     "x86 and wake_lazy_cpus = freed_tables || unshared_tables",
+     "x86 and wake_lazy_cpus = freed_tables || unshared_tables; and the mm tree they apply to has "
+     "tlb_remove_table_sync_rcu (1fb3d8c20bfa)",
      k_v7_0_sync_skip},
 };
 

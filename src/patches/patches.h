@@ -24,6 +24,9 @@ enum class feature : unsigned char {
   uffd_move_batch,
   arm64_pte_needs_flush,
   arm64_wp_reuse_local_flush,
+  pt_reclaim_x86,
+  pt_reclaim_generic,
+  table_free_sync_rcu,
   // Variants for check: code as posted where it differs from its stated intent, and a
   // skip forced where the kernel keeps it off. In no preset.
   skip_redundant_sync_ipi_forced,

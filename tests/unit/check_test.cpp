@@ -385,6 +385,42 @@ TEST(Check, SamplingStrategiesFindTheRaceAndAreDeterministic) {
   }
 }
 
+// Seed 000's review: is there really a preceding flush on every path the sync skip covers?
+// The table-batch allocation failure path (knob table_batch_alloc off) of a kernel without
+// PT_RECLAIM frees each table right after tlb_table_invalidate()'s flush and a sync. On
+// native x86 that flush has freed_tables and IPIs every CPU in mm_cpumask, the walker's
+// included, so skipping the sync is safe (bound 1 here; bound 2 in docs/check.md: 340,504
+// executions, none). arm64's TLBI interrupts nobody: forced, the table is freed under the
+// walker. With PT_RECLAIM (v7.0) the fallback is call_rcu, a grace period, even when forced.
+TEST(Check, AllocationFailureFallbackNeedsItsSyncWhereTheFlushFencesNobody) {
+  const std::vector<patches::knob> alloc_fails = {patches::knob::table_batch_alloc};
+  explore_options b1;
+  b1.bound = 1;
+  EXPECT_FALSE(
+      explore(config("free-pgtables-gup-fast", "x86", "none+skip-redundant-sync-ipi", alloc_fails),
+              b1)
+          .violation);
+  EXPECT_EQ(dfs(config("free-pgtables-gup-fast", "arm64", "none+skip-redundant-sync-ipi-forced",
+                       alloc_fails))
+                .first.inv,
+            invariant::pt_use_after_free);
+  EXPECT_FALSE(dfs(config("free-pgtables-gup-fast", "arm64", "v7.0+skip-redundant-sync-ipi-forced",
+                          alloc_fails))
+                   .violation);
+  // PT_RECLAIM's own table free on MADV_DONTNEED, batched or through the fallback.
+  EXPECT_FALSE(dfs(config("dontneed-reclaim-gup-fast", "x86", "v7.0")).violation);
+  EXPECT_FALSE(dfs(config("dontneed-reclaim-gup-fast", "arm64", "v7.0", alloc_fails)).violation);
+}
+
+// The same fallback forced on x86-kvm: the flush skipped the walker's preempted vCPU, so the
+// table is freed under it (needs bound 2: 555,497 executions; release only, ~7 s).
+TEST(Check, AllocationFailureFallbackWithTheSkipForcedOnKvmFreesUnderTheWalker) {
+  const auto r =
+      dfs(config("free-pgtables-gup-fast", "x86-kvm", "none+skip-redundant-sync-ipi-forced",
+                 {patches::knob::table_batch_alloc}));
+  EXPECT_EQ(r.first.inv, invariant::pt_use_after_free);
+}
+
 // Regression: PCT kept the hypervisor's priority after using it, so on x86-kvm it preempted
 // and resumed the same vCPU until the 100,000-step livelock guard threw.
 TEST(Check, PctOnKvmDoesNotLoopOnPreemptAndResume) {

@@ -2,6 +2,7 @@
 // rules (kernel-mechanisms.md sections in the comments).
 #include <gtest/gtest.h>
 
+#include "program/program.h"
 #include "workload/config.h"
 #include "workload/run.h"
 
@@ -230,6 +231,83 @@ TEST(ForkCowReuse, Arm64ReuseBroadcastsBecomeLocalFlushesAndSpuriousFaults) {
   EXPECT_EQ(after.stats.spurious_faults, 128u);
   EXPECT_EQ(reason(after, "tlbi_local"), 64u + 128u);
   EXPECT_EQ(reason(after, "tlbi_range_leaf"), 0u);
+}
+
+// CPU 0 maps 2 MiB, touches one page, and unmaps it with `op` while CPU 1 runs the mm (it
+// touched the page too), so every flush IPIs CPU 1.
+workload::run_result free_path(const std::string& op, const std::string& arch,
+                               const std::string& patches, bool batch_alloc = true) {
+  const std::string text =
+      "description = \"t\"\nprocesses = [\"p\"]\n[cpu.0]\nops = [\"enter p\", \"mmap 0 2MiB\", "
+      "\"touch 0 1 write\", \"signal a\", \"wait b\", \"" +
+      op +
+      "\", \"signal c\"]\n[cpu.1]\nops = [\"enter p\", \"wait a\", \"touch 0 1 read\", "
+      "\"signal b\", \"wait c\"]\n";
+  workload::scenario_spec spec;
+  spec.parsed_program =
+      std::make_shared<const program::program>(program::parse_program(text, "t.toml"));
+  spec.arch = arch;
+  spec.cpus = 2;
+  spec.patches = workload::setting{"patches", patches, "test"};
+  if (!batch_alloc) spec.knobs.push_back({"table_batch_alloc", "off", "test"});
+  auto r = workload::simulate(workload::resolve(spec));
+  EXPECT_EQ(r.violations_total, 0u) << op << " " << arch << " " << patches;
+  return r;
+}
+
+// PT_RECLAIM (mm/memory.c zap_pte_range, 2026 mm tree): MADV_DONTNEED over the whole 2 MiB
+// of a PTE table empties it, so the PMD is cleared and pte_free_tlb() queues the table: one
+// flush with freed_tables at tlb_finish_mmu (the zapped page and the table together; x86
+// IPIs CPU 1), then the table batch is freed after one grace period. A 4 KiB DONTNEED does
+// not cover the table (end - start < PMD_SIZE) and frees none. arm64 has PT_RECLAIM from v7.0
+// (9c8c02df3f87), x86-64 since 6.14.
+TEST(SeedFeatures, PtReclaimFreesThePteTableADontneedEmptiesWhole) {
+  const auto whole = free_path("madvise_dontneed 0 2MiB", "x86", "v7.0");
+  EXPECT_EQ(whole.stats.tables_freed, 1u);
+  EXPECT_EQ(whole.stats.flush_requests, 1u);
+  EXPECT_EQ(whole.stats.flush_ipis, 1u);
+  EXPECT_EQ(whole.stats.rcu_grace_periods, 1u);
+  EXPECT_EQ(free_path("madvise_dontneed 0 4KiB", "x86", "v7.0").stats.tables_freed, 0u);
+  EXPECT_EQ(free_path("madvise_dontneed 0 2MiB", "x86", "none").stats.tables_freed, 0u);
+  EXPECT_EQ(free_path("madvise_dontneed 0 2MiB", "arm64", "v6.18").stats.tables_freed, 0u);
+  EXPECT_EQ(free_path("madvise_dontneed 0 2MiB", "arm64", "v7.0").stats.tables_freed, 1u);
+}
+
+// A failed table-batch allocation (mm/mmu_gather.c tlb_remove_table): tlb_table_invalidate()
+// flushes what the gather recorded, then tlb_remove_table_one() frees the one table. munmap
+// of the 2 MiB VMA frees 3 tables (PTE, PMD, PUD); each failure flushes (free_table_tlb
+// recorded a range again), so 3 flushes and nothing left for tlb_finish_mmu. The table
+// then goes: with PT_RECLAIM (v7.0, x86) through call_rcu; without it (none) after a sync
+// IPI to CPU 1, 3 broadcasts; with 1fb3d8c20bfa after synchronize_rcu, 3 grace periods in
+// turn and no IPI. With the batch, the 3 tables share one flush and one grace period.
+TEST(SeedFeatures, TableBatchAllocationFailureFallsBackPerKernelVersion) {
+  const auto batched = free_path("munmap 0 2MiB", "x86", "v7.0");
+  EXPECT_EQ(batched.stats.tables_freed, 3u);
+  EXPECT_EQ(batched.stats.flush_requests, 1u);
+  EXPECT_EQ(batched.stats.rcu_grace_periods, 1u);
+
+  const auto reclaim = free_path("munmap 0 2MiB", "x86", "v7.0", false);
+  EXPECT_EQ(reclaim.stats.tables_freed, 3u);
+  EXPECT_EQ(reclaim.stats.flush_requests, 3u);
+  EXPECT_EQ(reclaim.stats.sync_broadcasts, 0u);
+  EXPECT_GE(reclaim.stats.rcu_grace_periods, 1u);  // call_rcu callbacks may share one
+
+  const auto ipi = free_path("munmap 0 2MiB", "x86", "none", false);
+  EXPECT_EQ(ipi.stats.tables_freed, 3u);
+  EXPECT_EQ(ipi.stats.flush_requests, 3u);
+  EXPECT_EQ(ipi.stats.sync_broadcasts, 3u);
+  EXPECT_EQ(ipi.stats.sync_ipis, 3u);
+  EXPECT_EQ(ipi.stats.rcu_grace_periods, 0u);
+
+  const auto gp = free_path("munmap 0 2MiB", "x86", "none+table-free-sync-rcu", false);
+  EXPECT_EQ(gp.stats.sync_broadcasts, 0u);
+  EXPECT_EQ(gp.stats.rcu_grace_periods, 3u);
+
+  // Seed 000 lets both syncs return early on native x86: the fallback's own flush IPI'd CPU 1.
+  const auto skip = free_path("munmap 0 2MiB", "x86", "none+skip-redundant-sync-ipi", false);
+  EXPECT_EQ(skip.stats.sync_broadcasts, 0u);
+  EXPECT_EQ(skip.stats.sync_skipped, 3u);
+  EXPECT_EQ(skip.stats.flush_ipis, 3u);
 }
 
 }  // namespace
