@@ -113,6 +113,20 @@ class siblings {
   std::vector<std::thread> threads_;
 };
 
+// Before the phases: a thread of this process runs once on every other CPU and exits, so
+// each of those CPUs idles holding the mm lazily, with its bit in mm_cpumask (x86 keeps it
+// until a flush trims it). Without this, which CPUs hold the mm depends on where the
+// scheduler happened to run the process before it pinned itself, and so does whether CPU
+// 0's flushes call flush_tlb_multi (predict/twins.cpp gives the model the same start).
+void visit_every_cpu(unsigned ncpus) {
+  for (unsigned cpu = 1; cpu < ncpus; ++cpu)
+    std::thread([cpu] {
+      pin_to(cpu);
+      std::vector<char> page(k_page);
+      touch(page.data(), page.size(), k_page);
+    }).join();
+}
+
 struct context {
   unsigned ncpus;
   std::uint64_t iterations;
@@ -576,6 +590,7 @@ host_result run_host(const host_options& o) {
   }, old_term{};
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
+  visit_every_cpu(r.cpus);
   pin_to(0);
 
   const context ctx{

@@ -132,6 +132,18 @@ TEST(Predict, HugetlbChildrenSyncOncePerLastSharerExit) {
   EXPECT_DOUBLE_EQ(model_per_op("hugetlb-fork-exit", "serial", "call_function_interrupts"), 1.0);
 }
 
+// host visit_every_cpu leaves CPU 1 idle holding the process's mm lazily, and so does the
+// twin. x86 keeps CPU 1's mm_cpumask bit (trimmed only by a flush IPI CPU 1 runs), so each
+// NONE/RW pair's one flush calls flush_tlb_multi, which traces TLB_REMOTE_SEND_IPI, and
+// should_flush_tlb skips the lazy CPU: no IPI. Without the lazy CPU there is no remote call.
+TEST(Predict, AloneTwinsStartWithTheOtherCpusHoldingTheMmLazily) {
+  EXPECT_DOUBLE_EQ(model_per_op("mprotect-none-rw", "alone", "flushes_by_reason.remote_send_ipi"),
+                   1.0);
+  EXPECT_DOUBLE_EQ(model_per_op("mprotect-none-rw", "alone", "tlb_interrupts"), 0.0);
+  EXPECT_DOUBLE_EQ(
+      model_per_op("tlb-flush-threads", "one-thread", "flushes_by_reason.remote_send_ipi"), 1.0);
+}
+
 TEST(Predict, PhasesWithoutATwinSaySo) {
   host::host_result r;
   r.scenario = "tlb-flush-threads";
