@@ -50,6 +50,10 @@ nlohmann::ordered_json to_json(const host_result& r) {
     pj["name"] = p.name;
     pj["what"] = p.what;
     if (!p.skipped.empty()) pj["skipped"] = p.skipped;
+    if (p.background.seconds > 0)
+      pj["background"] = {{"seconds", p.background.seconds},
+                          {"tlb_ipis", p.background.tlb_ipis},
+                          {"call_function_ipis", p.background.cal_ipis}};
     pj["wall_ns_per_op"] = spread_json(over(p, [](const phase_sample& s) { return s.ns_per_op; }));
     pj["ipis_received_total"] = spread_json(over(
         p, [](const phase_sample& s) { return static_cast<double>(sum(s.tlb_ipis_per_cpu)); }));
@@ -99,6 +103,20 @@ void print_table(std::ostream& out, const host_result& r) {
     fmt::print(out, " {:<15} {:>8.0f} [{:.0f}-{:.0f}] {:>10.0f} [{:.0f}-{:.0f}] {:>20.0f}  {}\n",
                p.name, t.median, t.min, t.max, i.median, i.min, i.max, cal.median,
                flushes.empty() ? "-" : flushes);
+  }
+  for (const auto& p : r.phases) {
+    // What other activity adds per op at this phase's speed, from the idle window before it.
+    if (p.background.seconds <= 0 || p.repeats.empty()) continue;
+    const double op_s = over(p, [](const phase_sample& s) { return s.ns_per_op; }).median * 1e-9;
+    const double per_op = static_cast<double>(p.background.tlb_ipis + p.background.cal_ipis) /
+                          p.background.seconds * op_s;
+    if (per_op < 0.01) continue;
+    fmt::print(out,
+               "\n note: {}: in {:.0f} ms before it, with this process asleep, the machine took "
+               "{} TLB and {} CAL interrupts: about {:.2f} per op at this phase's speed come from "
+               "other activity, not the workload\n",
+               p.name, p.background.seconds * 1e3, p.background.tlb_ipis, p.background.cal_ipis,
+               per_op);
   }
   for (const auto& n : r.notes) fmt::print(out, "\n note: {}\n", n);
 }

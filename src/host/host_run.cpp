@@ -182,6 +182,23 @@ class window {
   clock_type::time_point t0_;
 };
 
+// Before a phase: 100 ms in which this process only sleeps, counted like a window.
+background_sample measure_background() {
+  background_sample b;
+  interrupt_reader irq;
+  irq_counts before, after;
+  if (!irq.read(before)) return b;
+  const auto t0 = clock_type::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  if (!irq.read(after)) return b;
+  b.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+  for (std::size_t c = 0; c < before.tlb.size(); ++c) {
+    b.tlb_ipis += after.tlb[c] - before.tlb[c];
+    b.cal_ipis += after.cal[c] - before.cal[c];
+  }
+  return b;
+}
+
 double ns_per(clock_type::duration d, std::uint64_t ops) {
   return ops ? std::chrono::duration<double, std::nano>(d).count() / static_cast<double>(ops) : 0;
 }
@@ -578,7 +595,7 @@ host_result run_host(const host_options& o) {
     r.have_interrupts = probe.ok();
     if (!r.have_interrupts) r.notes.push_back("no IPI counts: " + probe.why());
   }
-  auto tp = tlb_flush_counters::open(r.cpus, why);
+  auto tp = tlb_flush_counters::open(why);
   r.have_tracepoint = tp != nullptr;
   if (!tp) r.notes.push_back("no flushes_by_reason: " + why);
 
@@ -603,6 +620,7 @@ host_result run_host(const host_options& o) {
       pr.skipped = "needs at least 2 online CPUs";
     } else {
       try {
+        pr.background = measure_background();
         for (unsigned i = 0; i < o.repeat && !g_interrupted.load(); ++i)
           pr.repeats.push_back(ph.run(ctx));
       } catch (const phase_unavailable& e) {

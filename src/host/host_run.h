@@ -16,11 +16,20 @@ struct phase_sample {
   std::map<std::string, std::uint64_t> flushes_by_reason;  // tlb:tlb_flush deltas
 };
 
+// /proc/interrupts over a window just before a phase in which this process does nothing:
+// what other activity adds to the machine-wide IPI columns (issue 9 item 12).
+struct background_sample {
+  double seconds = 0;  // 0: not measured
+  std::uint64_t tlb_ipis = 0;
+  std::uint64_t cal_ipis = 0;
+};
+
 struct phase_result {
   std::string name;
   std::string what;
   std::vector<phase_sample> repeats;
   std::string skipped;  // why the phase did not run, if it did not
+  background_sample background{};
 };
 
 struct host_result {

@@ -22,8 +22,11 @@ namespace {
 
 const char* const k_tracefs[] = {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"};
 
-long perf_event_open(perf_event_attr* attr, int cpu) {
-  return syscall(SYS_perf_event_open, attr, -1, cpu, -1, 0);
+// This process and every thread and child it starts later (pid 0, any CPU, inherit), so
+// other processes' flushes on a busy machine do not count (issue 9 item 12).
+long perf_event_open_self(perf_event_attr* attr) {
+  attr->inherit = 1;
+  return syscall(SYS_perf_event_open, attr, 0, -1, -1, 0);
 }
 
 bool read_tlb_flush_event(const std::string& root, std::string& id_text, std::string& format) {
@@ -74,7 +77,7 @@ std::string reason_key(const std::string& name) {
   return s;
 }
 
-std::unique_ptr<tlb_flush_counters> tlb_flush_counters::open(unsigned ncpus, std::string& why) {
+std::unique_ptr<tlb_flush_counters> tlb_flush_counters::open(std::string& why) {
   std::string id_text, format;
   bool found = false;
   for (const char* root : k_tracefs)
@@ -91,26 +94,25 @@ std::unique_ptr<tlb_flush_counters> tlb_flush_counters::open(unsigned ncpus, std
     return nullptr;
   }
   std::unique_ptr<tlb_flush_counters> c(new tlb_flush_counters());
-  for (unsigned cpu = 0; cpu < ncpus; ++cpu)
-    for (const auto& [value, key] : reasons) {
-      perf_event_attr attr{};
-      attr.size = sizeof(attr);
-      attr.type = PERF_TYPE_TRACEPOINT;
-      attr.config = std::stoull(id_text);
-      const long fd = perf_event_open(&attr, static_cast<int>(cpu));
-      if (fd < 0) {
-        why = std::string("perf_event_open(tlb:tlb_flush) failed: ") + std::strerror(errno) +
-              " (needs root or CAP_PERFMON, or kernel.perf_event_paranoid <= 0)";
-        return nullptr;
-      }
-      const std::string filter = "reason == " + std::to_string(value);
-      if (ioctl(static_cast<int>(fd), PERF_EVENT_IOC_SET_FILTER, filter.c_str()) != 0) {
-        close(static_cast<int>(fd));
-        why = "cannot filter tlb:tlb_flush by reason: " + std::string(std::strerror(errno));
-        return nullptr;
-      }
-      c->counters_.push_back({static_cast<int>(fd), key});
+  for (const auto& [value, key] : reasons) {
+    perf_event_attr attr{};
+    attr.size = sizeof(attr);
+    attr.type = PERF_TYPE_TRACEPOINT;
+    attr.config = std::stoull(id_text);
+    const long fd = perf_event_open_self(&attr);
+    if (fd < 0) {
+      why = std::string("perf_event_open(tlb:tlb_flush) failed: ") + std::strerror(errno) +
+            " (needs root or CAP_PERFMON, or kernel.perf_event_paranoid <= 0)";
+      return nullptr;
     }
+    const std::string filter = "reason == " + std::to_string(value);
+    if (ioctl(static_cast<int>(fd), PERF_EVENT_IOC_SET_FILTER, filter.c_str()) != 0) {
+      close(static_cast<int>(fd));
+      why = "cannot filter tlb:tlb_flush by reason: " + std::string(std::strerror(errno));
+      return nullptr;
+    }
+    c->counters_.push_back({static_cast<int>(fd), key});
+  }
   return c;
 }
 
