@@ -300,9 +300,13 @@ phase_sample dontneed_threads(const context& ctx, unsigned nthreads) {
 }
 
 // mprotect-none-rw: one op = PROT_NONE then PROT_READ|PROT_WRITE over 16 touched pages.
+// The region is a VMA of its own, in the middle of the reserved hole with unmapped space on
+// both sides: next to another read-write anonymous VMA it would be merged with it, and every
+// toggle would split it out and merge it back (vma_modify), work the phase does not name.
 phase_sample mprotect_round(const context& ctx) {
   constexpr std::size_t len = 16 * k_page;
-  void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* p = map_at(gib_hole() + k_gib / 2, len);
+  if (!p) throw std::runtime_error("mmap of the test region failed");
   touch(p, len, k_page);
   phase_sample s = measure(ctx, [p](std::uint64_t) {
     mprotect(p, len, PROT_NONE);
