@@ -32,6 +32,9 @@ class arch_ops {
  public:
   virtual ~arch_ops() = default;
   virtual std::string_view name() const = 0;
+  // x86, x86-kvm or x86-invlpgb: for x86-only kernel code outside arch/ (intel_idle,
+  // Kconfig selects such as ARCH_SUPPORTS_PT_RECLAIM).
+  bool is_x86() const { return name().starts_with("x86"); }
   virtual bool maintains_mm_cpumask() const = 0;
   // CONFIG_MMU_GATHER_MERGE_VMAS: tlb_end_vma() does not flush at each VMA boundary.
   virtual bool merge_vmas() const = 0;

@@ -35,6 +35,12 @@ spread spread_of(std::vector<double> v) {
   return {med, v.front(), v.back()};
 }
 
+double background_per_op(const phase_result& p, std::uint64_t events) {
+  if (p.background.seconds <= 0) return 0;
+  const double op_s = over(p, [](const phase_sample& s) { return s.ns_per_op; }).median * 1e-9;
+  return static_cast<double>(events) / p.background.seconds * op_s;
+}
+
 nlohmann::ordered_json to_json(const host_result& r) {
   nlohmann::ordered_json j;
   j["config"] = {{"scenario", r.scenario},
@@ -106,10 +112,7 @@ void print_table(std::ostream& out, const host_result& r) {
   }
   for (const auto& p : r.phases) {
     // What other activity adds per op at this phase's speed, from the idle window before it.
-    if (p.background.seconds <= 0 || p.repeats.empty()) continue;
-    const double op_s = over(p, [](const phase_sample& s) { return s.ns_per_op; }).median * 1e-9;
-    const double per_op = static_cast<double>(p.background.tlb_ipis + p.background.cal_ipis) /
-                          p.background.seconds * op_s;
+    const double per_op = background_per_op(p, p.background.tlb_ipis + p.background.cal_ipis);
     if (per_op < 0.01) continue;
     fmt::print(out,
                "\n note: {}: in {:.0f} ms before it, with this process asleep, the machine took "

@@ -14,6 +14,9 @@ struct spread {
   double median = 0, min = 0, max = 0;
 };
 spread spread_of(std::vector<double> v);
+// How many of `events` (counted in the phase's idle background window) fall on one
+// operation at the phase's median speed: what other activity adds per op (0 if unmeasured).
+double background_per_op(const phase_result& p, std::uint64_t events);
 
 nlohmann::ordered_json to_json(const host_result& r);
 void print_table(std::ostream& out, const host_result& r);

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -182,21 +183,17 @@ class window {
   clock_type::time_point t0_;
 };
 
-// Before a phase: 100 ms in which this process only sleeps, counted like a window.
-background_sample measure_background() {
-  background_sample b;
-  interrupt_reader irq;
-  irq_counts before, after;
-  if (!irq.read(before)) return b;
-  const auto t0 = clock_type::now();
+// Before a phase: 100 ms in which this process only sleeps, counted by the same window.
+background_sample measure_background(const context& ctx) {
+  phase_sample s;
+  window w(ctx);
+  w.open();
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  if (!irq.read(after)) return b;
-  b.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
-  for (std::size_t c = 0; c < before.tlb.size(); ++c) {
-    b.tlb_ipis += after.tlb[c] - before.tlb[c];
-    b.cal_ipis += after.cal[c] - before.cal[c];
-  }
-  return b;
+  const auto d = w.close(s);
+  if (s.tlb_ipis_per_cpu.empty()) return {};  // no /proc/interrupts
+  return {std::chrono::duration<double>(d).count(),
+          std::accumulate(s.tlb_ipis_per_cpu.begin(), s.tlb_ipis_per_cpu.end(), std::uint64_t{0}),
+          std::accumulate(s.cal_ipis_per_cpu.begin(), s.cal_ipis_per_cpu.end(), std::uint64_t{0})};
 }
 
 double ns_per(clock_type::duration d, std::uint64_t ops) {
@@ -624,7 +621,7 @@ host_result run_host(const host_options& o) {
       pr.skipped = "needs at least 2 online CPUs";
     } else {
       try {
-        pr.background = measure_background();
+        pr.background = measure_background(ctx);
         for (unsigned i = 0; i < o.repeat && !g_interrupted.load(); ++i)
           pr.repeats.push_back(ph.run(ctx));
       } catch (const phase_unavailable& e) {

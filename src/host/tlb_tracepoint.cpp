@@ -1,7 +1,5 @@
 #include "host/tlb_tracepoint.h"
 
-#include "host/text_file.h"
-
 #include <linux/perf_event.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -12,9 +10,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <regex>
-#include <sstream>
+
+#include "host/text_file.h"
 
 namespace sd::host {
 

@@ -17,6 +17,13 @@ using mm::mmu_gather;
 using mm::pfn_t;
 using mm::va_t;
 
+// pmd_clear() of a PTE table PT_RECLAIM unhooks, under the lock.
+sim::task<> unhook_pte_table(kernel& k, mm::mm_struct& mm, mm::pt_entry& pmd) {
+  co_await k.step(cost::param::pt_write);
+  pmd = {};
+  ++mm.pte_change_seq;
+}
+
 // zap_pte_range(): clear each present PTE, add its range to the gather and queue the page.
 // When the page batch is full, flush the TLB still under the PTE lock and free the batch
 // after dropping it (force_flush). With PT_RECLAIM and a zap that covers the whole table
@@ -63,9 +70,7 @@ sim::task<> zap_pte_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t pmd_ta
     }
     if (empty_reads) co_await k.step(cost::param::pt_read, empty_reads);
     if (can_reclaim_pt && direct_reclaim && addr == end) {
-      co_await k.step(cost::param::pt_write);  // zap_empty_pte_table(): pmd_clear()
-      pmd = {};
-      ++mm.pte_change_seq;
+      co_await unhook_pte_table(k, mm, pmd);  // zap_empty_pte_table()
       unhooked = true;
     }
     if (force_flush) co_await mm::tlb_flush_mmu_tlbonly(k, cpu, tlb);
@@ -80,11 +85,7 @@ sim::task<> zap_pte_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t pmd_ta
     const auto& e = k.mem.table(table).e;
     unhooked = pmd.present() && pmd.pfn == table &&
                std::all_of(e.begin(), e.end(), [](const mm::pt_entry& x) { return x.none(); });
-    if (unhooked) {
-      co_await k.step(cost::param::pt_write);
-      pmd = {};
-      ++mm.pte_change_seq;
-    }
+    if (unhooked) co_await unhook_pte_table(k, mm, pmd);
     mm.page_table_lock.unlock(k.eng);
   }
   if (unhooked) co_await mm::free_table_tlb(k, cpu, tlb, table, mm::level::pte, start);

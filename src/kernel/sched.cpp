@@ -27,7 +27,7 @@ sim::task<> switch_to_idle(kernel& k, unsigned cpu) {
   c.mode = hw::cpu_mode::idle;
   // drivers/idle/intel_idle.c: entering a state with CPUIDLE_FLAG_TLB_FLUSHED calls
   // leave_mm() (arch/x86/mm/tlb.c): the CPU switches to init_mm and is no longer lazy.
-  if (k.cfg.idle_tlb_flushed && k.arch->name().rfind("x86", 0) == 0) co_await leave_mm(k, cpu);
+  if (k.cfg.idle_tlb_flushed && k.arch->is_x86()) co_await leave_mm(k, cpu);
 }
 
 sim::task<> leave_mm(kernel& k, unsigned cpu) {

@@ -188,7 +188,7 @@ bool sync_implied_by_flush(kern::kernel& k) {
 bool pt_reclaim(const kern::kernel& k) {
   if (!k.knob(patches::knob::rcu_table_free)) return false;  // depends on it
   return k.patch(patches::feature::pt_reclaim_generic) ||
-         (k.patch(patches::feature::pt_reclaim_x86) && k.arch->name().starts_with("x86"));
+         (k.patch(patches::feature::pt_reclaim_x86) && k.arch->is_x86());
 }
 
 sim::task<> tlb_remove_table_sync_rcu(kern::kernel& k, unsigned cpu) {

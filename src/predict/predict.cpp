@@ -101,15 +101,11 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
         measured_per_op(ph, measured.have_interrupts, measured.have_tracepoint, names);
     // The IPI columns are machine-wide: what the idle window before the phase saw, scaled to
     // one operation, is allowed on top of the tolerance (issue 9 item 12).
-    std::vector<double> ns;
-    for (const auto& s : ph.repeats) ns.push_back(s.ns_per_op);
-    const double op_s = ns.empty() ? 0 : host::spread_of(ns).median * 1e-9;
     auto background_per_op = [&](const std::string& name) {
-      if (ph.background.seconds <= 0) return 0.0;
-      const std::uint64_t n = name == "tlb_interrupts"             ? ph.background.tlb_ipis
-                              : name == "call_function_interrupts" ? ph.background.cal_ipis
-                                                                   : 0;
-      return static_cast<double>(n) / ph.background.seconds * op_s;
+      if (name == "tlb_interrupts") return host::background_per_op(ph, ph.background.tlb_ipis);
+      if (name == "call_function_interrupts")
+        return host::background_per_op(ph, ph.background.cal_ipis);
+      return 0.0;
     };
     bool ipis_missing = false;
     for (const auto& name : names) {
