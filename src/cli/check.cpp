@@ -11,6 +11,8 @@
 #include "arch/arch.h"
 #include "check/explorer.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
+#include "cli/output.h"
 #include "kernel/kernel.h"
 #include "program/program.h"
 #include "report/check_report.h"
@@ -103,53 +105,72 @@ command_fn add_check(CLI::App& app) {
       "counterexample, or what was covered without one");
   sub->add_option("--program", o->program,
                   "a shipped program ('shootdown list programs') or a program file")
+      ->type_name("NAME|FILE")
       ->required();
-  sub->add_option("--arch", o->arch, "x86, x86-kvm, x86-invlpgb or arm64")->capture_default_str();
+  sub->add_option("--arch", o->arch, "x86, x86-kvm, x86-invlpgb or arm64")
+      ->type_name("ARCH")
+      ->capture_default_str();
   sub->add_option("--cpus", o->cpus,
                   "CPUs of the machine (default: the program's; CPUs past those run its [extra] "
                   "ops, or idle)")
-      ->check(CLI::Range(1, 64));
-  sub->add_option("--patches", o->patches, "patch set, as for simulate")->capture_default_str();
-  sub->add_option("--knob", o->knobs, "knob NAME=on|off (repeatable; see 'shootdown list knobs')");
+      ->type_name("N")
+      ->check(whole_number(1, 64));
+  sub->add_option("--patches", o->patches, "patch set, as for simulate")
+      ->type_name("SET")
+      ->capture_default_str();
+  sub->add_option("--knob", o->knobs, "knob NAME=on|off (repeatable; see 'shootdown list knobs')")
+      ->type_name("NAME=on|off");
   sub->add_option("--bound", o->bound,
                   "dfs: at most this many preemptions per execution (hardware events that cut in "
                   "count too)")
+      ->type_name("N")
       ->capture_default_str()
-      ->check(CLI::Range(0, 20));
+      ->check(whole_number(0, 20));
   sub->add_option("--max-executions", o->max_executions,
                   "stop after this many executions (dfs then says it did not finish)")
+      ->type_name("N")
       ->capture_default_str()
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000'000}));
+      ->check(whole_number(1, 1'000'000'000));
   sub->add_option("--strategy", o->strategy,
                   "dfs (exhaustive within --bound), random or pct (sampling)")
+      ->type_name("dfs|random|pct")
       ->capture_default_str()
-      ->check(CLI::IsMember({"dfs", "random", "pct"}));
+      ->check(one_of({"dfs", "random", "pct"}));
   sub->add_option("--seed", o->seed,
                   "dfs: 0 = the fixed order, else a shuffled exploration order (same verdict and "
                   "count); random/pct: the sampling seed")
-      ->capture_default_str();
-  sub->add_option("--pct-depth", o->pct_depth, "pct: the bug depth d (d - 1 priority drops)")
+      ->type_name("N")
       ->capture_default_str()
-      ->check(CLI::Range(1, 10));
+      ->check(whole_number(0, UINT64_MAX));
+  sub->add_option("--pct-depth", o->pct_depth, "pct: the bug depth d (d - 1 priority drops)")
+      ->type_name("N")
+      ->capture_default_str()
+      ->check(whole_number(1, 10));
   sub->add_option("--jobs", o->jobs,
                   "dfs: explore on this many threads (default: every core); same verdict, counts "
                   "and counterexample as one thread")
-      ->check(CLI::Range(1, 1024));
+      ->type_name("N")
+      ->check(whole_number(1, 1024));
   sub->add_option("--walks", o->walks,
                   "speculative page walks the MMU may make at any point: by lazy CPUs only, or by "
                   "every CPU with a user mm loaded (many more schedules)")
+      ->type_name("lazy|all")
       ->capture_default_str()
-      ->check(CLI::IsMember({"lazy", "all"}));
+      ->check(one_of({"lazy", "all"}));
   sub->add_flag("--evictions", o->evictions,
                 "also explore TLB and walk-cache evictions at any point (many more schedules)");
   sub->add_flag("--no-reduction", o->no_reduction,
                 "dfs: explore equivalent orders of independent hardware events too (to measure "
                 "the reduction)");
   sub->add_option("--replay", o->replay,
-                  "run this schedule (as printed with a counterexample) instead of exploring");
-  sub->add_option("--json", o->json, "write the verdict as JSON to FILE, or - for stdout");
+                  "run this schedule (as printed with a counterexample) instead of exploring")
+      ->type_name("SCHEDULE");
+  sub->add_option("--json", o->json, "write the verdict as JSON to FILE, or - for stdout")
+      ->type_name("FILE|-");
   sub->add_option("--trace", o->trace,
-                  "write the counterexample (or the replay) as a Perfetto trace to FILE");
+                  "write the counterexample (or the replay) as a Perfetto trace to FILE (with no "
+                  "counterexample: a trace without events)")
+      ->type_name("FILE|-");
   sub->add_flag("--quiet", o->quiet, "no human report");
   return [o]() -> int {
     const check::check_config cfg = resolve(*o);
@@ -163,9 +184,9 @@ command_fn add_check(CLI::App& app) {
     opt.pct_depth = o->pct_depth;
     opt.jobs = o->jobs;
     opt.reduce = !o->no_reduction;
-    if (o->json == "-" && o->trace == "-")
-      throw workload::input_error("--json - and --trace -: only one of them can use stdout");
 
+    output_file json("--json", o->json), trace_out("--trace", o->trace);
+    one_stdout(json, trace_out);
     std::optional<check::explore_result> explored;
     std::vector<check::choice> schedule;
     bool want_run = true;
@@ -181,7 +202,7 @@ command_fn add_check(CLI::App& app) {
       want_run = explored->violation;
     }
     std::unique_ptr<kern::trace_recorder> trace;
-    if (!o->trace.empty() && want_run) trace = std::make_unique<kern::trace_recorder>(cfg.cpus);
+    if (trace_out.wanted()) trace = std::make_unique<kern::trace_recorder>(cfg.cpus);
     std::optional<check::replay_result> run;
     if (want_run) {
       try {
@@ -197,10 +218,11 @@ command_fn add_check(CLI::App& app) {
       std::ostringstream doc;
       trace->write(doc, fmt::format("shootdown check {} {} {} CPUs {}", cfg.prog.name, cfg.arch,
                                     cfg.cpus, cfg.patch_spec));
-      write_output(o->trace, doc.str(), "--trace");
+      trace_out.write(doc.str());
     }
-    if (!o->json.empty()) write_output(o->json, report::check_json(rep).dump(2) + "\n", "--json");
-    if (!o->quiet && o->json != "-") report::print_check(std::cout, rep);
+    json.write(report::check_json(rep).dump(2) + "\n");
+    if (!o->quiet && !json.to_stdout() && !trace_out.to_stdout())
+      report::print_check(std::cout, rep);
     return (run && run->violation) ? 1 : 0;
   };
 }

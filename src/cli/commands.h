@@ -15,7 +15,4 @@ command_fn add_host(CLI::App& app);
 command_fn add_compare(CLI::App& app);
 command_fn add_check(CLI::App& app);
 
-// Writes a document to a file, or to stdout for "-"; an input error names the flag.
-void write_output(const std::string& where, const std::string& doc, const char* flag);
-
 }  // namespace sd::cli

@@ -4,7 +4,10 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
+#include "cli/output.h"
 #include "cli/run_options.h"
+#include "kernel/kernel.h"
 #include "report/compare.h"
 #include "workload/run.h"
 
@@ -32,16 +35,20 @@ command_fn add_compare(CLI::App& app) {
   sub->add_option("--patches", o->patch_sets,
                   "comma-separated patch sets, the first is the base of the ratios; each is a "
                   "preset, features joined with '+', or a preset '+' features")
+      ->type_name("SET,SET,...")
       ->delimiter(',')
       ->required();
   sub->add_option("--sweep-cpus", o->sweep, "comma-separated CPU counts, e.g. 4,16,64,256")
+      ->type_name("N,N,...")
       ->delimiter(',')
-      ->check(CLI::Range(1, 4096));
+      ->check(whole_number(1, kern::MAX_CPUS));
   sub->add_option("--metrics", o->metrics,
                   "comma-separated columns (default: every metric non-zero somewhere, then each "
-                  "operation's mean latency as op:NAME)")
+                  "operation's mean latency as op:NAME; 'shootdown list metrics')")
+      ->type_name("METRIC,...")
       ->delimiter(',');
-  sub->add_option("--json", o->json, "write the comparison as JSON to FILE, or - for stdout");
+  sub->add_option("--json", o->json, "write the comparison as JSON to FILE, or - for stdout")
+      ->type_name("FILE|-");
   sub->add_flag("--csv", o->csv, "print CSV (one row per patch set and CPU count)");
   sub->add_flag("--markdown", o->markdown, "print a markdown table");
   return [o]() -> int {
@@ -54,6 +61,7 @@ command_fn add_compare(CLI::App& app) {
         throw workload::input_error(std::string("--metrics: ") + e.what());
       }
     }
+    output_file json("--json", o->json);
     std::vector<std::optional<unsigned>> cpu_counts;
     if (o->sweep.empty())
       cpu_counts.push_back(o->run.cpus);
@@ -71,10 +79,16 @@ command_fn add_compare(CLI::App& app) {
         violated = violated || !row.r.ok();
         rows.push_back(std::move(row));
       }
+    for (const auto& m : o->metrics) {
+      try {
+        report::check_column_ran(m, rows);
+      } catch (const std::invalid_argument& e) {
+        throw workload::input_error("--metrics " + m + ": " + e.what());
+      }
+    }
     const auto columns = o->metrics.empty() ? report::default_columns(rows) : o->metrics;
-    if (!o->json.empty())
-      write_output(o->json, report::compare_json(rows, columns).dump(2) + "\n", "--json");
-    if (o->json != "-") {
+    json.write(report::compare_json(rows, columns).dump(2) + "\n");
+    if (!json.to_stdout()) {
       if (o->csv)
         report::print_compare_csv(std::cout, rows, columns);
       else

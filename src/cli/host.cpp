@@ -1,9 +1,10 @@
 #include <sys/utsname.h>
 
-#include <fstream>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/flags.h"
+#include "cli/output.h"
 #include "host/host_report.h"
 #include "host/host_run.h"
 #include "patches/patches.h"
@@ -25,28 +26,35 @@ command_fn add_host(CLI::App& app) {
   std::string names;
   for (const auto& s : host::host_scenarios())
     names += (names.empty() ? "" : ", ") + std::string(s.name);
-  sub->add_option("--scenario", o->scenario, "one of: " + names)->required();
+  sub->add_option("--scenario", o->scenario, "one of: " + names)->type_name("NAME")->required();
   sub->add_option("--iterations", o->iterations,
                   "operations per phase and repeat (default per scenario)")
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}));
+      ->type_name("N")
+      ->check(whole_number(1, 100'000'000));
   sub->add_option("--repeat", o->repeat, "repeats per phase, for median/min/max")
+      ->type_name("N")
       ->capture_default_str()
-      ->check(CLI::Range(1u, 1000u));
+      ->check(whole_number(1, 1000));
   sub->add_option("--timeout", o->timeout_s, "seconds per phase and repeat before stopping early")
+      ->type_name("SECONDS")
       ->capture_default_str()
-      ->check(CLI::Range(0.1, 3600.0));
+      ->check(decimal_number(0.1, 3600.0, "seconds"));
   sub->add_option("--reserve-hugepages", o->reserve_hugepages,
                   "as root: raise vm.nr_hugepages to N for the run, then restore it")
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20));
+      ->type_name("N")
+      ->check(whole_number(1, std::uint64_t{1} << 20));
   sub->add_flag("--predict", pred->on,
                 "also run the model of this machine on each phase's twin and print measured | "
                 "model | equal per count (arch, CPUs and patch set guessed from the machine, "
                 "each with its evidence)");
   sub->add_option("--arch", pred->arch, "--predict: model this arch instead of the guessed one")
-      ->check(CLI::IsMember({"x86", "x86-kvm", "x86-invlpgb", "arm64"}));
+      ->type_name("ARCH")
+      ->check(one_of({"x86", "x86-kvm", "x86-invlpgb", "arm64"}));
   sub->add_option("--patches", pred->patches,
-                  "--predict: model this patch set instead of the guessed one");
-  sub->add_option("--json", *json, "write the JSON result to FILE, or - for stdout");
+                  "--predict: model this patch set instead of the guessed one")
+      ->type_name("SET");
+  sub->add_option("--json", *json, "write the JSON result to FILE, or - for stdout")
+      ->type_name("FILE|-");
   return [o, json, pred]() -> int {
     if ((!pred->arch.empty() || !pred->patches.empty()) && !pred->on)
       throw workload::input_error("--arch and --patches only apply with --predict");
@@ -57,6 +65,7 @@ command_fn add_host(CLI::App& app) {
         throw workload::input_error(std::string("--patches: ") + e.what());
       }
     }
+    output_file json_out("--json", *json);
     host::host_result r;
     try {
       r = host::run_host(*o);
@@ -78,21 +87,12 @@ command_fn add_host(CLI::App& app) {
       }
       prediction = predict::predict(r, m);
     }
-    if (!json->empty()) {
+    if (json_out.wanted()) {
       nlohmann::ordered_json j = host::to_json(r);
       if (prediction) predict::add_to_json(j, *prediction);
-      const std::string doc = j.dump(2) + "\n";
-      if (*json == "-") {
-        std::cout << doc;
-      } else {
-        std::ofstream f(*json);
-        if (!f) throw workload::input_error("--json: cannot write '" + *json + "'");
-        f << doc;
-        f.close();
-        if (!f) throw workload::input_error("--json: writing '" + *json + "' failed");
-      }
+      json_out.write(j.dump(2) + "\n");
     }
-    if (*json != "-") {
+    if (!json_out.to_stdout()) {
       host::print_table(std::cout, r);
       if (prediction) predict::print_prediction(std::cout, *prediction);
     }

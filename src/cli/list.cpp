@@ -5,6 +5,7 @@
 #include "arch/arch.h"
 #include "check/monitor.h"
 #include "cli/commands.h"
+#include "cli/flags.h"
 #include "cost/cost_model.h"
 #include "patches/knobs.h"
 #include "patches/patches.h"
@@ -97,8 +98,9 @@ command_fn add_list(CLI::App& app) {
       "list", "list arches, scenarios, programs, knobs, costs, invariants, patches");
   sub->add_option("what", *what,
                   "one of: arches, scenarios, programs, knobs, costs, invariants, patches")
-      ->check(CLI::IsMember(
-          {"arches", "scenarios", "programs", "knobs", "costs", "invariants", "patches"}));
+      ->type_name("WHAT")
+      ->check(
+          one_of({"arches", "scenarios", "programs", "knobs", "costs", "invariants", "patches"}));
   return [what]() -> int {
     const std::string& w = *what;
     if (w.empty() || w == "arches") list_arches();

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "report/report.h"
 #include "workload/config.h"
 
@@ -30,11 +31,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    if (app.got_subcommand("simulate")) return simulate();
-    if (app.got_subcommand("list")) return list();
-    if (app.got_subcommand("host")) return host();
-    if (app.got_subcommand("compare")) return compare();
-    if (app.got_subcommand("check")) return check();
+    int rc = 2;
+    if (app.got_subcommand("simulate")) rc = simulate();
+    if (app.got_subcommand("list")) rc = list();
+    if (app.got_subcommand("host")) rc = host();
+    if (app.got_subcommand("compare")) rc = compare();
+    if (app.got_subcommand("check")) rc = check();
+    sd::cli::check_stdout();  // a table lost to a full disk is an error too
+    return rc;
   } catch (const sd::workload::input_error& e) {
     std::cerr << "shootdown: error: " << e.what() << "\n";
     return 2;

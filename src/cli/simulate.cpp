@@ -1,11 +1,11 @@
 #include <fmt/format.h>
 
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "cli/run_options.h"
 #include "report/report.h"
 #include "workload/run.h"
@@ -24,16 +24,6 @@ struct simulate_opts {
 
 }  // namespace
 
-void write_output(const std::string& where, const std::string& doc, const char* flag) {
-  if (where == "-") {
-    std::cout << doc;
-    return;
-  }
-  std::ofstream f(where);
-  if (!f) throw workload::input_error(std::string(flag) + ": cannot write '" + where + "'");
-  f << doc;
-}
-
 command_fn add_simulate(CLI::App& app) {
   auto o = std::make_shared<simulate_opts>();
   CLI::App* sub = app.add_subcommand(
@@ -42,26 +32,31 @@ command_fn add_simulate(CLI::App& app) {
   sub->add_option("--patches", o->patches,
                   "patch set: a preset (v6.17, v6.17-backport, v6.18, v7.0, v7.0-sync-skip, none), "
                   "features joined with '+', or a preset '+' features (default v7.0; see "
-                  "'shootdown list patches')");
-  sub->add_option("--json", o->json, "write the JSON result to FILE, or - for stdout");
+                  "'shootdown list patches')")
+      ->type_name("SET");
+  sub->add_option("--json", o->json, "write the JSON result to FILE, or - for stdout")
+      ->type_name("FILE|-");
   sub->add_option("--trace", o->trace,
-                  "write a Chrome/Perfetto trace-event JSON to FILE (open in ui.perfetto.dev)");
+                  "write a Chrome/Perfetto trace-event JSON to FILE (open in ui.perfetto.dev)")
+      ->type_name("FILE|-");
   sub->add_flag("--quiet", o->quiet, "no human table");
   return [o]() -> int {
     workload::scenario_spec spec = build_spec(o->run);
     if (o->patches) spec.patches = workload::setting{"patches", *o->patches, "--patches"};
     const workload::run_config cfg = workload::resolve(spec);
+    output_file json("--json", o->json), trace_out("--trace", o->trace);
+    one_stdout(json, trace_out);
     std::unique_ptr<kern::trace_recorder> trace;
-    if (!o->trace.empty()) trace = std::make_unique<kern::trace_recorder>(cfg.cpus);
+    if (trace_out.wanted()) trace = std::make_unique<kern::trace_recorder>(cfg.cpus);
     const workload::run_result r = workload::simulate(cfg, trace.get());
     if (trace) {
       std::ostringstream doc;
       trace->write(doc, fmt::format("shootdown {} {} {} CPUs {}", cfg.scenario, cfg.arch, cfg.cpus,
                                     cfg.patch_spec));
-      write_output(o->trace, doc.str(), "--trace");
+      trace_out.write(doc.str());
     }
-    if (!o->json.empty()) write_output(o->json, report::to_json(r).dump(2) + "\n", "--json");
-    if (!o->quiet && o->json != "-") report::print_table(std::cout, r);
+    json.write(report::to_json(r).dump(2) + "\n");
+    if (!o->quiet && !json.to_stdout() && !trace_out.to_stdout()) report::print_table(std::cout, r);
     return r.ok() ? 0 : 1;
   };
 }

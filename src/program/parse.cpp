@@ -2,12 +2,11 @@
 // what was expected; unknown keys, names and ops are errors, never ignored.
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "program/program.h"
 #include "workload/config.h"
+#include "workload/input_file.h"
 #include "workload/toml_input.h"
 #include "workload/units.h"
 
@@ -16,8 +15,6 @@ namespace sd::program {
 namespace {
 
 using workload::input_error;
-
-constexpr std::uintmax_t k_max_program_bytes = 1 << 20;
 
 constexpr std::string_view k_ops_help =
     "enter P, exit, idle, user [TIME], kthread_use_mm P, kthread_unuse_mm, mmap OFF LEN, "
@@ -307,25 +304,15 @@ program load_program(const std::string& name_or_file) {
       p.source = "built-in";
       return p;
     }
-  std::error_code ec;
-  const auto st = std::filesystem::status(name_or_file, ec);
-  if (!ec && std::filesystem::exists(st)) {
-    if (!std::filesystem::is_regular_file(st))
-      throw input_error(name_or_file + ": not a regular file");
-    if (std::filesystem::file_size(name_or_file, ec) > k_max_program_bytes)
-      throw input_error(name_or_file + ": larger than 1 MiB; a program is a few dozen lines");
-  }
-  std::ifstream in(name_or_file);
-  if (!in) {
+  const auto text = workload::read_input_file(name_or_file, "program");
+  if (!text) {
     std::string known;
     for (const auto& s : shipped_programs())
       known += (known.empty() ? "" : ", ") + std::string(s.name);
     throw input_error("unknown program '" + name_or_file + "': not a shipped program (" + known +
                       ") and no such file");
   }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return parse_program(buf.str(), name_or_file);
+  return parse_program(*text, name_or_file);
 }
 
 }  // namespace sd::program

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+#include <fmt/ranges.h>
 
+#include <set>
 #include <stdexcept>
 
 #include "report/metric_list.h"
@@ -67,6 +69,22 @@ void check_column(const std::string& column) {
   throw std::invalid_argument(
       "unknown metric '" + column + "' (known: " + known +
       ", op:NAME for an operation's mean latency, flushes_per:NAME for its flushes)");
+}
+
+void check_column_ran(const std::string& column, const std::vector<compare_row>& rows) {
+  for (auto prefix : {k_op_prefix, k_flushes_prefix}) {
+    if (!column.starts_with(prefix)) continue;
+    std::set<std::string> ops;
+    for (const auto& r : rows)
+      for (const auto& [name, o] : r.r.stats.op_latency)
+        if (o.count) ops.insert(name);
+    if (ops.contains(column.substr(prefix.size()))) return;
+    throw std::invalid_argument(
+        ops.empty() ? fmt::format("no run performed operation '{}': this workload times none",
+                                  column.substr(prefix.size()))
+                    : fmt::format("no run performed operation '{}' (operations: {})",
+                                  column.substr(prefix.size()), fmt::join(ops, ", ")));
+  }
 }
 
 std::vector<std::string> default_columns(const std::vector<compare_row>& rows) {

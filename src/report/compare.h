@@ -24,6 +24,9 @@ std::optional<double> column_value(const compare_row& row, const std::string& co
 std::vector<std::string> default_columns(const std::vector<compare_row>& rows);
 // Throws std::invalid_argument for an unknown column name.
 void check_column(const std::string& column);
+// After the runs: throws std::invalid_argument for an op:NAME or flushes_per:NAME column
+// whose operation no run performed (it would print an empty column).
+void check_column_ran(const std::string& column, const std::vector<compare_row>& rows);
 
 void print_compare(std::ostream& out, const std::vector<compare_row>& rows,
                    const std::vector<std::string>& columns, bool markdown);

@@ -17,8 +17,8 @@ struct builtin_scenario {
   std::string_view summary;
   std::string_view provenance;  // seed file or anchor it comes from
   std::span<const param_decl> params;
-  // Checks the parameters against the machine; returns an error message or "".
-  std::string (*validate)(unsigned cpus, const param_values& p);
+  // Checks the parameters against the machine; an empty problem when they fit.
+  param_problem (*validate)(unsigned cpus, const param_values& p);
   void (*build)(kern::kernel& k, const param_values& p, thread_group& threads);
 };
 

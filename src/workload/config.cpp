@@ -1,7 +1,7 @@
 #include "workload/config.h"
 
-#include <fstream>
 #include <sstream>
+#include "workload/input_file.h"
 #include "workload/toml_input.h"
 
 #include "arch/arch.h"
@@ -41,6 +41,49 @@ void read_table(const toml::table& t, const std::string& path, const char* secti
   }
 }
 
+// "file.toml:4: [params] threads = 8", "--set threads=8", "--cpus 8".
+std::string set_at(const std::string& origin, const std::string& value) {
+  if (origin.starts_with("--"))
+    return origin + (origin.find(' ') == std::string::npos ? " " : "=") + value;
+  return origin + " = " + value;
+}
+
+// "ORIGIN = VALUE and ORIGIN = VALUE conflict: MESSAGE (KEY = VALUE: default)": each value
+// the problem involves, where it was set (file:line and key, or the flag), or that it is
+// the default.
+std::string conflict_message(const scenario_spec& spec, const run_config& cfg,
+                             std::span<const param_decl> own, const param_problem& problem) {
+  std::vector<std::string> given, defaults;
+  for (std::string_view key : problem.keys) {
+    std::string value, origin;
+    if (key == "cpus") {
+      value = std::to_string(cfg.cpus);
+      origin = spec.cpus_origin;
+    } else {
+      const param_decl* d = find_param(own, key);
+      if (!d) d = find_param(common_params(), key);
+      value = format_param(*d, cfg.params.at(std::string(key)));
+      for (const auto& s : spec.params)
+        if (s.key == key) origin = s.origin;
+    }
+    if (origin.empty())
+      defaults.push_back(std::string(key) + " = " + value);
+    else
+      given.push_back(set_at(origin, value));
+  }
+  std::string out;
+  for (std::size_t i = 0; i < given.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == given.size() ? " and " : ", ") + given[i];
+  if (!given.empty()) out += given.size() == 1 ? ": " : " conflict: ";
+  out += "impossible machine for " + cfg.scenario + ": " + problem.message;
+  if (!defaults.empty()) {
+    out += " (";
+    for (std::size_t i = 0; i < defaults.size(); ++i) out += (i ? ", " : "") + defaults[i];
+    out += defaults.size() == 1 ? ": the default)" : ": the defaults)";
+  }
+  return out;
+}
+
 }  // namespace
 
 scenario_spec parse_scenario_toml(const std::string& text, const std::string& path) {
@@ -65,6 +108,7 @@ scenario_spec parse_scenario_toml(const std::string& text, const std::string& pa
         if (mkey == "arch") {
           if (!mv.is_string()) throw input_error(mat + ": expected a string such as \"x86\"");
           spec.arch = *mv.value<std::string>();
+          spec.arch_origin = mat;
         } else if (mkey == "patches") {
           if (!mv.is_string())
             throw input_error(
@@ -78,6 +122,7 @@ scenario_spec parse_scenario_toml(const std::string& text, const std::string& pa
             if (n < 1 || n > kern::MAX_CPUS)
               throw input_error(mat + ": impossible machine: cpus must be 1 to 4096");
             spec.cpus = static_cast<unsigned>(n);
+            spec.cpus_origin = mat;
           } else {
             spec.seed = static_cast<std::uint64_t>(n);
           }
@@ -108,13 +153,11 @@ scenario_spec load_scenario(const std::string& name_or_file) {
     s.scenario = name_or_file;
     return s;
   }
-  std::ifstream in(name_or_file);
-  if (!in)
+  const auto text = read_input_file(name_or_file, "scenario");
+  if (!text)
     throw input_error("unknown scenario '" + name_or_file + "': not a built-in (" +
                       known_builtins() + ") and no such file");
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return parse_scenario_toml(buf.str(), name_or_file);
+  return parse_scenario_toml(*text, name_or_file);
 }
 
 std::string workload_name(const run_config& cfg) {
@@ -143,7 +186,8 @@ run_config resolve(const scenario_spec& spec) {
   if (!arch::find_arch(cfg.arch)) {
     std::string known;
     for (const auto& a : arch::arches()) known += (known.empty() ? "" : ", ") + std::string(a.name);
-    throw input_error("unknown arch '" + cfg.arch + "' (known: " + known + ")");
+    throw input_error((spec.arch_origin.empty() ? "" : spec.arch_origin + ": ") + "unknown arch '" +
+                      cfg.arch + "' (known: " + known + ")");
   }
   cfg.cpus = spec.cpus.value_or(cfg.program ? cfg.program->min_cpus() : k_default_cpus);
   if (cfg.cpus < 1 || cfg.cpus > kern::MAX_CPUS)
@@ -176,10 +220,13 @@ run_config resolve(const scenario_spec& spec) {
     }
   }
   if (b) {
-    if (std::string err = b->validate(cfg.cpus, cfg.params); !err.empty())
-      throw input_error("impossible machine for " + cfg.scenario + ": " + err);
+    if (auto problem = b->validate(cfg.cpus, cfg.params))
+      throw input_error(conflict_message(spec, cfg, own, problem));
   } else if (cfg.cpus < cfg.program->min_cpus()) {
-    throw input_error("impossible machine for " + what + ": it runs on " +
+    throw input_error((spec.cpus_origin.empty()
+                           ? ""
+                           : set_at(spec.cpus_origin, std::to_string(cfg.cpus)) + ": ") +
+                      "impossible machine for " + what + ": it runs on " +
                       std::to_string(cfg.program->min_cpus()) + " CPUs, the machine has " +
                       std::to_string(cfg.cpus));
   }

@@ -40,6 +40,8 @@ struct scenario_spec {
   std::string source = "built-in";
   std::optional<std::string> arch;
   std::optional<unsigned> cpus;
+  // Where arch and cpus were set ("file.toml:4: [machine] cpus", "--cpus"), for errors.
+  std::string arch_origin, cpus_origin;
   std::optional<std::uint64_t> seed;
   std::optional<setting> patches;  // patch-set spec, e.g. "v7.0+x86-wake-lazy-on-unshare"
   std::vector<setting> params;

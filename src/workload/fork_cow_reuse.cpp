@@ -31,8 +31,8 @@ constexpr param_decl k_params[] = {
      [](unsigned) -> std::int64_t { return 1; }, 0, 1},
 };
 
-std::string validate(unsigned cpus, const param_values& p) {
-  return need_cpus(cpus, p.at("threads") + 1, "threads + 1 (the child's CPU)");
+param_problem validate(unsigned cpus, const param_values& p) {
+  return need_cpus(cpus, p, {"threads"}, 1, "1 (the child's CPU)");
 }
 
 struct shared {

@@ -37,12 +37,12 @@ constexpr param_decl k_params[] = {
      [](unsigned) -> std::int64_t { return 16; }, 0, 1'000'000},
 };
 
-std::string validate(unsigned cpus, const param_values& p) {
-  if (cpus < 2) return "needs 2 CPUs (the parent and a child)";
-  if (auto e = need_cpus(cpus, p.at("concurrent") + 1, "concurrent + 1"); !e.empty()) return e;
+param_problem validate(unsigned cpus, const param_values& p) {
+  if (cpus < 2) return {"needs 2 CPUs (the parent and a child)", {"cpus"}};
+  if (auto e = need_cpus(cpus, p, {"concurrent"}, 1, "1 (the parent)")) return e;
   if (p.at("children") % p.at("concurrent") != 0)
-    return "children must be a multiple of concurrent";
-  return "";
+    return {"children must be a multiple of concurrent", {"children", "concurrent"}};
+  return {};
 }
 
 struct shared {

@@ -49,17 +49,14 @@ constexpr param_decl k_params[] = {
      [](unsigned) -> std::int64_t { return 5'000; }, 0, 60'000'000'000},
 };
 
-std::string validate(unsigned cpus, const param_values& p) {
-  const std::int64_t need = p.at("threads") + p.at("lazy_cpus") + p.at("gup_fast");
-  if (need > cpus)
-    return "threads + lazy_cpus + gup_fast need " + std::to_string(need) + " CPUs, but the " +
-           "machine has " + std::to_string(cpus);
-  if (p.at("region") % mm::PAGE_SIZE != 0) return "region must be a multiple of 4KiB";
+param_problem validate(unsigned cpus, const param_values& p) {
+  if (auto e = need_cpus(cpus, p, {"threads", "lazy_cpus", "gup_fast"})) return e;
+  if (p.at("region") % mm::PAGE_SIZE != 0) return {"region must be a multiple of 4KiB", {"region"}};
   if (p.at("touch_pages") * static_cast<std::int64_t>(mm::PAGE_SIZE) > p.at("region"))
-    return "touch_pages must fit in region";
+    return {"touch_pages 4KiB pages must fit in region", {"touch_pages", "region"}};
   if (p.at("gup_pages") * static_cast<std::int64_t>(mm::PAGE_SIZE) > p.at("region"))
-    return "gup_pages must fit in region";
-  return "";
+    return {"gup_pages 4KiB pages must fit in region", {"gup_pages", "region"}};
+  return {};
 }
 
 struct shared_state {

@@ -6,6 +6,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sd::workload {
 
@@ -21,6 +22,14 @@ struct param_decl {
 };
 
 using param_values = std::map<std::string, std::int64_t, std::less<>>;
+
+// What is wrong with a scenario's parameters on a machine: the message and the keys it
+// involves ("cpus" for the machine's), so the error can say where each value was set.
+struct param_problem {
+  std::string message;
+  std::vector<std::string_view> keys;
+  explicit operator bool() const { return !message.empty(); }
+};
 
 // Parses `text` as the declared kind and checks bounds; throws std::invalid_argument.
 std::int64_t parse_param(const param_decl& d, std::string_view text);

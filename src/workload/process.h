@@ -7,6 +7,7 @@
 
 #include "kernel/paths.h"
 #include "sim/engine.h"
+#include "workload/params.h"
 #include "workload/threads.h"
 
 namespace sd::workload {
@@ -73,11 +74,22 @@ inline void spawn_spinners(thread_group& threads, std::shared_ptr<process> proc,
     });
 }
 
-// "" if `need` CPUs fit the machine, else the message for the scenario's validate().
-inline std::string need_cpus(unsigned cpus, std::int64_t need, std::string_view what) {
-  if (need <= static_cast<std::int64_t>(cpus)) return "";
-  return std::string(what) + " need " + std::to_string(need) + " CPUs, the machine has " +
-         std::to_string(cpus);
+// Nothing if the CPUs that `keys` (plus `extra` CPUs, named in `what`) need fit the
+// machine, else the problem for the scenario's validate().
+inline param_problem need_cpus(unsigned cpus, const param_values& p,
+                               std::vector<std::string_view> keys, std::int64_t extra = 0,
+                               std::string_view extra_what = "") {
+  std::int64_t need = extra;
+  std::string what;
+  for (auto k : keys) {
+    need += p.find(k)->second;
+    what += (what.empty() ? "" : " + ") + std::string(k);
+  }
+  if (extra) what += " + " + std::string(extra_what);
+  if (need <= static_cast<std::int64_t>(cpus)) return {};
+  keys.push_back("cpus");
+  return {what + " need " + std::to_string(need) + " CPUs, the machine has " + std::to_string(cpus),
+          std::move(keys)};
 }
 
 // Runs `op` on `cpu` and records its simulated latency under `name` (metrics op_latency),

@@ -27,8 +27,8 @@ constexpr param_decl k_params[] = {
      [](unsigned) -> std::int64_t { return 100'000; }, 0, 60'000'000'000},
 };
 
-std::string validate(unsigned cpus, const param_values& p) {
-  return need_cpus(cpus, p.at("isolated") + p.at("threads") + 1, "isolated + threads + khugepaged");
+param_problem validate(unsigned cpus, const param_values& p) {
+  return need_cpus(cpus, p, {"isolated", "threads"}, 1, "khugepaged");
 }
 
 void build(kern::kernel& k, const param_values& p, thread_group& threads) {

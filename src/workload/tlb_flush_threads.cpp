@@ -22,11 +22,8 @@ constexpr param_decl k_params[] = {
      [](unsigned) -> std::int64_t { return 1'000; }, 0, 60'000'000'000},
 };
 
-std::string validate(unsigned cpus, const param_values& p) {
-  if (p.at("threads") > cpus)
-    return "threads (" + std::to_string(p.at("threads")) + ") exceed the CPUs (" +
-           std::to_string(cpus) + ")";
-  return "";
+param_problem validate(unsigned cpus, const param_values& p) {
+  return need_cpus(cpus, p, {"threads"});
 }
 
 void build(kernel& k, const param_values& p, thread_group& threads) {

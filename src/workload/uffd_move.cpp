@@ -31,8 +31,8 @@ constexpr param_decl k_params[] = {
      [](unsigned) -> std::int64_t { return 4; }, 1, 100'000},
 };
 
-std::string validate(unsigned cpus, const param_values& p) {
-  return need_cpus(cpus, p.at("siblings") + 1, "siblings + 1");
+param_problem validate(unsigned cpus, const param_values& p) {
+  return need_cpus(cpus, p, {"siblings"}, 1, "1 (the mover)");
 }
 
 void build(kernel& k, const param_values& p, thread_group& threads) {

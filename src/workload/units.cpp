@@ -83,6 +83,8 @@ std::string format_size(std::int64_t b) {
 }
 
 std::string format_time_ns(std::int64_t ns) {
+  if (ns >= 1'000'000'000 && ns % 1'000'000'000 == 0)
+    return std::to_string(ns / 1'000'000'000) + "s";
   if (ns >= 1'000'000 && ns % 1'000'000 == 0) return std::to_string(ns / 1'000'000) + "ms";
   if (ns >= 1'000 && ns % 1'000 == 0) return std::to_string(ns / 1'000) + "us";
   return std::to_string(ns) + "ns";

@@ -98,7 +98,7 @@ TEST(Cli, BadInputExits2WithAOneLineError) {
       {"simulate --scenario no-such-scenario", "unknown scenario 'no-such-scenario'"},
       {"simulate --cpus 0", "--cpus"},
       {"simulate --arch sparc", "unknown arch 'sparc'"},
-      {"simulate --cpus 2 --set threads=4", "need 5 CPUs, but the machine has 2"},
+      {"simulate --cpus 2 --set threads=4", "need 5 CPUs, the machine has 2"},
       {"simulate --set region=lots", "expected a size"},
       {"simulate --knob no_such_knob=off", "unknown knob"},
       {"list bogus", "bogus"},

@@ -1,0 +1,146 @@
+// Issue 10's defects, each a test named after it: inputs the tool used to accept silently,
+// hang on, or answer without saying where the bad value was.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "run_binary.h"
+
+namespace {
+
+using sd::test::outcome;
+outcome run(const std::string& args) {
+  return sd::test::run_binary(args);
+}
+
+std::string temp_file(const std::string& name, const std::string& text) {
+  const std::string path = testing::TempDir() + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+bool says(const outcome& r, const std::string& what) {
+  return r.out.find(what) != std::string::npos;
+}
+
+// Defect 1: errors found after parsing (an unknown arch, parameters that do not fit the
+// machine) named neither the file nor the line nor the key.
+TEST(Hardening, ScenarioFileErrorsNameFileLineAndKey) {
+  const std::string head = "scenario = \"munmap-free-tables\"\n";
+  auto r =
+      run("simulate --scenario " + temp_file("sparc.toml", head + "[machine]\narch = \"sparc\"\n"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(says(r, "sparc.toml:3: [machine] arch: unknown arch 'sparc'")) << r.out;
+
+  // Values that conflict: both keys, where each was set, and their values.
+  r = run("simulate --scenario " +
+          temp_file("threads.toml", head + "[machine]\ncpus = 8\n[params]\nthreads = 100\n"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(says(r, "threads.toml:5: [params] threads = 100 and ")) << r.out;
+  EXPECT_TRUE(says(r, "threads.toml:3: [machine] cpus = 8 conflict")) << r.out;
+  EXPECT_TRUE(says(r, "lazy_cpus = 2, gup_fast = on: the defaults")) << r.out;
+
+  r = run("simulate --scenario " + temp_file("region.toml", head + "[params]\nregion = 4096\n"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(says(r, "region.toml:3: [params] region = 4KiB: ")) << r.out;
+  EXPECT_TRUE(says(r, "touch_pages = 64: the default")) << r.out;
+
+  // The command line names its flags the same way.
+  r = run("simulate --cpus 2 --set threads=4");
+  EXPECT_TRUE(says(r, "--set threads=4 and --cpus 2 conflict")) << r.out;
+  r = run("simulate --arch sparc");
+  EXPECT_TRUE(says(r, "--arch: unknown arch 'sparc'")) << r.out;
+}
+
+// Defect 5: "-1" and 2^64 wrapped silently to 2^64-1.
+TEST(Hardening, SeedOutsideUint64IsRefused) {
+  for (const char* cmd : {"simulate", "check --program zap-access"}) {
+    auto r = run(std::string(cmd) + " --seed -1");
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_TRUE(says(r, "--seed: '-1' is not a whole number")) << r.out;
+    r = run(std::string(cmd) + " --seed 18446744073709551616");
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_TRUE(says(r, "out of range: 0 to 18446744073709551615")) << r.out;
+  }
+  EXPECT_EQ(run("simulate --quiet --seed 18446744073709551615").code, 0);
+}
+
+// Defect 6: a full disk gave exit 0 and a truncated (empty) result.
+TEST(Hardening, WriteErrorsExit2WithThePath) {
+  for (const char* args : {"simulate --json /dev/full", "simulate --quiet --trace /dev/full",
+                           "compare --patches v7.0,v6.17 --json /dev/full",
+                           "check --program free-pgtables-gup-fast --bound 0 --json /dev/full"}) {
+    auto r = run(args);
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.out;
+    EXPECT_TRUE(says(r, "cannot write '/dev/full': No space left on device")) << args << r.out;
+  }
+  // The table on stdout too.
+  const std::string err = testing::TempDir() + "/stderr.txt";
+  const int status =
+      std::system((std::string(SHOOTDOWN_BIN) + " simulate > /dev/full 2> " + err).c_str());
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << status;
+  std::ifstream in(err);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("cannot write to standard output"), std::string::npos) << text;
+}
+
+// Defect 7: output paths were opened after the run (minutes at 1024 CPUs), and --json -
+// with --trace - interleaved two documents on stdout.
+TEST(Hardening, OutputPathsAreOpenedBeforeTheRun) {
+  auto r = run("simulate --cpus 1024 --trace /nonexistent/t.json");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(says(r, "--trace: cannot open '/nonexistent/t.json': No such file or directory"))
+      << r.out;
+  for (const char* cmd : {"simulate", "check --program zap-access"}) {
+    r = run(std::string(cmd) + " --json - --trace -");
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_TRUE(says(r, "--json - and --trace -: only one of them can go to stdout")) << r.out;
+  }
+}
+
+// Defect 8: --scenario /dev/zero read forever into memory.
+TEST(Hardening, NonRegularAndHugeInputFilesAreRefused) {
+  auto r = run("simulate --scenario /dev/zero");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(says(r, "/dev/zero: not a regular file")) << r.out;
+  r = run("check --program /dev/zero");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(says(r, "/dev/zero: not a regular file")) << r.out;
+  const std::string big = temp_file("big.toml", std::string((1 << 20) + 1, '#'));
+  r = run("simulate --scenario " + big);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(says(r, "big.toml: larger than 1 MiB")) << r.out;
+}
+
+// Defect 13: an unknown compare metric printed an empty column; CLI11's messages and help
+// texts spoke its own jargon; limits were printed in the wrong unit.
+TEST(Hardening, PlainWordsForBadNumbersUnknownMetricsAndLimits) {
+  auto r = run("compare --patches v7.0 --metrics op:bogus");
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_TRUE(says(r, "--metrics op:bogus: no run performed operation 'bogus'")) << r.out;
+  r = run("compare --scenario khugepaged-collapse --patches v7.0 --metrics op:collapse --csv");
+  EXPECT_EQ(r.code, 0) << r.out;
+
+  r = run("simulate --cpus abc");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(says(r, "--cpus: 'abc' is not a whole number")) << r.out;
+  r = run("simulate --cpus 5000");
+  EXPECT_TRUE(says(r, "--cpus: 5000 is out of range: 1 to 4096")) << r.out;
+  r = run("check --program zap-access --strategy foo");
+  EXPECT_TRUE(says(r, "--strategy: 'foo' is not one of: dfs, random, pct")) << r.out;
+
+  for (const char* cmd : {"simulate", "compare", "check", "host", "list"}) {
+    r = run(std::string(cmd) + " --help");
+    EXPECT_EQ(r.code, 0) << cmd;
+    for (const char* jargon : {"UINT", ":INT", "TEXT", " in [", ":{"})
+      EXPECT_FALSE(says(r, jargon)) << cmd << " --help says " << jargon << "\n" << r.out;
+  }
+
+  r = run("simulate --set user_work=61s");
+  EXPECT_TRUE(says(r, "between 0ns and 60s, got 61s")) << r.out;
+}
+
+}  // namespace
