@@ -12,6 +12,7 @@
 #include "program/program.h"
 #include "workload/builtin.h"
 #include "workload/config.h"
+#include "workload/units.h"
 
 namespace sd::cli {
 
@@ -49,10 +50,10 @@ void list_knobs() {
 }
 
 void list_costs() {
-  fmt::print("cost parameters (ns; presets x86-server / arm64-server):\n");
+  fmt::print("cost parameters (ns; presets x86-server / arm64-server; largest accepted):\n");
   for (const auto& p : cost::params())
-    fmt::print("  {:<24} {:>9} {:>9}  {}\n      source: {}\n", p.name, p.x86_server, p.arm64_server,
-               p.help, p.source);
+    fmt::print("  {:<24} {:>9} {:>9} {:>7}  {}\n      source: {}\n", p.name, p.x86_server,
+               p.arm64_server, workload::format_time_ns(cost::max_value(p.id)), p.help, p.source);
 }
 
 void list_invariants() {

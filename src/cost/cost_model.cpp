@@ -80,6 +80,10 @@ const std::array<param_info, param_count>& params() {
   return k_params;
 }
 
+sim::sim_time max_value(param p) {
+  return p == param::rcu_gp ? 1'000'000'000 : 100'000;
+}
+
 std::optional<param> find_param(std::string_view name) {
   for (const auto& p : k_params)
     if (p.name == name) return p.id;

@@ -60,6 +60,10 @@ struct param_info {
 };
 
 const std::array<param_info, param_count>& params();
+// The largest value --cost accepts: what a real machine can take for the step. One step
+// is at most 100 us (a slow VM exit, a contended cache line, a 4 KiB copy are far below);
+// an RCU grace period at most 1 s (a loaded machine's normal grace period).
+sim::sim_time max_value(param p);
 std::optional<param> find_param(std::string_view name);
 std::string_view preset_name(preset p);
 

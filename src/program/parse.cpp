@@ -70,7 +70,7 @@ class op_reader {
         } catch (const std::invalid_argument& e) {
           fail(std::string("user TIME: ") + e.what());
         }
-        if (o.ns <= 0) fail("user TIME must be positive");
+        if (o.ns <= 0 || o.ns > 1'000'000'000) fail("user TIME must be from 1ns to 1s");
       }
     } else if (name == "exit" || name == "idle" || name == "kthread_unuse_mm") {
       o.kind = name == "exit"   ? op_kind::exit

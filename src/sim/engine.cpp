@@ -50,7 +50,7 @@ void engine::suspend_step(std::coroutine_handle<> h, sim_time cost, bool interru
   if (interruptible) {
     c.st = status::interruptible;
     c.run_start = a.clock;
-    a.clock += cost;  // the run ends here unless an IRQ cuts in
+    a.clock = later(a.clock, cost);  // the run ends here unless an IRQ cuts in
     c.cost = 0;
   } else {
     c.st = status::ready;
@@ -144,7 +144,7 @@ void engine::after_resume(actor_id id) {
     if (below.st == status::interrupted) {
       below.st = status::interruptible;
       below.run_start = a.clock;
-      a.clock += below.remaining;
+      a.clock = later(a.clock, below.remaining);
       below.remaining = 0;
     }
   }
@@ -178,7 +178,7 @@ void engine::pick(actor_id id) {
   }
   context& top = a.stack.back();
   if (top.st == status::ready) {
-    a.clock = t + top.cost;
+    a.clock = later(t, top.cost);
   }  // interruptible: the run ended at a.clock == t
   top.st = status::ready;
   top.cost = 0;

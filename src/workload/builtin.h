@@ -25,6 +25,8 @@ struct builtin_scenario {
 std::span<const builtin_scenario> builtins();
 // Parameters every scenario takes (the machine's environment, e.g. vCPU preemption).
 std::span<const param_decl> common_params();
+// Checks the common parameters together (what their bounds alone cannot say).
+param_problem validate_common(const param_values& p);
 const builtin_scenario* find_builtin(std::string_view name);
 
 // Scenario builders, one file each.

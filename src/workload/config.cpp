@@ -48,11 +48,12 @@ std::string set_at(const std::string& origin, const std::string& value) {
   return origin + " = " + value;
 }
 
-// "ORIGIN = VALUE and ORIGIN = VALUE conflict: MESSAGE (KEY = VALUE: default)": each value
+// "ORIGIN = VALUE and ORIGIN = VALUE conflict: WHAT: MESSAGE (KEY = VALUE: default)": each value
 // the problem involves, where it was set (file:line and key, or the flag), or that it is
 // the default.
 std::string conflict_message(const scenario_spec& spec, const run_config& cfg,
-                             std::span<const param_decl> own, const param_problem& problem) {
+                             std::span<const param_decl> own, const std::string& what,
+                             const param_problem& problem) {
   std::vector<std::string> given, defaults;
   for (std::string_view key : problem.keys) {
     std::string value, origin;
@@ -75,7 +76,7 @@ std::string conflict_message(const scenario_spec& spec, const run_config& cfg,
   for (std::size_t i = 0; i < given.size(); ++i)
     out += (i == 0 ? "" : i + 1 == given.size() ? " and " : ", ") + given[i];
   if (!given.empty()) out += given.size() == 1 ? ": " : " conflict: ";
-  out += "impossible machine for " + cfg.scenario + ": " + problem.message;
+  out += what + ": " + problem.message;
   if (!defaults.empty()) {
     out += " (";
     for (std::size_t i = 0; i < defaults.size(); ++i) out += (i ? ", " : "") + defaults[i];
@@ -219,9 +220,12 @@ run_config resolve(const scenario_spec& spec) {
       throw input_error(s.origin + ": " + e.what());
     }
   }
+  if (auto problem = validate_common(cfg.params))
+    throw input_error(conflict_message(spec, cfg, own, "bad setting for " + what, problem));
   if (b) {
     if (auto problem = b->validate(cfg.cpus, cfg.params))
-      throw input_error(conflict_message(spec, cfg, own, problem));
+      throw input_error(
+          conflict_message(spec, cfg, own, "impossible machine for " + what, problem));
   } else if (cfg.cpus < cfg.program->min_cpus()) {
     throw input_error((spec.cpus_origin.empty()
                            ? ""
@@ -237,6 +241,9 @@ run_config resolve(const scenario_spec& spec) {
     if (!p) throw input_error(s.origin + ": unknown cost parameter (see 'shootdown list costs')");
     try {
       const auto ns = workload::parse_time_ns(s.text);
+      if (ns > cost::max_value(*p))
+        throw std::invalid_argument("at most " + format_time_ns(cost::max_value(*p)) +
+                                    " (a real machine's range), got " + s.text);
       cfg.costs.set(*p, ns);
       cfg.cost_overrides[s.key] = ns;
     } catch (const std::invalid_argument& e) {

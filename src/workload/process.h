@@ -43,6 +43,23 @@ class event {
   sim::wait_queue q_;
 };
 
+// A gate: threads pass it while it is open and block at it while it is closed.
+class gate {
+ public:
+  void open(kern::kernel& k) {
+    open_ = true;
+    k.eng.wake_all(q_);
+  }
+  void close() { open_ = false; }
+  sim::task<> pass(kern::kernel& k) {
+    while (!open_) co_await k.eng.wait(q_);
+  }
+
+ private:
+  bool open_ = true;
+  sim::wait_queue q_;
+};
+
 // A counter that threads wait on until it reaches a value (a reusable event).
 class sequence {
  public:
@@ -69,7 +86,10 @@ inline void spawn_spinners(thread_group& threads, std::shared_ptr<process> proc,
     threads.spawn(c, [proc, done, started](kern::kernel& k, unsigned cpu) -> sim::task<> {
       co_await proc->enter(k, cpu);
       if (started) co_await started->arrive_and_wait(k);
-      while (!done->is_set()) co_await kern::user_run(k, cpu, 10'000);
+      // User code until `done`: blocked in user mode with IRQs on, so IPIs still cut in but
+      // a long stretch with nothing happening costs no simulation steps.
+      k.cpus[cpu].mode = hw::cpu_mode::user;
+      co_await done->wait(k);
       co_await proc->leave(k, cpu);
     });
 }

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
 
 #include "run_binary.h"
@@ -139,8 +140,82 @@ TEST(Hardening, PlainWordsForBadNumbersUnknownMetricsAndLimits) {
       EXPECT_FALSE(says(r, jargon)) << cmd << " --help says " << jargon << "\n" << r.out;
   }
 
-  r = run("simulate --set user_work=61s");
+  r = run("simulate --scenario khugepaged-collapse --set scan_sleep=61s");
   EXPECT_TRUE(says(r, "between 0ns and 60s, got 61s")) << r.out;
+}
+
+// Defects 2-4: values that ran for minutes (--cost ipi_send=10s, --set user_work=60s),
+// livelocked and filled memory (vcpu_preempt_interval=1ns) or overflowed time with exit 0
+// (rcu_gp=5000000000s). Every time and cost now has a real machine's range.
+TEST(Hardening, TimesAndCostsHaveARealMachinesRange) {
+  const struct {
+    const char* args;
+    const char* says;
+  } cases[] = {
+      {"simulate --cost ipi_send=10s", "--cost ipi_send: at most 100us"},
+      {"simulate --cost rcu_gp=5000000000s", "--cost rcu_gp: at most 1s"},
+      {"simulate --arch arm64 --cost dsb_ish_per_cpu=9000000000s",
+       "--cost dsb_ish_per_cpu: at most 100us"},
+      {"simulate --set user_work=60s", "user_work must be between 0ns and 10ms"},
+      {"simulate --arch x86-kvm --set vcpu_preempt_interval=1ns",
+       "vcpu_preempt_interval must be 0 (never) or at least 10us"},
+      {"simulate --program collapse-gup-fast --arch x86-kvm --set vcpu_preempt_interval=5us",
+       "vcpu_preempt_interval must be 0 (never) or at least 10us"},
+  };
+  for (const auto& c : cases) {
+    auto r = run(c.args);
+    EXPECT_EQ(r.code, 2) << c.args << "\n" << r.out;
+    EXPECT_TRUE(says(r, c.says)) << c.args << "\n" << r.out;
+  }
+  auto r = run("simulate --scenario " +
+               temp_file("slow_ipi.toml",
+                         "scenario = \"munmap-free-tables\"\n[cost]\nipi_delivery = \"1s\"\n"));
+  EXPECT_EQ(r.code, 2);
+  EXPECT_TRUE(says(r, "slow_ipi.toml:3: [cost] ipi_delivery: at most 100us")) << r.out;
+}
+
+// Each scenario on each arch with every cost at the largest value it accepts finishes
+// (the test's timeout is the hang guard) and holds its invariants.
+TEST(Hardening, EveryCostAtItsMaximumFinishes) {
+  const auto list = run("list costs");
+  std::string args;
+  std::istringstream in(list.out);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::string name, x86, arm64, max;
+    if (line.rfind("  ", 0) != 0 || line.rfind("      ", 0) == 0) continue;
+    words >> name >> x86 >> arm64 >> max;
+    args += " --cost " + name + "=" + max;
+  }
+  ASSERT_NE(args.find("rcu_gp=1s"), std::string::npos) << list.out;
+  for (const char* scenario :
+       {"munmap-free-tables", "hugetlb-fork-exit", "khugepaged-collapse", "rt-isolated",
+        "mprotect-none-rw", "uffd-move", "fork-cow-reuse", "tlb-flush-threads"})
+    for (const char* arch : {"x86", "x86-kvm", "x86-invlpgb", "arm64"}) {
+      auto r =
+          run(std::string("simulate --quiet --scenario ") + scenario + " --arch " + arch + args);
+      EXPECT_EQ(r.code, 0) << scenario << " " << arch << "\n" << r.out;
+    }
+}
+
+std::uint64_t model_steps(const std::string& args) {
+  auto r = run(args + " --json -");
+  EXPECT_EQ(r.code, 0) << args << "\n" << r.out;
+  const auto at = r.out.find("\"model_steps\": ");
+  return at == std::string::npos ? 0 : std::stoull(r.out.substr(at + 15));
+}
+
+// Defect 2: run time grew with simulated idle time (khugepaged sleeping 60 s made the
+// process's threads step through 60 s of user time). Steps, not seconds, are compared: the
+// same work whatever the sleep.
+TEST(Hardening, KhugepagedSleepCostsNoSimulationSteps) {
+  for (const char* scenario : {"khugepaged-collapse", "rt-isolated"}) {
+    const std::string base = std::string("simulate --scenario ") + scenario;
+    const auto short_sleep = model_steps(base + " --set scan_sleep=1ms");
+    const auto long_sleep = model_steps(base + " --set scan_sleep=60s");
+    EXPECT_GT(short_sleep, 0u);
+    EXPECT_EQ(long_sleep, short_sleep) << scenario;
+  }
 }
 
 }  // namespace
