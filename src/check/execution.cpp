@@ -123,7 +123,7 @@ std::optional<choice> execution::continuation() const {
 }
 
 std::string execution::actor_name(unsigned a) const {
-  return a < k_.ncpus() ? fmt::format("CPU {}", a) : std::string("rcu_gp kthread");
+  return k_.actor_name(a);
 }
 
 step_record execution::describe(const choice& c) const {

@@ -54,15 +54,16 @@ void before_table_free(kern::kernel& k, mm::pfn_t table, const char* where) {
   for (const auto& h : k.mem.holders(table)) {
     const hw::cpu& c = k.cpus[h.cpu];
     if (!c.loaded_mm || c.loaded_mm->id != f.owner_mm || c.loaded_asid != h.asid) continue;
-    k.mon.report({c.is_lazy ? invariant::lazy_cpu_freed_table : invariant::walk_cache_freed_table,
-                  {k.eng.current(), h.cpu},
-                  fmt::format("{} table page {} of mm {}", level_name(f.lvl), table,
-                              k.mm_by_id(f.owner_mm).name),
-                  where,
-                  fmt::format("CPU {} ({}) still caches a pointer to it in its paging-structure "
-                              "cache when CPU {} frees it",
-                              h.cpu, c.is_lazy ? "lazy" : "running the mm", k.eng.current()),
-                  k.eng.now()});
+    k.mon.report(
+        {c.is_lazy ? invariant::lazy_cpu_freed_table : invariant::walk_cache_freed_table,
+         k.cpus_among({k.eng.current(), h.cpu}),
+         fmt::format("{} table page {} of mm {}", level_name(f.lvl), table,
+                     k.mm_by_id(f.owner_mm).name),
+         where,
+         fmt::format("CPU {} ({}) still caches a pointer to it in its paging-structure "
+                     "cache when {} frees it",
+                     h.cpu, c.is_lazy ? "lazy" : "running the mm", k.actor_name(k.eng.current())),
+         k.eng.now()});
   }
 }
 
@@ -71,10 +72,8 @@ void before_page_free(kern::kernel& k, mm::pfn_t page, const char* where) {
     const hw::cpu& c = k.cpus[h.cpu];
     if (c.is_lazy || c.loaded_asid != h.asid || c.loaded_mm == &k.init_mm()) continue;
     k.mon.report(
-        {invariant::data_page_freed_while_mapped,
-         {k.eng.current(), h.cpu},
-         fmt::format("page {}", page),
-         where,
+        {invariant::data_page_freed_while_mapped, k.cpus_among({k.eng.current(), h.cpu}),
+         fmt::format("page {}", page), where,
          fmt::format("CPU {} running mm {} still has a TLB entry for it", h.cpu, c.loaded_mm->name),
          k.eng.now()});
   }
@@ -104,23 +103,20 @@ void before_i_mmap_unlock(kern::kernel& k, const mm::mmu_gather& tlb) {
         const auto& w = k.walks[c];
         if (w.mm != tlb.mm || std::find(w.tables.begin(), w.tables.end(), table) == w.tables.end())
           continue;
-        k.mon.report(
-            {invariant::unshare_without_fence,
-             {k.eng.current(), c},
-             fmt::format("pmd table page {} (exclusive to mm {} now)", table,
-                         k.mm_by_id(f.owner_mm).name),
-             "huge_pmd_unshare_flush: i_mmap_rwsem released",
-             fmt::format("GUP-fast on CPU {} walking mm {} is still inside the table CPU {} "
-                         "unshared; no IPI or grace period waited for it",
-                         c, tlb.mm->name, k.eng.current()),
-             k.eng.now()});
+        k.mon.report({invariant::unshare_without_fence, k.cpus_among({k.eng.current(), c}),
+                      fmt::format("pmd table page {} (exclusive to mm {} now)", table,
+                                  k.mm_by_id(f.owner_mm).name),
+                      "huge_pmd_unshare_flush: i_mmap_rwsem released",
+                      fmt::format("GUP-fast on CPU {} walking mm {} is still inside the table {} "
+                                  "unshared; no IPI or grace period waited for it",
+                                  c, tlb.mm->name, k.actor_name(k.eng.current())),
+                      k.eng.now()});
       }
     }
     for (const auto& h : k.mem.holders(table)) {
       const hw::cpu& c = k.cpus[h.cpu];
       if (c.loaded_mm != tlb.mm || c.loaded_asid != h.asid) continue;
-      k.mon.report({invariant::walk_cache_unshared_table,
-                    {k.eng.current(), h.cpu},
+      k.mon.report({invariant::walk_cache_unshared_table, k.cpus_among({k.eng.current(), h.cpu}),
                     fmt::format("pmd table page {} unshared by mm {}", table, tlb.mm->name),
                     "huge_pmd_unshare_flush: i_mmap_rwsem released",
                     fmt::format("CPU {} ({}) still caches a pointer to it in its paging-structure "
@@ -147,13 +143,12 @@ void after_pud_clear(kern::kernel& k, mm::pfn_t table, const char* where) {
         if (pud.present() && pud.pfn == table) return;
     }
   }
-  k.mon.report({invariant::pt_leak,
-                {k.eng.current()},
+  k.mon.report({invariant::pt_leak, k.cpus_among({k.eng.current()}),
                 fmt::format("pmd table page {} of mm {}", table, k.mm_by_id(f.owner_mm).name),
                 where,
-                fmt::format("CPU {} cleared the last PUD entry that reached the table while it "
+                fmt::format("{} cleared the last PUD entry that reached the table while it "
                             "still maps {} huge page(s): no zap or free_pgtables will see it",
-                            k.eng.current(), mapped),
+                            k.actor_name(k.eng.current()), mapped),
                 k.eng.now()});
 }
 

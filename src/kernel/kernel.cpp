@@ -41,6 +41,17 @@ kernel::kernel(const machine_config& c, sim::scheduler& sched)
   eng.start(eng.add_actor(), rcu.gp_kthread(*this));
 }
 
+std::string kernel::actor_name(sim::actor_id a) const {
+  return a < ncpus() ? "CPU " + std::to_string(a) : std::string("rcu_gp kthread");
+}
+
+std::vector<std::uint32_t> kernel::cpus_among(std::initializer_list<sim::actor_id> actors) const {
+  std::vector<std::uint32_t> out;
+  for (auto a : actors)
+    if (a < ncpus()) out.push_back(static_cast<std::uint32_t>(a));
+  return out;
+}
+
 mm::mm_struct& kernel::new_mm(std::string name) {
   auto m = std::make_unique<mm::mm_struct>(cpus.size());
   m->id = static_cast<std::uint32_t>(mms.size());

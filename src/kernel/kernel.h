@@ -3,6 +3,7 @@
 // CPU they run on, like the kernel's smp_processor_id().
 #pragma once
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,6 +76,11 @@ struct kernel {
   bool flush_sent_ipi = false;
 
   unsigned ncpus() const { return static_cast<unsigned>(cpus.size()); }
+  // "CPU n" for a CPU; the actor after the CPUs is the RCU grace-period kthread, which runs
+  // the RCU callbacks (tlb_remove_table_rcu frees tables there).
+  std::string actor_name(sim::actor_id a) const;
+  // The CPUs among some actors (the kthread is not one), for a violation's CPU list.
+  std::vector<std::uint32_t> cpus_among(std::initializer_list<sim::actor_id> actors) const;
   mm::mm_struct& init_mm() { return *mms[0]; }
   mm::mm_struct& mm_by_id(std::uint32_t id) { return *mms[id]; }
   mm::mm_struct& new_mm(std::string name);

@@ -33,22 +33,33 @@ void trace_recorder::irqs_off(unsigned cpu, sim::sim_time at) {
 
 void trace_recorder::irqs_on(unsigned cpu, sim::sim_time at) {
   if (irqs_off_since_[cpu] < 0) return;
-  slice(cpu, "irqs_off", irqs_off_since_[cpu], at);
+  slice(cpus_ + 1 + cpu, "irqs_off", irqs_off_since_[cpu], at);
   irqs_off_since_[cpu] = -1;
 }
 
 void trace_recorder::write(std::ostream& out, const std::string& title) const {
   using json = nlohmann::ordered_json;
   json evs = json::array();
-  // Metadata: the process and one named thread (track) per CPU.
+  // Metadata: the process and the named tracks, each CPU's IRQs-off track right below it.
   evs.push_back(
       {{"ph", "M"}, {"pid", 0}, {"tid", 0}, {"name", "process_name"}, {"args", {{"name", title}}}});
-  for (unsigned c = 0; c < pending_flows_.size(); ++c)
+  const auto track = [&evs](unsigned tid, const std::string& name, unsigned order) {
     evs.push_back({{"ph", "M"},
                    {"pid", 0},
-                   {"tid", c},
+                   {"tid", tid},
                    {"name", "thread_name"},
-                   {"args", {{"name", "CPU " + std::to_string(c)}}}});
+                   {"args", {{"name", name}}}});
+    evs.push_back({{"ph", "M"},
+                   {"pid", 0},
+                   {"tid", tid},
+                   {"name", "thread_sort_index"},
+                   {"args", {{"sort_index", order}}}});
+  };
+  for (unsigned c = 0; c < cpus_; ++c) {
+    track(c, "CPU " + std::to_string(c), 2 * c);
+    track(cpus_ + 1 + c, "CPU " + std::to_string(c) + " irqs_off", 2 * c + 1);
+  }
+  track(cpus_, "rcu_gp kthread", 2 * cpus_);
   for (const auto& e : events_) {
     json j{{"ph", std::string(1, e.ph)},
            {"pid", 0},

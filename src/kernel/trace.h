@@ -1,7 +1,10 @@
 // Optional event recording for `simulate --trace`: Chrome/Perfetto trace-event JSON with one
-// track per CPU. Kernel paths are complete slices ("X"), IRQs-off regions slices named
-// irqs_off, IPIs flow arrows ("s" on the sender, "f" on each receiver), and instants named
-// after the kernel's tracepoints: tlb_flush (with its reason), ipi_send_cpumask. The
+// track per CPU (tid = the CPU), one for the rcu_gp kthread (tid = cpus) and, beside each
+// CPU's, one for its IRQs-off regions (tid = cpus + 1 + CPU): an IRQs-off region does not
+// nest in the kernel paths (a path may enable IRQs its caller disabled), and Perfetto draws
+// only nested slices right. Kernel paths are complete slices ("X"), IRQs-off regions slices
+// named irqs_off, IPIs flow arrows ("s" on the sender, "f" on each receiver), and instants
+// named after the kernel's tracepoints: tlb_flush (with its reason), ipi_send_cpumask. The
 // kernel holds a null pointer when tracing is off, so the cost then is one test per site.
 #pragma once
 #include <cstdint>
@@ -18,7 +21,9 @@ struct kernel;
 
 class trace_recorder {
  public:
-  explicit trace_recorder(unsigned cpus) : pending_flows_(cpus), irqs_off_since_(cpus, -1) {}
+  // Actors are the CPUs and, after them, the rcu_gp kthread.
+  explicit trace_recorder(unsigned cpus)
+      : cpus_(cpus), pending_flows_(cpus + 1), irqs_off_since_(cpus + 1, -1) {}
   void slice(unsigned cpu, std::string name, sim::sim_time begin, sim::sim_time end,
              std::map<std::string, std::string> args = {});
   void instant(unsigned cpu, std::string name, sim::sim_time at,
@@ -28,7 +33,7 @@ class trace_recorder {
   void ipi_handled(unsigned cpu, sim::sim_time at);
   void irqs_off(unsigned cpu, sim::sim_time at);
   void irqs_on(unsigned cpu, sim::sim_time at);
-  // {"traceEvents": [...]} with thread names "CPU n".
+  // {"traceEvents": [...]} with thread names "CPU n", "rcu_gp kthread", "CPU n irqs_off".
   void write(std::ostream& out, const std::string& title) const;
 
  private:
@@ -41,6 +46,7 @@ class trace_recorder {
     std::uint64_t id;
     std::map<std::string, std::string> args;
   };
+  unsigned cpus_;
   std::vector<event> events_;
   std::vector<std::vector<std::uint64_t>> pending_flows_;
   std::vector<sim::sim_time> irqs_off_since_;

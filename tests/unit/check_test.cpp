@@ -488,7 +488,8 @@ TEST(CheckCli, ExitCodesReplayAndJson) {
   EXPECT_EQ(again.code, 1) << again.out;
   EXPECT_NE(again.out.find("VIOLATION pt-use-after-free"), std::string::npos) << again.out;
 
-  // The counterexample as a Perfetto trace: one track per CPU, the steps in schedule order.
+  // The counterexample as a Perfetto trace: one track per CPU (0, 1) and one for each CPU's
+  // IRQs-off regions (3, 4; 2 is the rcu_gp kthread's), the steps in schedule order.
   const std::string trace = ::testing::TempDir() + "check_trace.json";
   auto traced = test::run_binary(
       "check --program free-pgtables-gup-fast --arch arm64 --knob "
@@ -501,7 +502,7 @@ TEST(CheckCli, ExitCodesReplayAndJson) {
   std::set<int> tracks;
   for (const auto& e : t["traceEvents"])
     if (e["ph"] == "X") tracks.insert(e["tid"].get<int>());
-  EXPECT_EQ(tracks, (std::set<int>{0, 1}));
+  EXPECT_EQ(tracks, (std::set<int>{0, 1, 3, 4}));
 
   EXPECT_EQ(test::run_binary("check --program no-such-program").code, 2);
   EXPECT_EQ(test::run_binary("check --program collapse-gup-fast --cpus 1").code, 2);

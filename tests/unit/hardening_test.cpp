@@ -2,11 +2,17 @@
 // hang on, or answer without saying where the bad value was.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "run_binary.h"
 
@@ -216,6 +222,66 @@ TEST(Hardening, KhugepagedSleepCostsNoSimulationSteps) {
     EXPECT_GT(short_sleep, 0u);
     EXPECT_EQ(long_sleep, short_sleep) << scenario;
   }
+}
+
+// Defect 11: irqs_off slices overlapped kernel-path slices on the same track (Perfetto
+// draws those wrong). Every track's complete slices must nest; every track has a name.
+TEST(Hardening, TraceSlicesNestOnEveryTrack) {
+  for (const char* args :
+       {"--scenario hugetlb-fork-exit --cpus 64", "--scenario tlb-flush-threads --arch x86-invlpgb",
+        "--scenario tlb-flush-threads --arch arm64",
+        "--scenario munmap-free-tables --arch arm64 --cpus 16"}) {
+    const std::string path = testing::TempDir() + "/nest.json";
+    auto r = run(std::string("simulate --quiet ") + args + " --trace " + path);
+    ASSERT_EQ(r.code, 0) << args << "\n" << r.out;
+    std::ifstream in(path);
+    const auto doc = nlohmann::json::parse(in);
+    std::map<int, std::vector<std::pair<std::int64_t, std::int64_t>>> slices;  // per tid
+    std::set<int> named, used;
+    for (const auto& e : doc["traceEvents"]) {
+      const int tid = e["tid"].get<int>();
+      if (e["ph"] == "M") {
+        if (e["name"] == "thread_name") named.insert(tid);
+        continue;
+      }
+      used.insert(tid);
+      if (e["ph"] != "X") continue;
+      const auto ns = [](double us) { return static_cast<std::int64_t>(std::llround(us * 1000)); };
+      const std::int64_t b = ns(e["ts"].get<double>());
+      slices[tid].push_back({b, b + ns(e["dur"].get<double>())});
+    }
+    for (int tid : used) EXPECT_TRUE(named.contains(tid)) << args << ": track " << tid;
+    for (auto& [tid, v] : slices) {
+      // Outer slices first: by begin, then the longer first.
+      std::sort(v.begin(), v.end(), [](const auto& x, const auto& y) {
+        return x.first != y.first ? x.first < y.first : x.second > y.second;
+      });
+      std::vector<std::int64_t> open;  // ends of the enclosing slices
+      int overlaps = 0;
+      for (const auto& [b, e] : v) {
+        while (!open.empty() && open.back() <= b) open.pop_back();
+        if (!open.empty() && e > open.back()) ++overlaps;
+        open.push_back(e);
+      }
+      EXPECT_EQ(overlaps, 0) << args << ": track " << tid;
+    }
+  }
+}
+
+// Defect 12: a table freed by an RCU callback was said to be freed by "CPU 8" on an 8-CPU
+// machine (the actor id of the rcu_gp kthread).
+TEST(Hardening, ViolationsNameTheRcuKthreadNotACpu) {
+  auto r = run("simulate --cpus 8 --knob wake_lazy_on_freed_tables=off --json -");
+  ASSERT_EQ(r.code, 1) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_FALSE(j["violations"].empty());
+  bool kthread = false;
+  for (const auto& v : j["violations"]) {
+    for (const auto& c : v["cpus"]) EXPECT_LT(c.get<int>(), 8) << v.dump();
+    EXPECT_EQ(v["detail"].get<std::string>().find("CPU 8"), std::string::npos) << v.dump();
+    kthread = kthread || v["detail"].get<std::string>().find("rcu_gp kthread") != std::string::npos;
+  }
+  EXPECT_TRUE(kthread) << r.out;
 }
 
 }  // namespace
