@@ -96,6 +96,14 @@ command_fn add_host(CLI::App& app) {
       host::print_table(std::cout, r);
       if (prediction) predict::print_prediction(std::cout, *prediction);
     }
+    // Exit codes (README): 128 + the signal when interrupted (partial results were written),
+    // 3 when every phase was skipped (nothing measured), else 0.
+    if (r.interrupted_by) return 128 + r.interrupted_by;
+    if (!host::measured_anything(r)) {
+      std::cerr << "shootdown: host: nothing was measured: every phase was skipped (the table "
+                   "and the notes say why)\n";
+      return 3;
+    }
     return 0;
   };
 }

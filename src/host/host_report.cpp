@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include <csignal>
+
 #include <algorithm>
 #include <numeric>
 
@@ -50,12 +52,20 @@ nlohmann::ordered_json to_json(const host_result& r) {
                  {"mode", "host"}};
   j["available"] = {{"ipis", r.have_interrupts}, {"tlb_flush_tracepoint", r.have_tracepoint}};
   j["notes"] = r.notes;
+  if (r.interrupted_by) j["interrupted_by"] = r.interrupted_by == SIGTERM ? "SIGTERM" : "SIGINT";
   nlohmann::ordered_json phases = nlohmann::ordered_json::array();
   for (const auto& p : r.phases) {
     nlohmann::ordered_json pj;
     pj["name"] = p.name;
     pj["what"] = p.what;
-    if (!p.skipped.empty()) pj["skipped"] = p.skipped;
+    if (!p.skipped.empty() || p.repeats.empty()) {  // nothing measured: no zeros either
+      if (p.skipped.empty())
+        pj["not_run"] = true;
+      else
+        pj["skipped"] = p.skipped;
+      phases.push_back(pj);
+      continue;
+    }
     if (p.background.seconds > 0)
       pj["background"] = {{"seconds", p.background.seconds},
                           {"tlb_ipis", p.background.tlb_ipis},
@@ -91,6 +101,10 @@ void print_table(std::ostream& out, const host_result& r) {
   for (const auto& p : r.phases) {
     if (!p.skipped.empty()) {
       fmt::print(out, " {:<15} skipped: {}\n", p.name, p.skipped);
+      continue;
+    }
+    if (p.repeats.empty()) {  // the run was interrupted before it
+      fmt::print(out, " {:<15} not run\n", p.name);
       continue;
     }
     const spread t = over(p, [](const phase_sample& s) { return s.ns_per_op; });

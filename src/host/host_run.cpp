@@ -31,6 +31,7 @@ namespace sd::host {
 namespace {
 
 std::atomic<bool> g_interrupted{false};
+std::atomic<int> g_signal{0};
 std::uint64_t collapse_calls = 0;
 std::uint64_t collapse_failures = 0;
 int collapse_errno = 0;  // errno of the last failed MADV_COLLAPSE
@@ -39,7 +40,8 @@ constexpr int k_madv_collapse = MADV_COLLAPSE;
 #else
 constexpr int k_madv_collapse = 25;  // Linux 6.1
 #endif
-extern "C" void on_signal(int) {
+extern "C" void on_signal(int sig) {
+  g_signal.store(sig);
   g_interrupted.store(true);
 }
 
@@ -570,6 +572,12 @@ const std::vector<host_scenario_info>& host_scenarios() {
   return k;
 }
 
+bool measured_anything(const host_result& r) {
+  for (const auto& p : r.phases)
+    if (!p.repeats.empty()) return true;
+  return false;
+}
+
 host_result run_host(const host_options& o) {
   const scenario_def* def = nullptr;
   for (const auto& s : scenarios())
@@ -588,6 +596,7 @@ host_result run_host(const host_options& o) {
   r.repeat = o.repeat;
 
   std::string why;
+  if (auto note = restore_leftover_hugepages()) r.notes.push_back(*note);
   hugepage_reservation reservation;  // restores vm.nr_hugepages when the run ends
   if (o.reserve_hugepages && !reservation.reserve(o.reserve_hugepages, why))
     r.notes.push_back("huge pages not reserved: " + why);
@@ -634,7 +643,12 @@ host_result run_host(const host_options& o) {
   sched_setaffinity(0, sizeof(saved), &saved);
   sigaction(SIGINT, &old_int, nullptr);
   sigaction(SIGTERM, &old_term, nullptr);
-  if (g_interrupted.load()) r.notes.push_back("interrupted: results are partial");
+  if (g_interrupted.load()) {
+    r.interrupted_by = g_signal.load();
+    r.notes.push_back(std::string("interrupted by ") +
+                      (r.interrupted_by == SIGTERM ? "SIGTERM" : "SIGINT") +
+                      ": results are partial, phases marked 'not run' did not run");
+  }
   if (g_children) {
     char avg[32];
     std::snprintf(avg, sizeof(avg), "%.2f",

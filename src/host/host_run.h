@@ -41,8 +41,12 @@ struct host_result {
   bool have_tracepoint = false;
   // What was unavailable and how to enable it, and what was learned on the way.
   std::vector<std::string> notes;
+  int interrupted_by = 0;  // the signal (SIGINT, SIGTERM) that stopped the run early, or 0
   std::vector<phase_result> phases;
 };
+
+// Whether any phase measured anything (a repeat ran).
+bool measured_anything(const host_result& r);
 
 struct host_options {
   std::string scenario;

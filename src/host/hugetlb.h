@@ -9,6 +9,14 @@ namespace sd::host {
 
 std::optional<std::uint64_t> hugepages_free();  // HugePages_Free of /proc/meminfo
 
+// A raise of vm.nr_hugepages is recorded in k_hugepages_state until it is undone, so a run
+// killed by SIGKILL (no destructor runs) can be undone by the next one.
+inline constexpr const char* k_hugepages_state = "/run/shootdown-nr_hugepages";
+
+// Undoes a raise an earlier, killed run left behind, if vm.nr_hugepages still has the value
+// it set; returns what it did (a note for the report), or nothing when there was none.
+std::optional<std::string> restore_leftover_hugepages();
+
 class hugepage_reservation {
  public:
   // Ensures at least `pages` huge pages are configured. `why` says what failed.

@@ -1,8 +1,10 @@
 #include "host/tlb_tracepoint.h"
 
+#include <linux/magic.h>
 #include <linux/perf_event.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -30,6 +32,14 @@ long perf_event_open_self(perf_event_attr* attr) {
 bool read_tlb_flush_event(const std::string& root, std::string& id_text, std::string& format) {
   const std::string dir = root + "/events/tlb/tlb_flush/";
   return read_text_file(dir + "id", id_text) && read_text_file(dir + "format", format);
+}
+
+// tracefs is mounted at `root` but this user may not look inside (it is root's, 0700): the
+// cause to name, rather than "mount tracefs".
+bool mounted_but_denied(const std::string& root) {
+  struct statfs fs {};
+  if (statfs(root.c_str(), &fs) != 0 || fs.f_type != TRACEFS_MAGIC) return false;
+  return access((root + "/events/tlb/tlb_flush/id").c_str(), R_OK) != 0 && errno == EACCES;
 }
 
 // tracefs is not mounted (a fresh machine): as root, mount a private instance just long
@@ -78,8 +88,14 @@ std::string reason_key(const std::string& name) {
 std::unique_ptr<tlb_flush_counters> tlb_flush_counters::open(std::string& why) {
   std::string id_text, format;
   bool found = false;
-  for (const char* root : k_tracefs)
+  for (const char* root : k_tracefs) {
     if ((found = read_tlb_flush_event(root, id_text, format))) break;
+    if (mounted_but_denied(root)) {
+      why = std::string("tracefs is mounted at ") + root +
+            " but this user may not read it (permission denied): run shootdown host as root";
+      return nullptr;
+    }
+  }
   if (!found && !read_from_private_tracefs(id_text, format, why)) return nullptr;
   // __print_symbolic(REC->reason, { 0, "flush on task switch" }, ...)
   std::map<int, std::string> reasons;
