@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-scripts/build.sh
+BUILD_TARGET=shootdown scripts/build.sh  # tests and benchmarks are the test command's
 if [ $# -eq 0 ]; then set -- simulate; fi
 exec build/shootdown "$@"

@@ -10,6 +10,7 @@
 #include "patches/knobs.h"
 #include "patches/patches.h"
 #include "program/program.h"
+#include "report/metric_list.h"
 #include "workload/builtin.h"
 #include "workload/config.h"
 #include "workload/units.h"
@@ -56,6 +57,23 @@ void list_costs() {
                p.arm64_server, workload::format_time_ns(cost::max_value(p.id)), p.help, p.source);
 }
 
+void list_metrics() {
+  fmt::print("metrics (simulate's table and JSON, compare's columns; totals over all CPUs):\n");
+  for (const auto& m : report::scalar_metrics())
+    fmt::print("  {:<22} {:<5} {}\n      on a real kernel: {}\n", m.name,
+               m.unit == report::metric_unit::ns ? "ns" : "count", m.help, m.kernel);
+  fmt::print("  {:<22} {:<5} {}\n      on a real kernel: {}\n", "tlb_flush:REASON", "count",
+             "TLB flushes by the reason the kernel traces (flushes_by_reason in the JSON)",
+             "tracepoint tlb:tlb_flush, field reason (shootdown host counts it per process)");
+  fmt::print("  {:<22} {:<5} {}\n      on a real kernel: {}\n", "ipis_received_per_cpu", "count",
+             "IPI interrupts each CPU took (JSON)", "/proc/interrupts CAL per CPU (x86)");
+  fmt::print("  {:<22} {:<5} {}\n      on a real kernel: {}\n", "op:NAME", "ns",
+             "an operation's latency: mean, p50, p90, p99, max (op_latency in the JSON)",
+             "the workload's own clock_gettime around it (host: wall_ns_per_op)");
+  fmt::print("  {:<22} {:<5} {}\n      on a real kernel: {}\n", "flushes_per:NAME", "count",
+             "flush calls the operation's CPU made per operation", "tlb:tlb_flush per operation");
+}
+
 void list_invariants() {
   fmt::print("invariants:\n");
   for (unsigned i = 0; i < static_cast<unsigned>(check::invariant::count_); ++i) {
@@ -96,12 +114,13 @@ void list_programs() {
 command_fn add_list(CLI::App& app) {
   auto what = std::make_shared<std::string>();
   CLI::App* sub = app.add_subcommand(
-      "list", "list arches, scenarios, programs, knobs, costs, invariants, patches");
+      "list", "list arches, scenarios, programs, knobs, costs, metrics, invariants, patches");
   sub->add_option("what", *what,
-                  "one of: arches, scenarios, programs, knobs, costs, invariants, patches")
+                  "one of: arches, scenarios, programs, knobs, costs, metrics, invariants, "
+                  "patches")
       ->type_name("WHAT")
-      ->check(
-          one_of({"arches", "scenarios", "programs", "knobs", "costs", "invariants", "patches"}));
+      ->check(one_of({"arches", "scenarios", "programs", "knobs", "costs", "metrics", "invariants",
+                      "patches"}));
   return [what]() -> int {
     const std::string& w = *what;
     if (w.empty() || w == "arches") list_arches();
@@ -112,6 +131,7 @@ command_fn add_list(CLI::App& app) {
     if (w.empty() || w == "programs") list_programs();
     if (w.empty() || w == "knobs") list_knobs();
     if (w.empty() || w == "costs") list_costs();
+    if (w.empty() || w == "metrics") list_metrics();
     if (w.empty() || w == "invariants") list_invariants();
     if (w.empty() || w == "patches") list_patches();
     return 0;

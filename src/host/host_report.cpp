@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "report/text_table.h"
+
 namespace sd::host {
 
 namespace {
@@ -94,17 +96,19 @@ nlohmann::ordered_json to_json(const host_result& r) {
 
 void print_table(std::ostream& out, const host_result& r) {
   fmt::print(out,
-             "\n Host measurements for '{}' on this machine ({} CPUs), {} ops x {} repeats:\n\n",
+             "\n Host measurements for '{}' on this machine ({} CPUs), {} ops x {} repeats "
+             "(IPIs: totals over all CPUs; median [min-max] over the repeats):\n\n",
              r.scenario, r.cpus, r.iterations, r.repeat);
-  fmt::print(out, " {:<15} {:>22} {:>24} {:>20}  {}\n", "phase", "ns/op med [min-max]",
-             "TLB IPIs med [min-max]", "CAL IPIs med", "tlb_flush/op (median rep)");
+  std::vector<std::vector<std::string>> rows{{"phase", "time/op", "[min-max]", "TLB IPIs",
+                                              "[min-max]", "CAL IPIs",
+                                              "tlb_flush/op (median rep)"}};
   for (const auto& p : r.phases) {
     if (!p.skipped.empty()) {
-      fmt::print(out, " {:<15} skipped: {}\n", p.name, p.skipped);
+      rows.push_back({p.name, "skipped: " + p.skipped});
       continue;
     }
     if (p.repeats.empty()) {  // the run was interrupted before it
-      fmt::print(out, " {:<15} not run\n", p.name);
+      rows.push_back({p.name, "not run"});
       continue;
     }
     const spread t = over(p, [](const phase_sample& s) { return s.ns_per_op; });
@@ -113,17 +117,21 @@ void print_table(std::ostream& out, const host_result& r) {
     const spread cal =
         over(p, [](const phase_sample& s) { return static_cast<double>(sum(s.cal_ipis_per_cpu)); });
     std::string flushes;
-    if (!p.repeats.empty()) {
-      const phase_sample& m = p.repeats[p.repeats.size() / 2];
-      for (const auto& [k, v] : m.flushes_by_reason)
-        if (v && m.ops)
-          flushes += fmt::format("{}{}={:.2f}", flushes.empty() ? "" : " ", k,
-                                 static_cast<double>(v) / static_cast<double>(m.ops));
-    }
-    fmt::print(out, " {:<15} {:>8.0f} [{:.0f}-{:.0f}] {:>10.0f} [{:.0f}-{:.0f}] {:>20.0f}  {}\n",
-               p.name, t.median, t.min, t.max, i.median, i.min, i.max, cal.median,
-               flushes.empty() ? "-" : flushes);
+    const phase_sample& m = p.repeats[p.repeats.size() / 2];
+    for (const auto& [k, v] : m.flushes_by_reason)
+      if (v && m.ops)
+        flushes += fmt::format("{}{}={:.2f}", flushes.empty() ? "" : " ", k,
+                               static_cast<double>(v) / static_cast<double>(m.ops));
+    rows.push_back({p.name, report::human_time(t.median),
+                    fmt::format("[{}-{}]", report::human_time(t.min), report::human_time(t.max)),
+                    fmt::format("{:.0f}", i.median), fmt::format("[{:.0f}-{:.0f}]", i.min, i.max),
+                    fmt::format("{:.0f}", cal.median), flushes.empty() ? "-" : flushes});
   }
+  // A skipped phase's reason is one long cell: print those rows after the aligned ones.
+  std::vector<std::vector<std::string>> measured, other;
+  for (auto& row : rows) (row.size() == 2 ? other : measured).push_back(std::move(row));
+  report::print_aligned(out, measured);
+  for (const auto& row : other) fmt::print(out, " {}  {}\n", row[0], row[1]);
   for (const auto& p : r.phases) {
     // What other activity adds per op at this phase's speed, from the idle window before it.
     const double per_op = background_per_op(p, p.background.tlb_ipis + p.background.cal_ipis);

@@ -1,6 +1,7 @@
 // What a run measured. Names match `shootdown host` where they mean the same thing.
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -47,7 +48,17 @@ struct metrics {
     std::uint64_t count = 0;
     sim::sim_time total_ns = 0;
     sim::sim_time max_ns = 0;
-    std::uint64_t flushes = 0;  // flush_requests the operation's CPU made while it ran
+    std::uint64_t flushes = 0;           // flush_requests the operation's CPU made while it ran
+    std::vector<sim::sim_time> samples;  // every latency, for percentiles
+    // Nearest-rank percentile (p in (0, 100]) of the samples.
+    sim::sim_time percentile(double p) const {
+      if (samples.empty()) return 0;
+      std::vector<sim::sim_time> s = samples;
+      const auto rank = static_cast<std::size_t>(
+          std::max(1.0, std::ceil(p / 100.0 * static_cast<double>(s.size()))));
+      std::nth_element(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(rank - 1), s.end());
+      return s[rank - 1];
+    }
   };
   std::map<std::string, op_stat> op_latency;
   void record_op(const std::string& name, sim::sim_time ns, std::uint64_t flushes) {
@@ -56,7 +67,19 @@ struct metrics {
     ++s.count;
     s.total_ns += ns;
     s.max_ns = std::max(s.max_ns, ns);
+    s.samples.push_back(ns);
   }
+  // Per nohz_full CPU, what rtla osnoise shows as IRQ noise: the IPIs it took, the time spent
+  // in them (total and longest), and the cross-CPU calls they ran, by kind.
+  struct isolated_noise {
+    std::uint64_t irqs = 0;
+    sim::sim_time total_ns = 0;
+    sim::sim_time max_ns = 0;
+    std::uint64_t flush_calls = 0;  // flush_tlb_func
+    std::uint64_t sync_calls = 0;   // tlb_remove_table_smp_sync
+    std::uint64_t other_calls = 0;
+  };
+  std::map<unsigned, isolated_noise> noise_per_isolated_cpu;
   sim::sim_time sim_time_ns = 0;  // when the last workload thread finished
 
   std::uint64_t cpus_interrupted() const {

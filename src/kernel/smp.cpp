@@ -37,6 +37,7 @@ sim::task<> smp_call_function_many_cond(kernel& k, unsigned cpu, const mm::cpuma
   if (kind == ipi_kind::table_sync && !targets.empty()) ++k.stats.sync_broadcasts;
   call_single_data csd;
   csd.func = &func;
+  csd.kind = kind;
   csd.pending = static_cast<int>(targets.size());
   if (!targets.empty()) {
     co_await k.step_ns(k.c(cost::param::ipi_send) + k.c(cost::param::ipi_per_target) *
@@ -87,16 +88,25 @@ sim::task<> generic_smp_call_function_interrupt(kernel& k, unsigned cpu) {
   else
     ++k.stats.ipis_received_per_cpu[cpu];
   k.eng.clear_irq(cpu);
+  metrics::isolated_noise* noise = c.nohz_full ? &k.stats.noise_per_isolated_cpu[cpu] : nullptr;
   while (!c.call_single_queue.empty()) {
     call_single_data* csd = c.call_single_queue.front();
     c.call_single_queue.pop_front();
+    if (noise)
+      ++(csd->kind == ipi_kind::tlb_flush    ? noise->flush_calls
+         : csd->kind == ipi_kind::table_sync ? noise->sync_calls
+                                             : noise->other_calls);
     co_await (*csd->func)(k, cpu);
     if (--csd->pending == 0) k.eng.wake_all(csd->done);
   }
   c.mode = interrupted;
-  if (c.nohz_full) {
+  if (noise) {
+    const sim::sim_time spent = k.eng.step_end() - entered;
     ++k.stats.ipis_to_isolated;
-    k.stats.isolated_irq_ns += k.eng.step_end() - entered;
+    k.stats.isolated_irq_ns += spent;
+    ++noise->irqs;
+    noise->total_ns += spent;
+    noise->max_ns = std::max(noise->max_ns, spent);
   }
   k.local_irq_enable(cpu);
 }

@@ -18,6 +18,7 @@ enum class ipi_kind { tlb_flush, table_sync, other };
 
 struct call_single_data {
   const smp_call_func_t* func = nullptr;
+  ipi_kind kind = ipi_kind::other;  // what the call is (the callback), for the per-CPU counts
   int pending = 0;
   sim::wait_queue done;
 };

@@ -9,6 +9,7 @@
 
 #include "report/metric_list.h"
 #include "report/report.h"
+#include "report/text_table.h"
 
 namespace sd::report {
 
@@ -37,6 +38,18 @@ std::string fmt_value(std::optional<double> v) {
   if (*v == static_cast<double>(static_cast<std::uint64_t>(*v)))
     return fmt::format("{}", static_cast<std::uint64_t>(*v));
   return fmt::format("{:.1f}", *v);
+}
+
+// A time column is printed with its unit in the tables (CSV and JSON keep nanoseconds).
+bool is_time_column(const std::string& column) {
+  if (column.starts_with(k_op_prefix)) return true;
+  const metric_info* m = find_metric(column);
+  return m && m->unit == metric_unit::ns;
+}
+
+std::string fmt_cell(std::optional<double> v, const std::string& column) {
+  if (v && is_time_column(column)) return human_time(*v);
+  return fmt_value(v);
 }
 
 std::string fmt_ratio(std::optional<double> r) {
@@ -121,9 +134,9 @@ void print_compare(std::ostream& out, const std::vector<compare_row>& rows,
     for (const auto& r : rows) {
       const auto v = column_value(r, col);
       const bool is_base = &base_of(rows, r) == &r;
-      line.push_back(is_base
-                         ? fmt_value(v)
-                         : fmt::format("{} ({})", fmt_value(v), fmt_ratio(ratio(rows, r, col))));
+      line.push_back(
+          is_base ? fmt_cell(v, col)
+                  : fmt::format("{} ({})", fmt_cell(v, col), fmt_ratio(ratio(rows, r, col))));
     }
     cells.push_back(std::move(line));
   }

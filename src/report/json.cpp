@@ -61,9 +61,25 @@ nlohmann::ordered_json to_json(const workload::run_result& r) {
   for (const auto& [name, o] : m.op_latency)
     ops[name] = {{"count", o.count},
                  {"mean_ns", o.count ? o.total_ns / static_cast<sim::sim_time>(o.count) : 0},
+                 {"p50_ns", o.percentile(50)},
+                 {"p90_ns", o.percentile(90)},
+                 {"p99_ns", o.percentile(99)},
                  {"max_ns", o.max_ns},
                  {"flushes", o.flushes}};
   mj["op_latency"] = ops;
+  if (!m.noise_per_isolated_cpu.empty()) {
+    nlohmann::ordered_json iso = nlohmann::ordered_json::array();
+    for (const auto& [cpu, n] : m.noise_per_isolated_cpu)
+      iso.push_back({{"cpu", cpu},
+                     {"irqs", n.irqs},
+                     {"noise_ns", n.total_ns},
+                     {"max_single_ns", n.max_ns},
+                     {"flush_calls", n.flush_calls},
+                     {"sync_calls", n.sync_calls},
+                     {"other_calls", n.other_calls}});
+    mj["isolated_cpus"] = iso;
+  }
+  mj["last_event_ns"] = r.last_event_ns;
   mj["model_steps"] = r.model_steps;
   j["metrics"] = mj;
   nlohmann::ordered_json vs = nlohmann::ordered_json::array();

@@ -9,10 +9,15 @@
 
 namespace sd::report {
 
+enum class metric_unit : std::uint8_t { count, ns };
+
 struct metric_info {
   std::string_view name;
   std::string_view help;
   std::uint64_t (*get)(const kern::metrics&);
+  metric_unit unit = metric_unit::count;
+  // What measures it on a real kernel (tracepoint, /proc line, counter), or why nothing does.
+  std::string_view kernel = "";
 };
 
 std::span<const metric_info> scalar_metrics();

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "kernel/kernel.h"
 #include "program/runtime.h"
 #include "workload/builtin.h"
@@ -45,12 +47,17 @@ run_result simulate(const run_config& cfg, kern::trace_recorder* trace) {
                   "its thread was still blocked when nothing else could run",
                   k.eng.clock(a)});
   }
+  // Every nohz_full CPU has a row of the noise table, the undisturbed ones too.
+  for (unsigned c = 0; c < k.ncpus(); ++c)
+    if (k.cpus[c].nohz_full) k.stats.noise_per_isolated_cpu.try_emplace(c);
   run_result r;
   r.cfg = cfg;
   r.stats = k.stats;
   r.violations = k.mon.violations();
   r.violations_total = k.mon.total();
   r.model_steps = k.eng.steps();
+  for (sim::actor_id a = 0; a < k.eng.actors(); ++a)
+    r.last_event_ns = std::max(r.last_event_ns, k.eng.clock(a));
   return r;
 }
 

@@ -15,6 +15,7 @@ struct run_result {
   std::vector<check::violation> violations;
   std::uint64_t violations_total = 0;
   std::uint64_t model_steps = 0;
+  sim::sim_time last_event_ns = 0;  // the last step of any actor (RCU callbacks included)
   bool ok() const { return violations_total == 0; }
 };
 
