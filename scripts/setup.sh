@@ -13,6 +13,7 @@ packages=(
   libbenchmark-dev                # bench/ (Google Benchmark)
   libtbb-dev                      # check --jobs (oneTBB parallel_for over dfs subtrees)
   clang-format                    # format check
+  clang libclang-rt-14-dev        # scripts/fuzz.sh: libFuzzer with ASan + UBSan
 )
 
 missing=()
