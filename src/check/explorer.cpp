@@ -84,7 +84,9 @@ class dfs_explorer {
   explore_result run(Stop&& stop) {
     explore_result r;
     for (;;) {
-      if (executed_.fetch_add(1) >= opt_.max_executions || stop()) return r;
+      const std::uint64_t done = executed_.fetch_add(1);
+      if (done >= opt_.max_executions || stop()) return r;
+      if (opt_.progress && done % 64 == 0) opt_.progress(done);
       if (execute_once(r)) return r;
       if (!backtrack()) {
         r.exhausted = true;
@@ -376,6 +378,7 @@ explore_result sample(const check_config& cfg, const explore_options& opt) {
   std::size_t typical_depth = 0;
   std::vector<choice> schedule;
   for (std::uint64_t i = 0; i < opt.max_executions; ++i) {
+    if (opt.progress && i % 64 == 0) opt.progress(i);
     std::unique_ptr<execution> e;
     if (opt.strat == strategy::random) {
       e = run_sampled(cfg, opt, schedule, [&](const execution& x) {

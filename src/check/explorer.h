@@ -20,6 +20,7 @@
 // the counts do not depend on the exploration order.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,9 @@ struct explore_options {
   std::size_t max_steps = 100'000;           // per execution: longer is a livelock (error)
   unsigned jobs = 1;   // dfs: threads; the result is the serial one (unless capped)
   bool reduce = true;  // dfs: sleep sets (off: to measure what they save)
+  // Called every 64 executions with the number so far (from any --jobs thread; a progress
+  // indicator, which must not touch the exploration).
+  std::function<void(std::uint64_t)> progress;
 };
 
 struct explore_result {

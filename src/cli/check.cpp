@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/output.h"
+#include "cli/progress.h"
 #include "kernel/kernel.h"
 #include "program/program.h"
 #include "report/check_report.h"
@@ -197,7 +198,19 @@ command_fn add_check(CLI::App& app) {
         throw workload::input_error(std::string("--replay: ") + e.what());
       }
     } else {
+      progress_line progress(!o->quiet);
+      const bool sampling = opt.strat != check::strategy::dfs;
+      opt.progress = [&progress, &opt, sampling](std::uint64_t done) {
+        const double rate = static_cast<double>(done) / std::max(progress.elapsed(), 1e-3);
+        std::string eta;
+        if (sampling && rate > 0)  // random/pct run exactly --max-executions
+          eta =
+              fmt::format(", ETA {:.0f} s", static_cast<double>(opt.max_executions - done) / rate);
+        progress.update(fmt::format("check: {} executions, {:.0f}/s (at most {}){}", done, rate,
+                                    opt.max_executions, eta));
+      };
       explored = check::explore(cfg, opt);
+      progress.done();
       schedule = explored->schedule;
       want_run = explored->violation;
     }

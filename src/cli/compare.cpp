@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/output.h"
+#include "cli/progress.h"
 #include "cli/run_options.h"
 #include "kernel/kernel.h"
 #include "report/compare.h"
@@ -69,16 +70,27 @@ command_fn add_compare(CLI::App& app) {
       for (unsigned c : o->sweep) cpu_counts.emplace_back(c);
     std::vector<report::compare_row> rows;
     bool violated = false;
+    progress_line progress(true);
+    const std::size_t runs = cpu_counts.size() * o->patch_sets.size();
     for (const auto& cpus : cpu_counts)
       for (const auto& set : o->patch_sets) {
         run_options ro = o->run;
         if (cpus) ro.cpus = cpus;
         workload::scenario_spec spec = build_spec(ro);
         spec.patches = workload::setting{"patches", set, "--patches"};
-        report::compare_row row{set, workload::simulate(workload::resolve(spec))};
+        const std::size_t n = rows.size() + 1;
+        report::compare_row row{
+            set, workload::simulate(
+                     workload::resolve(spec), nullptr, [&](std::uint64_t steps, sim::sim_time now) {
+                       progress.update(
+                           fmt::format("compare: run {}/{} ({}), {:.3f} ms simulated, {} "
+                                       "model steps",
+                                       n, runs, set, static_cast<double>(now) / 1e6, steps));
+                     })};
         violated = violated || !row.r.ok();
         rows.push_back(std::move(row));
       }
+    progress.done();
     for (const auto& m : o->metrics) {
       try {
         report::check_column_ran(m, rows);

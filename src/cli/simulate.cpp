@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/progress.h"
 #include "cli/run_options.h"
 #include "report/report.h"
 #include "workload/run.h"
@@ -48,7 +49,16 @@ command_fn add_simulate(CLI::App& app) {
     one_stdout(json, trace_out);
     std::unique_ptr<kern::trace_recorder> trace;
     if (trace_out.wanted()) trace = std::make_unique<kern::trace_recorder>(cfg.cpus);
-    const workload::run_result r = workload::simulate(cfg, trace.get());
+    progress_line progress(!o->quiet);
+    const workload::run_result r =
+        workload::simulate(cfg, trace.get(), [&progress](std::uint64_t steps, sim::sim_time now) {
+          progress.update(
+              fmt::format("simulate: {:.3f} ms simulated, {} model steps, {:.1f}M "
+                          "steps/s",
+                          static_cast<double>(now) / 1e6, steps,
+                          static_cast<double>(steps) / 1e6 / std::max(progress.elapsed(), 1e-3)));
+        });
+    progress.done();
     if (trace) {
       std::ostringstream doc;
       trace->write(doc, fmt::format("shootdown {} {} {} CPUs {}", cfg.scenario, cfg.arch, cfg.cpus,

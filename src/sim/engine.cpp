@@ -191,6 +191,7 @@ void engine::run(std::uint64_t max_steps) {
       throw std::runtime_error("simulation did not finish within " + std::to_string(max_steps) +
                                " steps (livelock in the model or workload too large)");
     pick(*id);
+    if (progress_ && (steps_ & 0xFFFF) == 0) progress_(steps_, now_);
   }
 }
 

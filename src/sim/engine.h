@@ -91,6 +91,9 @@ class engine {
 
   // Runs until no actor is eligible. Throws std::runtime_error past `max_steps`.
   void run(std::uint64_t max_steps);
+  // Called every 65,536 steps of run() with the steps so far and the simulated time (a
+  // progress indicator; it must not touch the model).
+  void set_progress(std::function<void(std::uint64_t, sim_time)> f) { progress_ = std::move(f); }
 
   // Time at which the current step began, and at which it ends.
   sim_time now() const { return now_; }
@@ -157,6 +160,7 @@ class engine {
   std::vector<actor> actors_;
   irq_entry_fn irq_entry_;
   stall_fn stall_;
+  std::function<void(std::uint64_t, sim_time)> progress_;
   sim_time now_ = 0;
   actor_id current_ = 0;
   std::uint64_t steps_ = 0;

@@ -15,7 +15,8 @@ namespace {
 constexpr std::uint64_t k_max_steps = 4'000'000'000ULL;
 }  // namespace
 
-run_result simulate(const run_config& cfg, kern::trace_recorder* trace) {
+run_result simulate(const run_config& cfg, kern::trace_recorder* trace,
+                    std::function<void(std::uint64_t, sim::sim_time)> progress) {
   kern::machine_config mc;
   mc.arch = cfg.arch;
   mc.cpus = cfg.cpus;
@@ -36,6 +37,7 @@ run_result simulate(const run_config& cfg, kern::trace_recorder* trace) {
     program::spawn_program(k, *cfg.program, threads, rt);
   else
     find_builtin(cfg.scenario)->build(k, cfg.params, threads);
+  k.eng.set_progress(std::move(progress));
   k.eng.run(k_max_steps);
 
   for (sim::actor_id a : k.eng.stuck_actors()) {

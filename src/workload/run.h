@@ -1,5 +1,6 @@
 // Runs one resolved configuration in timed mode and returns what it measured.
 #pragma once
+#include <functional>
 #include <vector>
 
 #include "check/monitor.h"
@@ -19,7 +20,9 @@ struct run_result {
   bool ok() const { return violations_total == 0; }
 };
 
-// With `trace`, the run's events are recorded there (simulate --trace).
-run_result simulate(const run_config& cfg, kern::trace_recorder* trace = nullptr);
+// With `trace`, the run's events are recorded there (simulate --trace). `progress` is called
+// every 65,536 steps with the steps so far and the simulated time.
+run_result simulate(const run_config& cfg, kern::trace_recorder* trace = nullptr,
+                    std::function<void(std::uint64_t, sim::sim_time)> progress = {});
 
 }  // namespace sd::workload

@@ -3,6 +3,7 @@
 // kernel counterparts, latency percentiles, and rtla-osnoise-style noise per nohz_full CPU.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -105,6 +106,23 @@ TEST(Output, IsolatedCpuNoiseAddsUpToTheTotals) {
   const auto table = run_binary("simulate --scenario rt-isolated --cpus 8");
   EXPECT_TRUE(has(table.out, "nohz_full CPUs (rtla osnoise top layout")) << table.out;
   EXPECT_TRUE(has(table.out, "% CPU Aval")) << table.out;
+}
+
+// Item 17: a progress line on stderr only on a terminal (script(1) gives the run one), never
+// in a pipe, never with --quiet, and cleared before the results.
+TEST(Output, ProgressOnlyOnATerminal) {
+  if (std::system("command -v script > /dev/null") != 0) GTEST_SKIP() << "needs script(1)";
+  const std::string check =
+      std::string(SHOOTDOWN_BIN) + " check --program free-pgtables-gup-fast --bound 1";
+  const auto tty = run_binary("--version >/dev/null; script -qec '" + check + "' /dev/null #");
+  EXPECT_TRUE(has(tty.out, "check: ")) << tty.out;
+  EXPECT_TRUE(has(tty.out, " executions, ")) << tty.out;
+  EXPECT_TRUE(has(tty.out, "\r\033[K")) << "the line is cleared";
+  const auto pipe = run_binary("check --program free-pgtables-gup-fast --bound 1");
+  EXPECT_FALSE(has(pipe.out, " executions, ")) << pipe.out;
+  const auto quiet =
+      run_binary("--version >/dev/null; script -qec '" + check + " --quiet' /dev/null #");
+  EXPECT_FALSE(has(quiet.out, " executions, ")) << quiet.out;
 }
 
 }  // namespace
