@@ -14,6 +14,7 @@ packages=(
   libtbb-dev                      # check --jobs (oneTBB parallel_for over dfs subtrees)
   clang-format                    # format check
   clang libclang-rt-14-dev        # scripts/fuzz.sh: libFuzzer with ASan + UBSan
+  gnuplot-nox                     # compare --plot (SVG/PNG)
 )
 
 missing=()

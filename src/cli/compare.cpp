@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/output.h"
+#include "cli/plot.h"
 #include "cli/progress.h"
 #include "cli/run_options.h"
 #include "kernel/kernel.h"
@@ -22,6 +23,7 @@ struct compare_opts {
   std::vector<unsigned> sweep;
   std::vector<std::string> metrics;
   std::string json;
+  std::string plot, plot_metric = "ipis_sent";
   bool csv = false;
   bool markdown = false;
 };
@@ -50,6 +52,12 @@ command_fn add_compare(CLI::App& app) {
       ->delimiter(',');
   sub->add_option("--json", o->json, "write the comparison as JSON to FILE, or - for stdout")
       ->type_name("FILE|-");
+  sub->add_option("--plot", o->plot,
+                  "with --sweep-cpus: draw --plot-metric against the CPU count, one line per "
+                  "patch set, into FILE.svg or FILE.png (gnuplot)")
+      ->type_name("FILE");
+  sub->add_option("--plot-metric", o->plot_metric, "the metric --plot draws (default ipis_sent)")
+      ->type_name("METRIC");
   sub->add_flag("--csv", o->csv, "print CSV (one row per patch set and CPU count)");
   sub->add_flag("--markdown", o->markdown, "print a markdown table");
   return [o]() -> int {
@@ -63,6 +71,16 @@ command_fn add_compare(CLI::App& app) {
       }
     }
     output_file json("--json", o->json);
+    if (!o->plot.empty()) {
+      if (o->sweep.size() < 2)
+        throw workload::input_error("--plot needs --sweep-cpus with at least two CPU counts");
+      try {
+        report::check_column(o->plot_metric);
+      } catch (const std::invalid_argument& e) {
+        throw workload::input_error(std::string("--plot-metric: ") + e.what());
+      }
+      check_plot_target(o->plot);
+    }
     std::vector<std::optional<unsigned>> cpu_counts;
     if (o->sweep.empty())
       cpu_counts.push_back(o->run.cpus);
@@ -97,6 +115,14 @@ command_fn add_compare(CLI::App& app) {
       } catch (const std::invalid_argument& e) {
         throw workload::input_error("--metrics " + m + ": " + e.what());
       }
+    }
+    if (!o->plot.empty()) {
+      try {
+        report::check_column_ran(o->plot_metric, rows);
+      } catch (const std::invalid_argument& e) {
+        throw workload::input_error("--plot-metric " + o->plot_metric + ": " + e.what());
+      }
+      plot_sweep(rows, o->plot_metric, o->plot);
     }
     const auto columns = o->metrics.empty() ? report::default_columns(rows) : o->metrics;
     json.write(report::compare_json(rows, columns).dump(2) + "\n");

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -123,6 +125,29 @@ TEST(Output, ProgressOnlyOnATerminal) {
   const auto quiet =
       run_binary("--version >/dev/null; script -qec '" + check + " --quiet' /dev/null #");
   EXPECT_FALSE(has(quiet.out, " executions, ")) << quiet.out;
+}
+
+// Item 18: compare --plot draws with gnuplot; without gnuplot it says so, before any run.
+TEST(Output, ComparePlotIsDrawnAndGnuplotsAbsenceIsAClearError) {
+  const std::string svg = testing::TempDir() + "/sweep.svg";
+  const std::string args =
+      "compare --scenario hugetlb-fork-exit --patches v6.17,v7.0 --sweep-cpus 4,8 --plot-metric "
+      "sync_ipis --plot ";
+  if (std::system("command -v gnuplot > /dev/null") == 0) {
+    const auto r = run_binary(args + svg);
+    ASSERT_EQ(r.code, 0) << r.out;
+    std::ifstream in(svg);
+    const std::string doc((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_TRUE(has(doc, "<svg")) << doc.substr(0, 200);
+    EXPECT_TRUE(has(doc, "v6.17") && has(doc, "v7.0") && has(doc, "sync_ipis")) << "legend";
+  }
+  const auto absent = run_binary("--version > /dev/null; PATH=/nonexistent " +
+                                 std::string(SHOOTDOWN_BIN) + " " + args + svg);
+  EXPECT_EQ(absent.code, 2) << absent.out;
+  EXPECT_TRUE(has(absent.out, "--plot: gnuplot is not installed")) << absent.out;
+  const auto bad = run_binary("compare --patches v7.0 --sweep-cpus 4,8 --plot x.pdf");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_TRUE(has(bad.out, "must end in .svg or .png")) << bad.out;
 }
 
 }  // namespace
