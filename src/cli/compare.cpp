@@ -109,19 +109,16 @@ command_fn add_compare(CLI::App& app) {
         rows.push_back(std::move(row));
       }
     progress.done();
-    for (const auto& m : o->metrics) {
+    const auto ran = [&rows](const char* flag, const std::string& m) {
       try {
         report::check_column_ran(m, rows);
       } catch (const std::invalid_argument& e) {
-        throw workload::input_error("--metrics " + m + ": " + e.what());
+        throw workload::input_error(std::string(flag) + " " + m + ": " + e.what());
       }
-    }
+    };
+    for (const auto& m : o->metrics) ran("--metrics", m);
     if (!o->plot.empty()) {
-      try {
-        report::check_column_ran(o->plot_metric, rows);
-      } catch (const std::invalid_argument& e) {
-        throw workload::input_error("--plot-metric " + o->plot_metric + ": " + e.what());
-      }
+      ran("--plot-metric", o->plot_metric);
       plot_sweep(rows, o->plot_metric, o->plot);
     }
     const auto columns = o->metrics.empty() ? report::default_columns(rows) : o->metrics;

@@ -55,11 +55,11 @@ void trace_recorder::write(std::ostream& out, const std::string& title) const {
                    {"name", "thread_sort_index"},
                    {"args", {{"sort_index", order}}}});
   };
-  for (unsigned c = 0; c < cpus_; ++c) {
-    track(c, "CPU " + std::to_string(c), 2 * c);
-    track(cpus_ + 1 + c, "CPU " + std::to_string(c) + " irqs_off", 2 * c + 1);
+  for (unsigned a = 0; a <= cpus_; ++a) {  // the CPUs, then the rcu_gp kthread
+    const std::string name = a < cpus_ ? "CPU " + std::to_string(a) : "rcu_gp kthread";
+    track(a, name, 2 * a);
+    track(cpus_ + 1 + a, name + " irqs_off", 2 * a + 1);
   }
-  track(cpus_, "rcu_gp kthread", 2 * cpus_);
   for (const auto& e : events_) {
     json j{{"ph", std::string(1, e.ph)},
            {"pid", 0},

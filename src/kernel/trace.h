@@ -1,6 +1,6 @@
 // Optional event recording for `simulate --trace`: Chrome/Perfetto trace-event JSON with one
 // track per CPU (tid = the CPU), one for the rcu_gp kthread (tid = cpus) and, beside each
-// CPU's, one for its IRQs-off regions (tid = cpus + 1 + CPU): an IRQs-off region does not
+// actor's, one for its IRQs-off regions (tid = cpus + 1 + actor): an IRQs-off region does not
 // nest in the kernel paths (a path may enable IRQs its caller disabled), and Perfetto draws
 // only nested slices right. Kernel paths are complete slices ("X"), IRQs-off regions slices
 // named irqs_off, IPIs flow arrows ("s" on the sender, "f" on each receiver), and instants

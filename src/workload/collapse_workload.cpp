@@ -26,7 +26,8 @@ void spawn_collapse_workload(kernel& k, thread_group& threads, const collapse_se
   const va_t len = static_cast<va_t>(s.ranges) * mm::PMD_SIZE;
   const va_t pages = len / mm::PAGE_SIZE;
   auto mapped = std::make_shared<sequence>();
-  auto busy = std::make_shared<gate>();
+  auto busy = std::make_shared<event>();  // set while the threads touch their pages
+  busy->set(k);
   auto done = s.done;
 
   for (unsigned t = 0; t < s.threads; ++t) {
@@ -43,7 +44,7 @@ void spawn_collapse_workload(kernel& k, thread_group& threads, const collapse_se
       co_await ready->arrive_and_wait(k);
       while (!done->is_set()) {
         k.cpus[cpu].mode = hw::cpu_mode::user;
-        co_await busy->pass(k);
+        co_await busy->wait(k);
         if (done->is_set()) break;
         co_await kern::user_run(k, cpu, 5'000);
         co_await kern::user_access(k, cpu, k_user_base + rng->below(pages) * mm::PAGE_SIZE, false);
@@ -59,7 +60,7 @@ void spawn_collapse_workload(kernel& k, thread_group& threads, const collapse_se
       std::vector<mm::pfn_t> pinned;
       while (!done->is_set()) {
         k.cpus[cpu].mode = hw::cpu_mode::user;
-        co_await busy->pass(k);
+        co_await busy->wait(k);
         if (done->is_set()) break;
         co_await kern::gup_fast(k, cpu, k_user_base + rng->below(pages - 16) * mm::PAGE_SIZE, 16,
                                 false, pinned);
@@ -75,9 +76,9 @@ void spawn_collapse_workload(kernel& k, thread_group& threads, const collapse_se
     for (std::int64_t r = 0; r < s.ranges; ++r) {
       // khugepaged_scan_sleep_millisecs; the threads rest until its last k_busy_before.
       if (s.scan_sleep > k_busy_before) {
-        busy->close();
+        busy->clear();
         co_await kern::idle_run(k, cpu, s.scan_sleep - k_busy_before);
-        busy->open(k);
+        busy->set(k);
         co_await kern::idle_run(k, cpu, k_busy_before);
       } else {
         co_await kern::idle_run(k, cpu, s.scan_sleep);
@@ -90,7 +91,7 @@ void spawn_collapse_workload(kernel& k, thread_group& threads, const collapse_se
     }
     k.cpus[cpu].mode = hw::cpu_mode::idle;
     done->set(k);
-    busy->open(k);
+    busy->set(k);
   });
 }
 

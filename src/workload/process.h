@@ -33,6 +33,7 @@ class event {
     set_ = true;
     k.eng.wake_all(q_);
   }
+  void clear() { set_ = false; }  // waiters block again until the next set
   bool is_set() const { return set_; }
   sim::task<> wait(kern::kernel& k) {
     while (!set_) co_await k.eng.wait(q_);
@@ -40,23 +41,6 @@ class event {
 
  private:
   bool set_ = false;
-  sim::wait_queue q_;
-};
-
-// A gate: threads pass it while it is open and block at it while it is closed.
-class gate {
- public:
-  void open(kern::kernel& k) {
-    open_ = true;
-    k.eng.wake_all(q_);
-  }
-  void close() { open_ = false; }
-  sim::task<> pass(kern::kernel& k) {
-    while (!open_) co_await k.eng.wait(q_);
-  }
-
- private:
-  bool open_ = true;
   sim::wait_queue q_;
 };
 

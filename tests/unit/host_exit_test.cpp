@@ -2,6 +2,7 @@
 // codes in the README), undoes a huge-page raise a killed run left behind, and names the
 // real cause when tracefs is mounted but not readable. Runs the real binary on this machine.
 #include <gtest/gtest.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
@@ -85,7 +86,7 @@ TEST(HostExit, TracefsMountedButUnreadableNamesThePermission) {
   const char* root = "/sys/kernel/tracing";
   struct statfs fs {};
   bool mounted_here = false;
-  if (statfs(root, &fs) != 0 || fs.f_type != 0x74726163 /* TRACEFS_MAGIC */) {
+  if (statfs(root, &fs) != 0 || fs.f_type != TRACEFS_MAGIC) {
     if (mount("nodev", root, "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
       GTEST_SKIP() << "cannot mount tracefs at " << root;
     mounted_here = true;
