@@ -10,6 +10,8 @@
 #include <optional>
 #include <utility>
 
+#include "sim/frame_pool.h"
+
 namespace sd::sim {
 
 template <typename T>
@@ -20,6 +22,12 @@ namespace detail {
 struct promise_base {
   std::coroutine_handle<> continuation;  // the awaiting parent; empty for a top-level task
   std::exception_ptr error;
+
+  // Frames come from the per-thread pool (sim/frame_pool.h).
+  static void* operator new(std::size_t n) { return frame_pool::local().allocate(n); }
+  static void operator delete(void* p, std::size_t n) noexcept {
+    frame_pool::local().release(p, n);
+  }
 
   std::suspend_always initial_suspend() noexcept { return {}; }
   struct final_awaiter {
