@@ -7,17 +7,18 @@ void tlb::insert(const key& k, tlb_entry e) {
   auto [it, fresh] = map_.try_emplace(k, e);
   if (!fresh) {
     if (it->second.pfn == e.pfn && it->second.generation == e.generation) {
+      e.holder = it->second.holder;
       it->second = e;
       return;
     }
-    mem_->remove_holder(it->second.pfn, {cpu_, k.asid});
+    mem_->remove_holder(it->second.pfn, it->second.holder);
     it->second = e;
   }
-  mem_->add_holder(e.pfn, {cpu_, k.asid});
+  mem_->add_holder(e.pfn, {cpu_, k.asid, &it->second.holder});
 }
 
 tlb::map_t::iterator tlb::erase(map_t::iterator it) {
-  mem_->remove_holder(it->second.pfn, {cpu_, it->first.asid});
+  mem_->remove_holder(it->second.pfn, it->second.holder);
   return map_.erase(it);
 }
 

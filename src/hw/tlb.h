@@ -29,6 +29,7 @@ struct tlb_entry {
   pfn_t pfn = 0;
   std::uint32_t generation = 0;
   bool writable = false;
+  std::uint32_t holder = 0;  // position in the frame's holder list (mm::tlb_holder::slot)
 };
 
 class tlb {
@@ -47,6 +48,10 @@ class tlb {
   }
 
   tlb(std::uint32_t cpu, mm::memory& mem) : cpu_(cpu), mem_(&mem) {}
+  // Holders point into the entries (tlb_entry::holder): a copy would leave them behind.
+  tlb(const tlb&) = delete;
+  tlb& operator=(const tlb&) = delete;
+  tlb(tlb&&) = default;  // std::map nodes stay where they are
 
   // Every access is logged for check's reduction (mm::access_log).
   const tlb_entry* find(const key& k) const {

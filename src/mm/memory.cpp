@@ -60,13 +60,14 @@ void memory::reuse_table(pfn_t pfn) {
   f.table = std::make_unique<pt_table>();
 }
 
-void memory::remove_holder(pfn_t pfn, tlb_holder h) {
+void memory::remove_holder(pfn_t pfn, std::uint32_t slot) {
   auto& v = holders_[pfn];
-  auto it = std::find(v.begin(), v.end(), h);
-  if (it != v.end()) {
-    *it = v.back();
-    v.pop_back();
+  if (slot >= v.size()) throw std::logic_error("model bug: TLB holder slot out of range");
+  if (slot + 1 != v.size()) {
+    v[slot] = v.back();
+    *v[slot].slot = slot;
   }
+  v.pop_back();
 }
 
 }  // namespace sd::mm

@@ -21,10 +21,14 @@ struct pt_table {
 };
 
 // Who caches a pointer to a frame in a TLB or paging-structure cache: (cpu, asid tag).
+// One per cached entry (a 2 MiB page cached at two 4 KiB offsets has two). `slot` is the
+// entry's own record of where its holder sits in the frame's list, so removing it is O(1)
+// however many CPUs cache the frame (a full flush on every CPU is then O(entries), not
+// O(entries x CPUs)).
 struct tlb_holder {
   std::uint32_t cpu;
   std::uint32_t asid;
-  bool operator==(const tlb_holder&) const = default;
+  std::uint32_t* slot = nullptr;
 };
 
 struct frame {
@@ -74,8 +78,14 @@ class memory {
     if (log.on) log.holders_read = true;
     return holders_[pfn];
   }
-  void add_holder(pfn_t pfn, tlb_holder h) { holders_[pfn].push_back(h); }
-  void remove_holder(pfn_t pfn, tlb_holder h);
+  // Adds h to the frame's list; *h.slot follows its position from then on.
+  void add_holder(pfn_t pfn, tlb_holder h) {
+    auto& v = holders_[pfn];
+    *h.slot = static_cast<std::uint32_t>(v.size());
+    v.push_back(h);
+  }
+  // Removes the holder at `slot` (the value its entry keeps): the last one takes its place.
+  void remove_holder(pfn_t pfn, std::uint32_t slot);
 
   mutable access_log log;
 
