@@ -181,13 +181,7 @@ sim::task<> arm64::broadcast(kernel& k, unsigned cpu, mm_struct& mm, va_t start,
   // The invalidation is guaranteed complete everywhere at the DSB (pitfall s12.14: issue
   // and completion are separate events), so it is applied here; without the DSB only the
   // local CPU's is, the others' stay pending.
-  const hw::invalidation inv{mm.id, start, end, whole_asid, last_level};
-  for (auto& c : k.cpus) {
-    if (dsb_wait || c.id == cpu)
-      c.tlb.apply(inv);
-    else
-      c.pending_invalidations.push_back(inv);
-  }
+  broadcast_invalidation(k, cpu, {mm.id, start, end, whole_asid, last_level}, dsb_wait);
   check::flush_completed(k, cpu, mm, start, end, seq0);
   k.stats.flush_ns += k.eng.step_end() - t0;
 }

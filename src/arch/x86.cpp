@@ -252,14 +252,9 @@ sim::task<> x86::broadcast_tlb_flush(kernel& k, unsigned cpu, const flush_tlb_in
   // too: invlpgb_flush_user_nr_nosync() issues INVLPGB_FLAG_PCID | INVLPGB_FLAG_VA, never
   // FINAL_ONLY (arch/x86/include/asm/tlb.h, 2026; an earlier posting set it without
   // freed_tables). Without TLBSYNC only the local completion is sure; the others stay pending.
-  const hw::invalidation inv{mm.global_asid, info.start, info.end, info.end == mm::TLB_FLUSH_ALL,
-                             false};
-  for (auto& c : k.cpus) {
-    if (tlbsync || c.id == cpu)
-      c.tlb.apply(inv);
-    else
-      c.pending_invalidations.push_back(inv);
-  }
+  broadcast_invalidation(
+      k, cpu, {mm.global_asid, info.start, info.end, info.end == mm::TLB_FLUSH_ALL, false},
+      tlbsync);
   // finish_asid_transition(): a CPU running the mm on a dynamic ASID needs the IPI flush.
   if (mm.asid_transition) {
     bool stragglers = false;

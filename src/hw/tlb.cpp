@@ -5,6 +5,7 @@ namespace sd::hw {
 void tlb::insert(const key& k, tlb_entry e) {
   mem_->log.tlb(cpu_);
   auto [it, fresh] = map_.try_emplace(k, e);
+  if (fresh) mem_->asids.added(cpu_, k.asid);
   if (!fresh) {
     if (it->second.pfn == e.pfn && it->second.generation == e.generation) {
       e.holder = it->second.holder;
@@ -19,6 +20,7 @@ void tlb::insert(const key& k, tlb_entry e) {
 
 tlb::map_t::iterator tlb::erase(map_t::iterator it) {
   mem_->remove_holder(it->second.pfn, it->second.holder);
+  mem_->asids.removed(cpu_, it->first.asid);
   return map_.erase(it);
 }
 

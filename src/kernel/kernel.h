@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "arch/arch.h"
@@ -108,9 +109,13 @@ struct kernel {
     ++stats.flush_requests_per_cpu[cpu];
   }
   // The tlb:tlb_flush tracepoint (x86 reasons) or the arm64 flush kind.
-  void count_flush(const std::string& reason, std::uint64_t n = 1) {
-    stats.flushes_by_reason[reason] += n;
-    if (trace) trace->instant(eng.current(), "tlb_flush", eng.now(), {{"reason", reason}});
+  void count_flush(std::string_view reason, std::uint64_t n = 1) {
+    auto it = stats.flushes_by_reason.find(reason);
+    if (it == stats.flushes_by_reason.end())
+      it = stats.flushes_by_reason.emplace(std::string(reason), 0).first;
+    it->second += n;
+    if (trace)
+      trace->instant(eng.current(), "tlb_flush", eng.now(), {{"reason", std::string(reason)}});
   }
 };
 

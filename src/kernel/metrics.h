@@ -11,6 +11,9 @@
 
 namespace sd::kern {
 
+// Flushes by the reason the kernel traces; looked up by name without a temporary string.
+using flush_counts = std::map<std::string, std::uint64_t, std::less<>>;
+
 struct metrics {
   std::uint64_t ipis_sent = 0;                       // physical IPIs (APIC writes / SGIs)
   std::vector<std::uint64_t> ipis_received_per_cpu;  // IPI interrupts taken per CPU
@@ -24,7 +27,7 @@ struct metrics {
   std::uint64_t flush_requests = 0;       // TLB flush calls (flush_tlb_mm_range / TLBI sequences)
   std::vector<std::uint64_t> flush_requests_per_cpu;  // by initiating CPU
   std::uint64_t dsb_waits = 0;                        // DSB ISH completions waited for (arm64)
-  std::map<std::string, std::uint64_t> flushes_by_reason;
+  flush_counts flushes_by_reason;
   sim::sim_time flush_ns = 0;  // time initiators spent in TLB-flush calls
   std::uint64_t rcu_grace_periods = 0;
   std::uint64_t ops_completed = 0;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "mm/asid_directory.h"
 #include "mm/pgtable.h"
 
 namespace sd::mm {
@@ -88,6 +89,7 @@ class memory {
   void remove_holder(pfn_t pfn, std::uint32_t slot);
 
   mutable access_log log;
+  asid_directory asids;  // which CPUs cache entries of which tag (hw::tlb keeps it)
 
  private:
   pfn_t take_frame();

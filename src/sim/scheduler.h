@@ -30,70 +30,72 @@ class scheduler {
 // to pop later, no allocation once every actor was seen).
 class timed_scheduler final : public scheduler {
  public:
-  void resize(std::size_t actors) override {
-    pos_.resize(actors, npos);
-    at_.resize(actors, 0);
-  }
+  void resize(std::size_t actors) override { pos_.resize(actors, npos); }
   void update(actor_id a, std::optional<sim_time> at) override {
     if (!at) {
       if (pos_[a] != npos) remove(pos_[a]);
       return;
     }
-    at_[a] = *at;
-    if (pos_[a] == npos) {
-      pos_[a] = heap_.size();
-      heap_.push_back(a);
+    std::size_t i = pos_[a];
+    if (i == npos) {
+      i = heap_.size();
+      heap_.push_back({*at, a});
+    } else {
+      heap_[i].at = *at;
     }
-    sift_down(sift_up(pos_[a]));
+    sift_down(sift_up(i));
   }
   std::optional<actor_id> next() override {
     if (heap_.empty()) return std::nullopt;
-    return heap_.front();
+    return heap_.front().actor;
   }
 
  private:
   static constexpr std::size_t npos = ~std::size_t{0};
-  bool before(actor_id x, actor_id y) const { return at_[x] != at_[y] ? at_[x] < at_[y] : x < y; }
-  void place(std::size_t i, actor_id a) {
-    heap_[i] = a;
-    pos_[a] = i;
+  // The key sits in the heap itself, so comparing children reads adjacent memory.
+  struct entry {
+    sim_time at;
+    actor_id actor;
+    bool operator<(const entry& o) const { return at != o.at ? at < o.at : actor < o.actor; }
+  };
+  void place(std::size_t i, const entry& e) {
+    heap_[i] = e;
+    pos_[e.actor] = i;
   }
   std::size_t sift_up(std::size_t i) {
-    const actor_id a = heap_[i];
+    const entry e = heap_[i];
     while (i > 0) {
       const std::size_t parent = (i - 1) / 2;
-      if (!before(a, heap_[parent])) break;
+      if (!(e < heap_[parent])) break;
       place(i, heap_[parent]);
       i = parent;
     }
-    place(i, a);
+    place(i, e);
     return i;
   }
   void sift_down(std::size_t i) {
-    const actor_id a = heap_[i];
+    const entry e = heap_[i];
     const std::size_t n = heap_.size();
     for (;;) {
       std::size_t child = 2 * i + 1;
       if (child >= n) break;
-      if (child + 1 < n && before(heap_[child + 1], heap_[child])) ++child;
-      if (!before(heap_[child], a)) break;
+      if (child + 1 < n && heap_[child + 1] < heap_[child]) ++child;
+      if (!(heap_[child] < e)) break;
       place(i, heap_[child]);
       i = child;
     }
-    place(i, a);
+    place(i, e);
   }
   void remove(std::size_t i) {
-    const actor_id gone = heap_[i];
-    const actor_id last = heap_.back();
+    pos_[heap_[i].actor] = npos;
+    const entry last = heap_.back();
     heap_.pop_back();
-    pos_[gone] = npos;
     if (i == heap_.size()) return;
     place(i, last);
     sift_down(sift_up(i));
   }
-  std::vector<actor_id> heap_;
+  std::vector<entry> heap_;
   std::vector<std::size_t> pos_;  // per actor: index in heap_, or npos
-  std::vector<sim_time> at_;      // per actor: when it is eligible (while in the heap)
 };
 
 }  // namespace sd::sim

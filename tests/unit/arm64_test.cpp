@@ -107,7 +107,7 @@ struct walker_race {
 // flush_tlb_fix_spurious_fault() only for a write, and arm64 defined it empty until Huang
 // Ying's 2025 patch made it local_flush_tlb_page_nonotify(). So one spurious write and one
 // spurious read: v6.17 no TLBI at all; v7.0 one local TLBI (the write's).
-std::map<std::string, std::uint64_t> spurious_fault_flushes(const std::string& preset) {
+kern::flush_counts spurious_fault_flushes(const std::string& preset) {
   machine m("arm64", 2, {}, preset);
   auto& mm = m.k->new_mm("proc");
   m.start(0, [&](kernel& k, unsigned cpu) -> sim::task<> {
@@ -124,8 +124,7 @@ std::map<std::string, std::uint64_t> spurious_fault_flushes(const std::string& p
 
 TEST(Arm64, SpuriousFaultFlushesOnlyForWritesAndOnlyLocallyAfterThePatch) {
   EXPECT_TRUE(spurious_fault_flushes("v6.17").empty());
-  EXPECT_EQ(spurious_fault_flushes("v7.0"),
-            (std::map<std::string, std::uint64_t>{{"tlbi_local", 1}}));
+  EXPECT_EQ(spurious_fault_flushes("v7.0"), (kern::flush_counts{{"tlbi_local", 1}}));
 }
 
 TEST(WalkerFence, Arm64RcuTableFreeWaitsForTheIrqsOffWalker) {
