@@ -20,9 +20,8 @@ sim::task<> sys_madvise_dontneed(kernel& k, unsigned cpu, mm::va_t start, mm::va
   const std::uint64_t seq0 = mm.pte_change_seq;
   co_await mm.mmap_lock.down_read(k.eng, k.c(cost::param::atomic));
   vma_list targets;
-  for (auto& [vstart, vma] : mm.vmas)
-    if (vma->vm_end > start && vstart < end && vma->kind == mm::vma_kind::anon)
-      targets.push_back(vma);
+  for (auto& vma : mm.vmas_overlapping(start, end))
+    if (vma->kind == mm::vma_kind::anon) targets.push_back(vma);
   for (const auto& vma : targets) {
     mm::mmu_gather tlb;
     mm::tlb_gather_mmu(tlb, mm, false);

@@ -259,12 +259,10 @@ sim::task<> sys_munmap(kernel& k, unsigned cpu, va_t start, va_t len) {
   co_await k.step(cost::param::syscall_entry);
   co_await mm.mmap_lock.down_write(k.eng, k.c(cost::param::atomic));
 
-  vma_list victims;
-  for (auto it = mm.vmas.lower_bound(start); it != mm.vmas.end() && it->first < end; ++it) {
-    if (it->second->vm_end > end)
+  const vma_list victims = mm.vmas_overlapping(start, end);
+  for (const auto& vma : victims)
+    if (vma->vm_start < start || vma->vm_end > end)
       throw std::logic_error("munmap of part of a VMA is not modeled (no VMA split)");
-    victims.push_back(it->second);
-  }
   if (victims.empty()) {
     mm.mmap_lock.up_write(k.eng);
     co_return;

@@ -69,13 +69,10 @@ sim::task<> sys_mprotect(kernel& k, unsigned cpu, va_t start, va_t len, bool pro
   k.cpus[cpu].mode = hw::cpu_mode::kernel;
   co_await k.step(cost::param::syscall_entry);
   co_await mm.mmap_lock.down_write(k.eng, k.c(cost::param::atomic));
-  vma_list targets;
-  for (auto& [vstart, vma] : mm.vmas)
-    if (vma->vm_end > start && vstart < end) {
-      if (vstart < start || vma->vm_end > end || vma->kind != mm::vma_kind::anon)
-        throw std::logic_error("model limit: mprotect of part of a VMA or of hugetlb");
-      targets.push_back(vma);
-    }
+  const vma_list targets = mm.vmas_overlapping(start, end);
+  for (const auto& vma : targets)
+    if (vma->vm_start < start || vma->vm_end > end || vma->kind != mm::vma_kind::anon)
+      throw std::logic_error("model limit: mprotect of part of a VMA or of hugetlb");
   mm::mmu_gather tlb;
   mm::tlb_gather_mmu(tlb, mm, false);
   for (const auto& vma : targets) {

@@ -71,6 +71,15 @@ struct mm_struct {
     --it;
     return addr < it->second->vm_end ? it->second.get() : nullptr;
   }
+  // The VMAs overlapping [start, end), in address order, found through the tree by address
+  // (the kernel's VMA iterator over the maple tree) instead of visiting every VMA.
+  std::vector<std::shared_ptr<vm_area_struct>> vmas_overlapping(va_t start, va_t end) const {
+    std::vector<std::shared_ptr<vm_area_struct>> out;
+    auto it = vmas.upper_bound(start);
+    if (it != vmas.begin() && std::prev(it)->second->vm_end > start) --it;
+    for (; it != vmas.end() && it->first < end; ++it) out.push_back(it->second);
+    return out;
+  }
 };
 
 }  // namespace sd::mm
