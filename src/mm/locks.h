@@ -2,6 +2,8 @@
 // and an rw-semaphore (mmap_lock, per-VMA lock). Waiters block with IRQs as they were, so
 // a CPU spinning with IRQs on still answers IPIs, as in the kernel.
 #pragma once
+#include <deque>
+
 #include "sim/engine.h"
 
 namespace sd::mm {
@@ -27,46 +29,85 @@ class spinlock {
   sim::wait_queue q_;
 };
 
-// Writer-preferring: a waiting writer holds off new readers (rwsem handoff fairness).
+// rw_semaphore (kernel/locking/rwsem.c, 2026 tree). Waiters queue in arrival order, and a
+// release hands the lock over as rwsem_mark_wake() does: when the first waiter is a writer,
+// that writer alone; when it is a reader, every queued reader at once (the read count is
+// raised for them before they wake, "phase-fair"), writers keeping their places. A woken
+// waiter holds the lock: it does not re-check and sleep again. Arrivals: a reader waits
+// while a writer holds the lock or waits for it; a writer waits unless the lock is free and
+// nobody waits. Not modeled: optimistic spinning, reader lock stealing and the 4 ms handoff
+// timeout, which decide who wins only when an arrival races a release.
 class rw_semaphore {
  public:
   sim::task<> down_read(sim::engine& e, sim::sim_time atomic_cost) {
     co_await e.step(atomic_cost, "down_read");
-    while (writer_ || writers_waiting_ > 0) {
-      co_await e.wait(q_);
-      co_await e.step(atomic_cost, "down_read");
+    if (!writer_ && writers_waiting_ == 0) {
+      ++readers_;
+      co_return;
     }
-    ++readers_;
+    waiter w{false, {}};
+    queue_.push_back(&w);
+    co_await e.wait(w.granted);  // woken holding the lock
   }
   void up_read(sim::engine& e) {
-    if (--readers_ == 0) e.wake_all(q_);
+    if (--readers_ == 0) hand_over(e, false);
   }
   sim::task<> down_write(sim::engine& e, sim::sim_time atomic_cost) {
     co_await e.step(atomic_cost, "down_write");
-    ++writers_waiting_;
-    while (writer_ || readers_ > 0) {
-      co_await e.wait(q_);
-      co_await e.step(atomic_cost, "down_write");
+    if (!writer_ && readers_ == 0 && queue_.empty()) {
+      writer_ = true;
+      co_return;
     }
-    --writers_waiting_;
-    writer_ = true;
+    waiter w{true, {}};
+    queue_.push_back(&w);
+    ++writers_waiting_;
+    co_await e.wait(w.granted);  // woken holding the lock
   }
   void up_write(sim::engine& e) {
     writer_ = false;
-    e.wake_all(q_);
+    hand_over(e, false);
   }
-  // mmap_write_downgrade(): keep exclusion against writers, let readers in.
+  // mmap_write_downgrade() (rwsem_downgrade_wake -> rwsem_mark_wake(RWSEM_WAKE_READ_OWNED)):
+  // the writer becomes a reader; queued readers join it unless a writer is first in line.
   void downgrade_write(sim::engine& e) {
     writer_ = false;
     ++readers_;
-    e.wake_all(q_);
+    hand_over(e, true);
   }
 
  private:
+  struct waiter {
+    bool writer;
+    sim::wait_queue granted;
+  };
+  void hand_over(sim::engine& e, bool readers_only) {
+    if (queue_.empty()) return;
+    if (queue_.front()->writer) {
+      if (readers_only || readers_ > 0) return;
+      waiter* w = queue_.front();
+      queue_.pop_front();
+      --writers_waiting_;
+      writer_ = true;
+      e.wake_one(w->granted);
+      return;
+    }
+    if (writer_) return;
+    std::deque<waiter*> writers;
+    for (waiter* w : queue_) {
+      if (w->writer) {
+        writers.push_back(w);
+        continue;
+      }
+      ++readers_;
+      e.wake_one(w->granted);
+    }
+    queue_ = std::move(writers);
+  }
+
   int readers_ = 0;
   int writers_waiting_ = 0;
   bool writer_ = false;
-  sim::wait_queue q_;
+  std::deque<waiter*> queue_;  // arrival order
 };
 
 }  // namespace sd::mm

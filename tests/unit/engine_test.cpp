@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "mm/locks.h"
 #include "sim/engine.h"
 
 namespace sd::sim {
@@ -139,6 +140,41 @@ TEST(Engine, IrqWaitsForIrqsOffRegion) {
   e.raise_irq(a, 10);
   e.run(1000);
   EXPECT_EQ(log, "WIX");
+}
+
+// kernel/locking/rwsem.c rwsem_mark_wake: the lock goes to the waiters in queue order. The
+// writer holds it for 100 ns; a reader, a writer and a reader queue behind it (arriving at
+// 1, 2, 3). At 100 the first waiter is a reader: both readers get the lock together (the
+// writer between them keeps its place) and finish at 110; then the writer, at 110.
+task<> rw_writer(engine& e, sd::mm::rw_semaphore& sem, sim_time at, sim_time hold, std::string& log,
+                 char name) {
+  co_await e.step(at);
+  co_await sem.down_write(e, 0);
+  log += std::string(1, name) + "+" + std::to_string(e.now()) + " ";
+  co_await e.step(hold);
+  co_await e.step(0);  // runs when the hold is over
+  sem.up_write(e);
+}
+task<> rw_reader(engine& e, sd::mm::rw_semaphore& sem, sim_time at, std::string& log, char name) {
+  co_await e.step(at);
+  co_await sem.down_read(e, 0);
+  log += std::string(1, name) + "+" + std::to_string(e.now()) + " ";
+  co_await e.step(10);
+  co_await e.step(0);
+  sem.up_read(e);
+}
+
+TEST(Engine, RwSemaphoreHandsOverInQueueOrderReadersTogether) {
+  timed_scheduler s;
+  engine e(s);
+  sd::mm::rw_semaphore sem;
+  std::string log;
+  e.start(e.add_actor(), rw_writer(e, sem, 0, 100, log, 'W'));
+  e.start(e.add_actor(), rw_reader(e, sem, 1, log, 'r'));
+  e.start(e.add_actor(), rw_writer(e, sem, 2, 5, log, 'w'));
+  e.start(e.add_actor(), rw_reader(e, sem, 3, log, 's'));
+  e.run(1000);
+  EXPECT_EQ(log, "W+0 r+100 s+100 w+110 ");
 }
 
 }  // namespace
