@@ -1,7 +1,12 @@
 #include <fmt/format.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
+#include <atomic>
 #include <iostream>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 #include "cli/commands.h"
 #include "cli/flags.h"
@@ -26,6 +31,7 @@ struct compare_opts {
   std::string plot, plot_metric = "ipis_sent";
   bool csv = false;
   bool markdown = false;
+  unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
 };
 
 }  // namespace
@@ -58,6 +64,11 @@ command_fn add_compare(CLI::App& app) {
       ->type_name("FILE");
   sub->add_option("--plot-metric", o->plot_metric, "the metric --plot draws (default ipis_sent)")
       ->type_name("METRIC");
+  sub->add_option("--jobs", o->jobs,
+                  "simulate this many runs at once (default: every core); the output is the "
+                  "same as with one")
+      ->type_name("N")
+      ->check(whole_number(1, 1024));
   sub->add_flag("--csv", o->csv, "print CSV (one row per patch set and CPU count)");
   sub->add_flag("--markdown", o->markdown, "print a markdown table");
   return [o]() -> int {
@@ -86,28 +97,45 @@ command_fn add_compare(CLI::App& app) {
       cpu_counts.push_back(o->run.cpus);
     else
       for (unsigned c : o->sweep) cpu_counts.emplace_back(c);
-    std::vector<report::compare_row> rows;
-    bool violated = false;
-    progress_line progress(true);
-    const std::size_t runs = cpu_counts.size() * o->patch_sets.size();
+    // Every run is resolved first, in order, so a bad value is reported before any run;
+    // the runs are independent and land in their own slot, so --jobs changes no output.
+    std::vector<std::string> set_of;
+    std::vector<workload::run_config> configs;
     for (const auto& cpus : cpu_counts)
       for (const auto& set : o->patch_sets) {
         run_options ro = o->run;
         if (cpus) ro.cpus = cpus;
         workload::scenario_spec spec = build_spec(ro);
         spec.patches = workload::setting{"patches", set, "--patches"};
-        const std::size_t n = rows.size() + 1;
-        report::compare_row row{
-            set, workload::simulate(
-                     workload::resolve(spec), nullptr, [&](std::uint64_t steps, sim::sim_time now) {
-                       progress.update(
-                           fmt::format("compare: run {}/{} ({}), {:.3f} ms simulated, {} "
-                                       "model steps",
-                                       n, runs, set, static_cast<double>(now) / 1e6, steps));
-                     })};
-        violated = violated || !row.r.ok();
-        rows.push_back(std::move(row));
+        configs.push_back(workload::resolve(spec));
+        set_of.push_back(set);
       }
+    const std::size_t runs = configs.size();
+    std::vector<std::optional<workload::run_result>> results(runs);
+    progress_line progress(true);
+    std::atomic<std::size_t> finished{0};
+    const auto run_one = [&](std::size_t i) {
+      results[i] =
+          workload::simulate(configs[i], nullptr, [&](std::uint64_t steps, sim::sim_time now) {
+            progress.update(fmt::format(
+                "compare: run {}/{} ({}), {:.3f} ms simulated, {} model steps ({} of {} done)",
+                i + 1, runs, set_of[i], static_cast<double>(now) / 1e6, steps, finished.load(),
+                runs));
+          });
+      ++finished;
+    };
+    if (o->jobs <= 1 || runs <= 1) {
+      for (std::size_t i = 0; i < runs; ++i) run_one(i);
+    } else {
+      tbb::task_arena arena(static_cast<int>(std::min<std::size_t>(o->jobs, runs)));
+      arena.execute([&] { tbb::parallel_for(std::size_t{0}, runs, run_one); });
+    }
+    std::vector<report::compare_row> rows;
+    bool violated = false;
+    for (std::size_t i = 0; i < runs; ++i) {
+      violated = violated || !results[i]->ok();
+      rows.push_back({set_of[i], std::move(*results[i])});
+    }
     progress.done();
     const auto ran = [&rows](const char* flag, const std::string& m) {
       try {

@@ -206,4 +206,15 @@ TEST(Compare, RowsPerPatchSetAndCpuCountWithRatiosAgainstTheFirst) {
   EXPECT_EQ(badm.code, 2);
 }
 
+TEST(Compare, JobsRunInParallelAndChangeNoOutput) {
+  const std::string args =
+      "compare --scenario munmap-free-tables --patches none,v7.0 --sweep-cpus 4,16,32 --json - "
+      "--jobs ";
+  auto one = run(args + "1");
+  auto two = run(args + "2");
+  ASSERT_EQ(one.code, 0) << one.out;
+  EXPECT_EQ(one.out, two.out);
+  EXPECT_EQ(run(args + "0").code, 2);
+}
+
 }  // namespace
