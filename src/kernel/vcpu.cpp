@@ -6,9 +6,16 @@ namespace sd::kern {
 
 vcpu_preemption::vcpu_preemption(unsigned cpus, std::uint64_t seed, sim::sim_time interval,
                                  sim::sim_time duration)
-    : windows_(cpus), interval_(interval), duration_(duration) {
+    : interval_(interval), duration_(duration) {
   rng_.reserve(cpus);
   for (unsigned c = 0; c < cpus; ++c) rng_.emplace_back(seed, "vcpu-preempt", c);
+  if (interval_ > 0)
+    for (unsigned c = 0; c < cpus; ++c) cursor_.push_back({0, gap(c, 0)});
+}
+
+sim::sim_time vcpu_preemption::gap(unsigned cpu, std::uint64_t i) const {
+  return interval_ / 2 +
+         static_cast<sim::sim_time>(rng_[cpu].below_at(i, static_cast<std::uint64_t>(interval_)));
 }
 
 vcpu_preemption vcpu_preemption::explicit_choices(unsigned cpus) {
@@ -19,20 +26,24 @@ vcpu_preemption vcpu_preemption::explicit_choices(unsigned cpus) {
 
 sim::sim_time vcpu_preemption::preempted_until(unsigned cpu, sim::sim_time t) {
   if (is_explicit()) return preempted(cpu) ? sim::never : 0;
-  if (!enabled() || cpu >= windows_.size()) return 0;
-  auto& w = windows_[cpu];
-  // Gaps are uniform in [interval/2, 3*interval/2): mean `interval`.
-  while (w.empty() || w.back().end <= t) {
-    const sim::sim_time from = w.empty() ? 0 : w.back().end;
-    const auto gap = interval_ / 2 + static_cast<sim::sim_time>(
-                                         rng_[cpu].below(static_cast<std::uint64_t>(interval_)));
-    w.push_back({from + gap, from + gap + duration_});
+  if (!enabled() || cpu >= cursor_.size()) return 0;
+  // Windows: start(0) = gap(0); start(i+1) = start(i) + duration + gap(i+1). Move the
+  // cursor to the last window starting at or before t (queries come from every CPU's
+  // clock, so t can go back as well as forward).
+  cursor& c = cursor_[cpu];
+  while (c.index > 0 && c.start > t) {
+    c.start = c.start - duration_ - gap(cpu, c.index);
+    --c.index;
   }
-  auto it = std::upper_bound(w.begin(), w.end(), t,
-                             [](sim::sim_time v, const window& x) { return v < x.start; });
-  if (it == w.begin()) return 0;
-  --it;
-  return t < it->end ? it->end : 0;
+  for (;;) {
+    const sim::sim_time next = sim::later(c.start, duration_ + gap(cpu, c.index + 1));
+    if (next > t) break;
+    c.start = next;
+    ++c.index;
+  }
+  if (c.start > t) return 0;  // before the first window
+  const sim::sim_time end = c.start + duration_;
+  return t < end ? end : 0;
 }
 
 }  // namespace sd::kern

@@ -1,7 +1,10 @@
 // vCPU preemption by the host (x86-kvm): each vCPU is descheduled for `duration` at random
 // intervals averaging `interval`. While preempted it makes no progress and takes no
 // interrupts; its steal-time record says PREEMPTED, which kvm_flush_tlb_multi reads
-// (arch/x86/kernel/kvm.c). Windows are drawn per CPU from the run's seed, on demand.
+// (arch/x86/kernel/kvm.c). Windows are drawn per CPU from the run's seed: window i's gap
+// is the i-th value of the CPU's stream, read at that position (sim::rng::below_at), so
+// nothing is stored but a cursor per CPU (a long run on 4096 vCPUs kept hundreds of MB of
+// past windows before).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -26,10 +29,14 @@ class vcpu_preemption {
   bool preempted(unsigned cpu) const { return cpu < held_.size() && held_[cpu]; }
 
  private:
-  struct window {
-    sim::sim_time start, end;
+  // The window a CPU's last query fell in (or before): its index and start.
+  struct cursor {
+    std::uint64_t index = 0;
+    sim::sim_time start = 0;
   };
-  std::vector<std::vector<window>> windows_;
+  // Gap before window i: uniform in [interval/2, 3*interval/2), mean `interval`.
+  sim::sim_time gap(unsigned cpu, std::uint64_t i) const;
+  std::vector<cursor> cursor_;
   std::vector<sim::rng> rng_;
   sim::sim_time interval_ = 0;
   sim::sim_time duration_ = 0;

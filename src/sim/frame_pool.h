@@ -10,6 +10,19 @@
 #include <new>
 #include <utility>
 
+// Under AddressSanitizer frames go straight to the allocator, so a use of a destroyed
+// frame is still reported instead of landing in a recycled one.
+#if defined(__SANITIZE_ADDRESS__)
+#define SHOOTDOWN_FRAME_POOL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SHOOTDOWN_FRAME_POOL 0
+#endif
+#endif
+#ifndef SHOOTDOWN_FRAME_POOL
+#define SHOOTDOWN_FRAME_POOL 1
+#endif
+
 namespace sd::sim::detail {
 
 class frame_pool {
@@ -27,7 +40,7 @@ class frame_pool {
 
   void* allocate(std::size_t n) {
     const std::size_t c = size_class(n);
-    if (c >= classes) return ::operator new(n);
+    if (!SHOOTDOWN_FRAME_POOL || c >= classes) return ::operator new(n);
     if (node* head = free_[c]) {
       free_[c] = head->next;
       return head;
@@ -36,7 +49,7 @@ class frame_pool {
   }
   void release(void* p, std::size_t n) noexcept {
     const std::size_t c = size_class(n);
-    if (c >= classes) {
+    if (!SHOOTDOWN_FRAME_POOL || c >= classes) {
       ::operator delete(p);
       return;
     }

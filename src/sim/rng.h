@@ -6,11 +6,16 @@
 
 namespace sd::sim {
 
-inline std::uint64_t splitmix64(std::uint64_t& x) {
-  std::uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+inline constexpr std::uint64_t splitmix64_gamma = 0x9e3779b97f4a7c15ULL;
+
+inline std::uint64_t splitmix64_mix(std::uint64_t z) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
+}
+
+inline std::uint64_t splitmix64(std::uint64_t& x) {
+  return splitmix64_mix(x += splitmix64_gamma);
 }
 
 class rng {
@@ -24,6 +29,11 @@ class rng {
   std::uint64_t next() { return splitmix64(state_); }
   // Uniform in [0, n), n > 0.
   std::uint64_t below(std::uint64_t n) { return next() % n; }
+  // What the i-th call of below(n) (from 0) returns, counting from now, without drawing:
+  // splitmix64 is counter-based, so the stream can be read at any position.
+  std::uint64_t below_at(std::uint64_t i, std::uint64_t n) const {
+    return splitmix64_mix(state_ + (i + 1) * splitmix64_gamma) % n;
+  }
 
  private:
   std::uint64_t state_;
