@@ -7,8 +7,8 @@ set -euo pipefail
 [[ $# -ge 2 ]] || { echo "usage: $0 OLD_BINARY NEW_BINARY [CPUS...]" >&2; exit 2; }
 old=$1 new=$2
 shift 2
-cpus=("${@:-256 1024}")
-read -r -a cpus <<<"${cpus[*]}"
+cpus=("$@")
+[[ ${#cpus[@]} -gt 0 ]] || cpus=(256 1024)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 differ=0 runs=0

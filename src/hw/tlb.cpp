@@ -5,8 +5,9 @@ namespace sd::hw {
 void tlb::insert(const key& k, tlb_entry e) {
   mem_->log.tlb(cpu_);
   auto [it, fresh] = map_.try_emplace(k, e);
-  if (fresh) mem_->asids.added(cpu_, k.asid);
-  if (!fresh) {
+  if (fresh) {
+    mem_->asids.added(cpu_, k.asid);
+  } else {
     if (it->second.pfn == e.pfn && it->second.generation == e.generation) {
       e.holder = it->second.holder;
       it->second = e;

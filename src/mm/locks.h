@@ -41,7 +41,7 @@ class rw_semaphore {
  public:
   sim::task<> down_read(sim::engine& e, sim::sim_time atomic_cost) {
     co_await e.step(atomic_cost, "down_read");
-    if (!writer_ && writers_waiting_ == 0) {
+    if (!writer_ && queue_.empty()) {  // queued readers always wait behind a writer
       ++readers_;
       co_return;
     }
@@ -60,7 +60,6 @@ class rw_semaphore {
     }
     waiter w{true, {}};
     queue_.push_back(&w);
-    ++writers_waiting_;
     co_await e.wait(w.granted);  // woken holding the lock
   }
   void up_write(sim::engine& e) {
@@ -80,18 +79,16 @@ class rw_semaphore {
     bool writer;
     sim::wait_queue granted;
   };
+  // Called when the lock has no writer and (unless readers_only) no reader.
   void hand_over(sim::engine& e, bool readers_only) {
     if (queue_.empty()) return;
     if (queue_.front()->writer) {
-      if (readers_only || readers_ > 0) return;
-      waiter* w = queue_.front();
-      queue_.pop_front();
-      --writers_waiting_;
+      if (readers_only) return;
       writer_ = true;
-      e.wake_one(w->granted);
+      e.wake_one(queue_.front()->granted);
+      queue_.pop_front();
       return;
     }
-    if (writer_) return;
     std::deque<waiter*> writers;
     for (waiter* w : queue_) {
       if (w->writer) {
@@ -105,7 +102,6 @@ class rw_semaphore {
   }
 
   int readers_ = 0;
-  int writers_waiting_ = 0;
   bool writer_ = false;
   std::deque<waiter*> queue_;  // arrival order
 };
