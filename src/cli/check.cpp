@@ -86,16 +86,6 @@ check::check_config resolve(const check_opts& o) {
   return c;
 }
 
-std::string replay_command(const check::check_config& c, const std::string& schedule) {
-  std::string cmd = fmt::format("shootdown check --program {} --arch {} --cpus {} --patches {}",
-                                c.prog.source == "built-in" ? c.prog.name : c.prog.source, c.arch,
-                                c.cpus, c.patch_spec);
-  for (const auto& k : c.knobs_off) cmd += " --knob " + k + "=off";
-  if (c.walks_all) cmd += " --walks all";
-  if (c.evictions) cmd += " --evictions";
-  return cmd + " --replay '" + schedule + "'";
-}
-
 }  // namespace
 
 command_fn add_check(CLI::App& app) {
@@ -226,7 +216,7 @@ command_fn add_check(CLI::App& app) {
     }
     const report::check_report rep{
         cfg, opt, explored ? &*explored : nullptr, run ? &*run : nullptr,
-        run ? replay_command(cfg, check::encode_schedule(run->schedule)) : std::string()};
+        run ? report::replay_command(cfg, check::encode_schedule(run->schedule)) : std::string()};
     if (trace) {
       std::ostringstream doc;
       trace->write(doc, fmt::format("shootdown check {} {} {} CPUs {}", cfg.prog.name, cfg.arch,

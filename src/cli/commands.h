@@ -14,5 +14,6 @@ command_fn add_list(CLI::App& app);
 command_fn add_host(CLI::App& app);
 command_fn add_compare(CLI::App& app);
 command_fn add_check(CLI::App& app);
+command_fn add_triage(CLI::App& app);
 
 }  // namespace sd::cli

@@ -43,7 +43,7 @@ command_fn add_compare(CLI::App& app) {
   add_run_options(sub, o->run);
   sub->add_option("--patches", o->patch_sets,
                   "comma-separated patch sets, the first is the base of the ratios; each is a "
-                  "preset, features joined with '+', or a preset '+' features")
+                  "preset, features joined with '+', a preset '+' features; '~' removes one")
       ->type_name("SET,SET,...")
       ->delimiter(',')
       ->required();

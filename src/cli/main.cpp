@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   const auto host = sd::cli::add_host(app);
   const auto compare = sd::cli::add_compare(app);
   const auto check = sd::cli::add_check(app);
+  const auto triage = sd::cli::add_triage(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("host")) rc = host();
     if (app.got_subcommand("compare")) rc = compare();
     if (app.got_subcommand("check")) rc = check();
+    if (app.got_subcommand("triage")) rc = triage();
     sd::cli::check_stdout();  // a table lost to a full disk is an error too
     return rc;
   } catch (const sd::workload::input_error& e) {

@@ -30,10 +30,11 @@ command_fn add_simulate(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "simulate", "run a workload on a modeled machine and report IPIs, flushes and violations");
   add_run_options(sub, o->run);
-  sub->add_option("--patches", o->patches,
-                  "patch set: a preset (v6.17, v6.17-backport, v6.18, v7.0, v7.0-sync-skip, none), "
-                  "features joined with '+', or a preset '+' features (default v7.0; see "
-                  "'shootdown list patches')")
+  sub->add_option(
+         "--patches", o->patches,
+         "patch set: a preset (v6.17, v6.17-backport, v6.18, v7.0, v7.0-sync-skip, none), "
+         "features joined with '+', a preset '+' features, '~' removes one (default v7.0; see "
+         "'shootdown list patches')")
       ->type_name("SET");
   sub->add_option("--json", o->json, "write the JSON result to FILE, or - for stdout")
       ->type_name("FILE|-");

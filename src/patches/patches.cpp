@@ -194,21 +194,25 @@ const preset_info* find_preset(std::string_view name) {
 patch_set parse_patch_set(std::string_view spec) {
   patch_set s;
   if (spec.empty()) throw std::invalid_argument("empty patch set");
+  // Parts separated by '+' (add) or '~' (remove), applied left to right.
+  bool add = true;
   std::size_t pos = 0;
-  while (pos <= spec.size()) {
-    const std::size_t plus = spec.find('+', pos);
-    const std::string_view part =
-        spec.substr(pos, plus == std::string_view::npos ? std::string_view::npos : plus - pos);
+  for (;;) {
+    const std::size_t end = spec.find_first_of("+~", pos);
+    const std::string_view part = spec.substr(pos, end == std::string_view::npos ? end : end - pos);
+    if (part.empty())
+      throw std::invalid_argument("empty part in patch set '" + std::string(spec) + "'");
     if (const preset_info* p = find_preset(part)) {
-      for (feature f : p->features) s.set(f);
+      for (feature f : p->features) s.set(f, add);
     } else if (auto f = find_feature(part)) {
-      s.set(*f);
+      s.set(*f, add);
     } else {
       throw std::invalid_argument("unknown patch or preset '" + std::string(part) + "' in '" +
                                   std::string(spec) + "' (see 'shootdown list patches')");
     }
-    if (plus == std::string_view::npos) break;
-    pos = plus + 1;
+    if (end == std::string_view::npos) break;
+    add = spec[end] == '+';
+    pos = end + 1;
   }
   return s;
 }

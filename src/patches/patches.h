@@ -71,7 +71,9 @@ struct preset_info {
 std::span<const preset_info> presets();
 const preset_info* find_preset(std::string_view name);
 
-// "v7.0", "uffd-move-batch+arm64-pte-needs-flush", "v6.17+hugetlb-unshare-gather", "none".
+// "v7.0", "uffd-move-batch+arm64-pte-needs-flush", "v6.17+hugetlb-unshare-gather", "none",
+// "v6.17-backport~hugetlb-unshare-gather" ('~' removes a feature or a preset's features;
+// parts apply left to right).
 // Throws std::invalid_argument naming the unknown part.
 patch_set parse_patch_set(std::string_view spec);
 

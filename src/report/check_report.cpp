@@ -220,4 +220,14 @@ nlohmann::ordered_json check_json(const check_report& r) {
   return j;
 }
 
+std::string replay_command(const check::check_config& c, const std::string& schedule) {
+  std::string cmd = fmt::format("shootdown check --program {} --arch {} --cpus {} --patches {}",
+                                c.prog.source == "built-in" ? c.prog.name : c.prog.source, c.arch,
+                                c.cpus, c.patch_spec);
+  for (const auto& k : c.knobs_off) cmd += " --knob " + k + "=off";
+  if (c.walks_all) cmd += " --walks all";
+  if (c.evictions) cmd += " --evictions";
+  return cmd + " --replay '" + schedule + "'";
+}
+
 }  // namespace sd::report

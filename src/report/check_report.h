@@ -19,6 +19,8 @@ struct check_report {
 
 void print_check(std::ostream& out, const check_report& r);
 nlohmann::ordered_json check_json(const check_report& r);
+// The command line that replays `schedule` (an encoded check::choice list) on cfg.
+std::string replay_command(const check::check_config& cfg, const std::string& schedule);
 // What the bound and the model leave out of a "no violation" verdict.
 std::string left_out(const check::check_config& cfg, const check::explore_options& opt);
 
