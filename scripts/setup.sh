@@ -12,6 +12,7 @@ packages=(
   libgtest-dev                    # unit tests (GoogleTest under CTest)
   libbenchmark-dev                # bench/ (Google Benchmark)
   libtbb-dev                      # check --jobs (oneTBB parallel_for over dfs subtrees)
+  libgoogle-perftools-dev         # tcmalloc_minimal: faster allocation for check and simulate
   clang-format                    # format check
   clang libclang-rt-14-dev        # scripts/fuzz.sh: libFuzzer with ASan + UBSan
   gnuplot-nox                     # compare --plot (SVG/PNG)
