@@ -1,12 +1,16 @@
 // check's speed: time to verdict and executions per second for every shipped program at 2
 // and 3 CPUs (dfs, default bound), and time to the first counterexample of each buggy
-// variant. Run: build/bench_check [--benchmark_filter=...] (README "Benchmarks").
+// variant; triage's wall time on the seeds' backports. Run: build/bench_check
+// [--benchmark_filter=...] (README "Benchmarks").
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 
+#include <thread>
+
 #include "check/explorer.h"
 #include "program/program.h"
+#include "triage/triage.h"
 
 namespace {
 
@@ -104,9 +108,46 @@ void register_reduction() {
     }
 }
 
+// triage (issue 11): seed 003's backport at 196 CPUs on x86, x86-kvm and arm64, and seeds
+// 000/001's sync skip on every arch, with every core (wall time: the runs go in parallel).
+void register_triage() {
+  const struct {
+    const char* name;
+    const char* from;
+    const char* to;
+    std::vector<std::string> arches;
+  } cases[] = {{"triage/seed003/v6.17->v6.17-backport/196",
+                "v6.17",
+                "v6.17-backport",
+                {"x86", "x86-kvm", "arm64"}},
+               {"triage/seed000-001/v7.0->v7.0-sync-skip/196",
+                "v7.0",
+                "v7.0-sync-skip",
+                {"x86", "x86-kvm", "x86-invlpgb", "arm64"}}};
+  for (const auto& c : cases) {
+    sd::triage::options o;
+    o.from = c.from;
+    o.to = c.to;
+    o.arches = c.arches;
+    o.cpus = 196;
+    o.jobs = std::max(1u, std::thread::hardware_concurrency());
+    benchmark::RegisterBenchmark(c.name,
+                                 [o](benchmark::State& s) {
+                                   sd::triage::result r;
+                                   for (auto _ : s) r = sd::triage::run(o);
+                                   s.counters["check_runs"] = static_cast<double>(r.check_runs);
+                                   s.counters["cost_runs"] = static_cast<double>(r.cost_runs);
+                                 })
+        ->Iterations(1)
+        ->UseRealTime()
+        ->Unit(benchmark::kSecond);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  register_triage();
   register_counterexamples();
   register_reduction();
   register_verdicts();

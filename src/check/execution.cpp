@@ -55,10 +55,10 @@ void execution::compute_options() {
     const bool was = enabled_[a];
     enabled_[a] = false;
     if (a < n && k_.vcpu.preempted(a)) continue;
-    if (k_.eng.can_step(a)) options_.push_back({choice_kind::step, static_cast<std::uint16_t>(a)});
-    if (k_.eng.can_take_irq(a))
-      options_.push_back({choice_kind::irq, static_cast<std::uint16_t>(a)});
-    enabled_[a] = k_.eng.can_step(a) || k_.eng.can_take_irq(a);
+    const bool step = k_.eng.can_step(a), irq = k_.eng.can_take_irq(a);
+    if (step) options_.push_back({choice_kind::step, static_cast<std::uint16_t>(a)});
+    if (irq) options_.push_back({choice_kind::irq, static_cast<std::uint16_t>(a)});
+    enabled_[a] = step || irq;
     woke_ = woke_ || (enabled_[a] && !was && last_ && a != *last_);
   }
   // Hardware events only while the program runs: afterwards they could only refill TLBs.

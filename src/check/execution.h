@@ -88,6 +88,7 @@ class execution {
     void resize(std::size_t) override {}
     void update(sim::actor_id, std::optional<sim::sim_time>) override {}
     std::optional<sim::actor_id> next() override { return std::nullopt; }
+    bool uses_time() const override { return false; }
   } sched_;
   kern::kernel k_;
   workload::thread_group threads_;

@@ -58,6 +58,7 @@ nlohmann::ordered_json outcome_json(const check_outcome& c) {
                               {"cpus", c.cpus},
                               {"knobs_off", c.knobs_off},
                               {"patches", c.patch_spec},
+                              {"strategy", c.strategy},
                               {"verdict", c.violation ? "violation" : "no violation"},
                               {"executions", c.executions},
                               {"exhausted", c.exhausted},
@@ -80,9 +81,9 @@ void print_triage(std::ostream& out, const triage::result& r, bool markdown) {
            "posted | reading |\n|---|---|---|---|---|---|---|\n";
     for (const auto& x : r.rows) {
       const auto& info = patches::info(x.feature);
-      out << fmt::format("| `{}` | {} | {} | {} | {} | {} | {} |\n", info.name, info.provenance,
-                         x.arch, triage::to_string(x.verdict), cost_cell(x),
-                         triage::variant_cell(x), x.reading);
+      out << fmt::format("| `{}` | {}; seed {} | {} | {} | {} | {} | {} |\n", info.name,
+                         info.provenance, info.seed, x.arch, triage::to_string(x.verdict),
+                         cost_cell(x), triage::variant_cell(x), x.reading);
     }
   } else {
     std::string indented = "\n ";

@@ -153,7 +153,9 @@ class engine {
   void enter_handler(actor_id id, task<> handler);
   void resume_top(actor_id id);
   void after_resume(actor_id id);
-  void reschedule(actor_id id) { sched_.update(id, eligible_at(actors_[id])); }
+  void reschedule(actor_id id) {
+    if (sched_.uses_time()) sched_.update(id, eligible_at(actors_[id]));
+  }
   void wake(const wait_queue::waiter& w);
 
   scheduler& sched_;

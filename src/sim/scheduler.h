@@ -22,6 +22,9 @@ class scheduler {
   virtual void resize(std::size_t actors) = 0;
   virtual void update(actor_id a, std::optional<sim_time> eligible_at) = 0;
   virtual std::optional<actor_id> next() = 0;
+  // False for a scheduler that picks by choices, not time (check): the engine then does not
+  // compute eligibility times for it.
+  virtual bool uses_time() const { return true; }
 };
 
 // Discrete-event order: (time, actor id), a strict total order, so the actor picked never

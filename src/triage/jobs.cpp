@@ -41,6 +41,11 @@ void run_check(const options& opt, check_job& j) {
   check::explore_options eo;
   eo.bound = opt.bound;
   eo.max_executions = opt.max_executions;
+  if (j.pct_schedules) {
+    eo.strat = check::strategy::pct;
+    eo.seed = 1;
+    eo.max_executions = j.pct_schedules;
+  }
   eo.jobs = 1;  // the runs themselves go in parallel; one thread keeps capped counts exact
   const check::explore_result r = check::explore(cfg, eo);
   check_outcome& o = j.out;
@@ -49,6 +54,7 @@ void run_check(const options& opt, check_job& j) {
   o.cpus = cfg.cpus;
   o.knobs_off = j.knobs_off;
   o.patch_spec = j.spec;
+  o.strategy = j.pct_schedules ? "pct" : "dfs";
   o.violation = r.violation;
   o.executions = r.executions;
   o.exhausted = r.exhausted;
@@ -75,10 +81,17 @@ void run_cost(cost_job& j) {
 
 std::size_t planner::check(const program_target& t, const std::string& arch,
                            const std::string& spec, const patches::patch_set& set) {
-  const std::string key = fmt::format("{}|{}|{}|{}|{}", t.program, arch, t.cpus,
+  const std::string key = fmt::format("{}|{}|{}|{}|{}|{}", t.program, arch, t.cpus, t.pct_schedules,
                                       fmt::join(t.knobs_off, ","), spec_of(set));
   if (auto it = check_index_.find(key); it != check_index_.end()) return it->second;
-  checks.push_back({std::string(t.program), arch, t.cpus, knob_names(t.knobs_off), spec, set, {}});
+  checks.push_back({std::string(t.program),
+                    arch,
+                    t.cpus,
+                    t.pct_schedules,
+                    knob_names(t.knobs_off),
+                    spec,
+                    set,
+                    {}});
   return check_index_[key] = checks.size() - 1;
 }
 

@@ -18,6 +18,7 @@ namespace sd::triage {
 struct check_job {
   std::string program, arch;
   unsigned cpus;
+  std::uint64_t pct_schedules;  // 0: dfs
   std::vector<std::string> knobs_off;
   std::string spec;
   patches::patch_set set;

@@ -31,15 +31,24 @@ std::string program_list(const row& r, bool (*pick)(const program_evidence&)) {
 
 // What the check runs of a row (those `pick` selects) covered.
 std::string coverage(const row& r, bool (*pick)(const program_evidence&) = nullptr) {
-  std::uint64_t executions = 0;
+  std::uint64_t executions = 0, sampled = 0;
   bool exhausted = true;
   for (const auto& p : r.programs) {
     if (pick && !pick(p)) continue;
-    executions += p.with.executions + p.without.executions;
-    exhausted = exhausted && p.with.exhausted && p.without.exhausted;
+    for (const check_outcome* c : {&p.with, &p.without}) {
+      if (c->strategy == "pct") {
+        sampled += c->executions;
+        continue;
+      }
+      executions += c->executions;
+      exhausted = exhausted && c->exhausted;
+    }
   }
-  return fmt::format("{} executions, {}", number(static_cast<double>(executions)),
-                     exhausted ? "every schedule within the bound" : "capped: not every schedule");
+  std::string out =
+      fmt::format("{} executions, {}", number(static_cast<double>(executions)),
+                  exhausted ? "every schedule within the bound" : "capped: not every schedule");
+  if (sampled) out += fmt::format("; {} PCT-sampled", number(static_cast<double>(sampled)));
+  return out;
 }
 
 std::string cost_text(const row& r) {

@@ -3,6 +3,7 @@
 // what it costs, the features it needs, and the variants (forced on, as posted) whose
 // verdicts show where the kernel's own guard matters.
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -14,11 +15,14 @@ namespace sd::triage {
 
 // A check run: a shipped program, at `cpus` (0: the program's own), with knobs off that
 // model an event rather than remove a safety step (table_batch_alloc=off is the table
-// batch allocation failing).
+// batch allocation failing), on `arches` (empty: every arch). With pct_schedules, the
+// program is sampled with PCT (seed 1, depth 3) instead of dfs, which does not exhaust it.
 struct program_target {
   std::string_view program;
   unsigned cpus = 0;
   std::span<const std::string_view> knobs_off = {};
+  std::span<const std::string_view> arches = {};
+  std::uint64_t pct_schedules = 0;
 };
 
 // A compare run: a built-in scenario with its default parameters at the triage's CPU count.

@@ -93,6 +93,10 @@ safety judge(const row& r) {
   return safety::not_required;
 }
 
+bool runs_on(const program_target& t, const std::string& arch) {
+  return t.arches.empty() || std::find(t.arches.begin(), t.arches.end(), arch) != t.arches.end();
+}
+
 // A preset's feature (not a check-only variant).
 bool in_a_preset(feature f) {
   for (const auto& p : patches::presets())
@@ -115,7 +119,9 @@ void find_fixes(const options& opt, const patch_set& to, planner& plan, result& 
           std::find(e.arches.begin(), e.arches.end(), j.arch) == e.arches.end())
         continue;
       for (const auto& t : e.programs) {
-        if (t.program != j.program || t.knobs_off.size() != j.knobs_off.size()) continue;
+        if (t.program != j.program || t.knobs_off.size() != j.knobs_off.size() ||
+            !runs_on(t, j.arch))
+          continue;
         patch_set with = to;
         std::string spec = opt.to;
         with.set(e.id);
@@ -185,16 +191,18 @@ result run(const options& opt) {
         r.why_no_effect = fmt::format("the change is in {} code", fmt::join(e->arches, ", "));
       } else {
         for (const auto& t : e->programs)
-          p.programs.emplace_back(plan.check(t, a, opt.to, to),
-                                  plan.check(t, a, without_spec, without));
+          if (runs_on(t, a))
+            p.programs.emplace_back(plan.check(t, a, opt.to, to),
+                                    plan.check(t, a, without_spec, without));
         for (feature v : e->variants) {
           if (to[v]) continue;
           patch_set forced = to;
           forced.set(v);
           std::vector<std::size_t> runs;
           for (const auto& t : e->programs)
-            runs.push_back(
-                plan.check(t, a, opt.to + "+" + std::string(patches::info(v).name), forced));
+            if (runs_on(t, a))
+              runs.push_back(
+                  plan.check(t, a, opt.to + "+" + std::string(patches::info(v).name), forced));
           p.variants.emplace_back(v, std::move(runs));
         }
         if (e->scenario)

@@ -32,6 +32,7 @@ struct check_outcome {
   unsigned cpus = 0;
   std::vector<std::string> knobs_off;
   std::string patch_spec;
+  std::string strategy = "dfs";  // or "pct" (sampled: never exhausted)
   bool violation = false;
   std::string invariant;  // when violation
   std::string detail;     // the violation's one-line explanation

@@ -128,7 +128,7 @@ TEST(Triage, SyncSkipIsSafeWhereTheKernelEnablesItAndUnsafeWhereForced) {
   options o;
   o.from = "v7.0";
   o.to = "v7.0-sync-skip";
-  o.arches = {"x86", "x86-kvm", "arm64"};
+  o.arches = {"x86", "x86-kvm", "x86-invlpgb", "arm64"};
   o.max_executions = 20'000;
   o.jobs = 2;
   const result r = run(o);
@@ -146,6 +146,15 @@ TEST(Triage, SyncSkipIsSafeWhereTheKernelEnablesItAndUnsafeWhereForced) {
   ASSERT_NE(forced, nullptr);
   EXPECT_EQ(forced->invariant, "pt-use-after-free");
   EXPECT_NE(variant_violation(kvm, feature::skip_redundant_sync_ipi_kvm), nullptr);
+  // x86-invlpgb: on an mm with a global ASID (4 CPUs) the collapse flush is INVLPGB and
+  // interrupts nobody; the kernel keeps the skip off (no native_flush_tlb_multi), forced
+  // on it leaves the walker unfenced (found by the PCT-sampled 4-CPU program).
+  const row& invlpgb = find_row(r, feature::skip_redundant_sync_ipi, "x86-invlpgb");
+  EXPECT_EQ(invlpgb.verdict, safety::no_effect) << invlpgb.reading;
+  const auto* on_invlpgb = variant_violation(invlpgb, feature::skip_redundant_sync_ipi_forced);
+  ASSERT_NE(on_invlpgb, nullptr);
+  EXPECT_EQ(on_invlpgb->program, "invlpgb-collapse-gup-fast");
+  EXPECT_EQ(on_invlpgb->strategy, "pct");
   // arm64: the TLBI interrupts nobody, so forcing the skip leaves the walker unfenced.
   const row& arm = find_row(r, feature::skip_redundant_sync_ipi, "arm64");
   EXPECT_EQ(arm.verdict, safety::no_effect);
