@@ -110,7 +110,8 @@ void find_fixes(const options& opt, const patch_set& to, planner& plan, result& 
   const std::size_t first = plan.checks.size();
   std::vector<std::pair<std::size_t, std::vector<std::pair<feature, std::size_t>>>> found;
   for (std::size_t i = 0; i < first; ++i) {
-    const check_job& j = plan.checks[i];
+    // A copy: planning more runs below grows plan.checks, which moves its elements.
+    const check_job j = plan.checks[i];
     if (!j.out.violation || j.spec != opt.to) continue;
     std::vector<std::pair<feature, std::size_t>> tries;
     for (const entry& e : entries()) {
