@@ -11,6 +11,7 @@
 #include "patches/patches.h"
 #include "program/program.h"
 #include "report/metric_list.h"
+#include "triage/registry.h"
 #include "workload/builtin.h"
 #include "workload/config.h"
 #include "workload/units.h"
@@ -109,18 +110,60 @@ void list_programs() {
   }
 }
 
+std::string target_text(const triage::program_target& t) {
+  std::vector<std::string> how;
+  if (t.cpus) how.push_back(fmt::format("{} CPUs", t.cpus));
+  for (auto k : t.knobs_off) how.push_back(fmt::format("{}=off", k));
+  if (!t.arches.empty()) how.push_back(fmt::format("on {}", fmt::join(t.arches, ", ")));
+  if (t.pct_schedules) how.push_back(fmt::format("{} PCT schedules", t.pct_schedules));
+  return how.empty() ? std::string(t.program)
+                     : fmt::format("{} ({})", t.program, fmt::join(how, ", "));
+}
+
+void list_triage() {
+  fmt::print(
+      "triage (per feature: the check programs run with and without it, the cost scenario; "
+      "docs/triage.md):\n");
+  const auto names = [](std::span<const patches::feature> fs) {
+    std::vector<std::string_view> out;
+    for (auto f : fs) out.push_back(patches::info(f).name);
+    return out;
+  };
+  for (const auto& e : triage::entries()) {
+    fmt::print("  {}\n", patches::info(e.id).name);
+    if (!e.not_modeled.empty()) {
+      fmt::print("      not checked: {}\n", e.not_modeled);
+      continue;
+    }
+    std::vector<std::string> programs;
+    for (const auto& t : e.programs) programs.push_back(target_text(t));
+    fmt::print("      check:    {}\n", fmt::join(programs, "; "));
+    if (e.scenario)
+      fmt::print("      cost:     {}{}\n", e.scenario->scenario,
+                 e.scenario->knobs_off.empty()
+                     ? std::string()
+                     : fmt::format(" ({}=off)", fmt::join(e.scenario->knobs_off, "=off, ")));
+    fmt::print("      arches:   {}\n", e.arches.empty()
+                                           ? std::string("all")
+                                           : fmt::format("{}", fmt::join(e.arches, ", ")));
+    if (!e.needs.empty()) fmt::print("      needs:    {}\n", fmt::join(names(e.needs), ", "));
+    if (!e.variants.empty()) fmt::print("      variants: {}\n", fmt::join(names(e.variants), ", "));
+  }
+}
+
 }  // namespace
 
 command_fn add_list(CLI::App& app) {
   auto what = std::make_shared<std::string>();
   CLI::App* sub = app.add_subcommand(
-      "list", "list arches, scenarios, programs, knobs, costs, metrics, invariants, patches");
+      "list",
+      "list arches, scenarios, programs, knobs, costs, metrics, invariants, patches, triage");
   sub->add_option("what", *what,
                   "one of: arches, scenarios, programs, knobs, costs, metrics, invariants, "
-                  "patches")
+                  "patches, triage")
       ->type_name("WHAT")
       ->check(one_of({"arches", "scenarios", "programs", "knobs", "costs", "metrics", "invariants",
-                      "patches"}));
+                      "patches", "triage"}));
   return [what]() -> int {
     const std::string& w = *what;
     if (w.empty() || w == "arches") list_arches();
@@ -134,6 +177,7 @@ command_fn add_list(CLI::App& app) {
     if (w.empty() || w == "metrics") list_metrics();
     if (w.empty() || w == "invariants") list_invariants();
     if (w.empty() || w == "patches") list_patches();
+    if (w.empty() || w == "triage") list_triage();
     return 0;
   };
 }

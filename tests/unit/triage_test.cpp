@@ -225,6 +225,18 @@ TEST(TriageCli, ForcedSkipOnArm64MakesItUnsafeExitOneAndSameOutputWithAnyJobs) {
   EXPECT_EQ(a, b);
 }
 
+TEST(TriageCli, ListTriageShowsWhatRunsForEveryFeature) {
+  const auto r = test::run_binary("list triage");
+  EXPECT_EQ(r.code, 0) << r.out;
+  for (const auto& f : patches::features())
+    EXPECT_NE(r.out.find("\n  " + std::string(f.name) + "\n"), std::string::npos) << f.name;
+  EXPECT_NE(r.out.find("free-pgtables-gup-fast (table_batch_alloc=off)"), std::string::npos);
+  EXPECT_NE(r.out.find("invlpgb-collapse-gup-fast (on x86-invlpgb, 20000 PCT schedules)"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("needs:    x86-wake-lazy-on-unshare"), std::string::npos);
+}
+
 TEST(TriageCli, BadInputIsExitTwoNamingTheFlag) {
   auto r = test::run_binary("triage --from v7.0 --to v7.0+nope");
   EXPECT_EQ(r.code, 2);
