@@ -11,6 +11,7 @@
 #include "patches/patches.h"
 #include "program/program.h"
 #include "report/metric_list.h"
+#include "triage/reading.h"
 #include "triage/registry.h"
 #include "workload/builtin.h"
 #include "workload/config.h"
@@ -124,11 +125,6 @@ void list_triage() {
   fmt::print(
       "triage (per feature: the check programs run with and without it, the cost scenario; "
       "docs/triage.md):\n");
-  const auto names = [](std::span<const patches::feature> fs) {
-    std::vector<std::string_view> out;
-    for (auto f : fs) out.push_back(patches::info(f).name);
-    return out;
-  };
   for (const auto& e : triage::entries()) {
     fmt::print("  {}\n", patches::info(e.id).name);
     if (!e.not_modeled.empty()) {
@@ -146,8 +142,8 @@ void list_triage() {
     fmt::print("      arches:   {}\n", e.arches.empty()
                                            ? std::string("all")
                                            : fmt::format("{}", fmt::join(e.arches, ", ")));
-    if (!e.needs.empty()) fmt::print("      needs:    {}\n", fmt::join(names(e.needs), ", "));
-    if (!e.variants.empty()) fmt::print("      variants: {}\n", fmt::join(names(e.variants), ", "));
+    if (!e.needs.empty()) fmt::print("      needs:    {}\n", triage::feature_list(e.needs));
+    if (!e.variants.empty()) fmt::print("      variants: {}\n", triage::feature_list(e.variants));
   }
 }
 

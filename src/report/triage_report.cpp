@@ -13,10 +13,9 @@ namespace {
 using triage::check_outcome;
 using triage::row;
 
-std::string names(const std::vector<patches::feature>& fs) {
-  std::string out;
-  for (auto f : fs) out += (out.empty() ? "" : ", ") + std::string(patches::info(f).name);
-  return out.empty() ? "none" : out;
+// A replay command on its own line under the item it proves.
+std::string replay_line(const std::string& replay, bool markdown) {
+  return markdown ? "\n  `" + replay + "`\n" : "\n    " + replay + "\n";
 }
 
 std::string cost_cell(const row& r) {
@@ -109,18 +108,18 @@ void print_triage(std::ostream& out, const triage::result& r, bool markdown) {
     any = true;
     for (const auto& [what, replay] : ev)
       out << (markdown ? "- " : "  ") << patches::info(x.feature).name << " on " << x.arch << ", "
-          << what << (markdown ? "\n  `" : "\n    ") << replay << (markdown ? "`\n" : "\n");
+          << what << replay_line(replay, markdown);
   }
   if (!r.dropped.empty())
     out << (markdown ? "\n" : "\n ")
-        << "in --from but not in --to (not triaged): " << names(r.dropped) << "\n";
+        << "in --from but not in --to (not triaged): " << triage::feature_list(r.dropped) << "\n";
   if (!r.to_violations.empty()) {
     out << (markdown ? "\n**" : "\n ") << "the --to set itself has violations"
         << (markdown ? "**" : "") << ":\n";
     for (const auto& u : r.to_violations) {
       const auto& c = u.run;
       out << (markdown ? "- " : "  ") << c.program << " on " << c.arch << ": " << c.invariant
-          << (markdown ? "\n  `" : "\n    ") << c.replay << (markdown ? "`\n" : "\n");
+          << replay_line(c.replay, markdown);
       for (const auto& t : u.tried)
         out << (markdown ? "  - " : "    ") << "with " << patches::info(t.feature).name << ": "
             << (t.run.violation ? t.run.invariant + " still"
@@ -139,7 +138,7 @@ nlohmann::ordered_json triage_json(const triage::result& r) {
   j["config"] = {{"from", r.opt.from},     {"to", r.opt.to},
                  {"arches", r.opt.arches}, {"cpus", r.opt.cpus},
                  {"bound", r.opt.bound},   {"max_executions", r.opt.max_executions}};
-  json diff = json::array(), dropped = json::array();
+  json diff = json::array(), dropped = json::array();  // names, for scripts
   for (auto f : r.diff) diff.push_back(patches::info(f).name);
   for (auto f : r.dropped) dropped.push_back(patches::info(f).name);
   j["features"] = diff;

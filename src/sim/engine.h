@@ -44,7 +44,7 @@ class engine {
   // a vCPU: no steps and no interrupts until then.
   using stall_fn = std::function<sim_time(actor_id a, sim_time t)>;
 
-  explicit engine(scheduler& s) : sched_(s) {}
+  explicit engine(scheduler& s) : sched_(s), timed_(s.uses_time()) {}
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
 
@@ -154,11 +154,12 @@ class engine {
   void resume_top(actor_id id);
   void after_resume(actor_id id);
   void reschedule(actor_id id) {
-    if (sched_.uses_time()) sched_.update(id, eligible_at(actors_[id]));
+    if (timed_) sched_.update(id, eligible_at(actors_[id]));
   }
   void wake(const wait_queue::waiter& w);
 
   scheduler& sched_;
+  bool timed_;  // sched_.uses_time(), asked once: reschedule is on every step
   std::vector<actor> actors_;
   irq_entry_fn irq_entry_;
   stall_fn stall_;

@@ -62,10 +62,9 @@ std::string cost_text(const row& r) {
 std::string variant_text(const row& r) {
   std::string out;
   for (const auto& v : r.variants) {
-    const auto bad = std::find_if(v.runs.begin(), v.runs.end(),
-                                  [](const check_outcome& c) { return c.violation; });
+    const check_outcome* bad = first_violation(v);
     const std::string_view name = patches::info(v.variant).name;
-    if (bad == v.runs.end())
+    if (!bad)
       out += fmt::format("; with {}: no violation", name);
     else
       out += fmt::format("; with {}: {} in {}", name, bad->invariant, bad->program);
@@ -74,6 +73,18 @@ std::string variant_text(const row& r) {
 }
 
 }  // namespace
+
+std::string feature_list(std::span<const patches::feature> fs) {
+  std::string out;
+  for (auto f : fs) out += (out.empty() ? "" : ", ") + std::string(patches::info(f).name);
+  return out;
+}
+
+const check_outcome* first_violation(const variant_evidence& v) {
+  const auto bad = std::find_if(v.runs.begin(), v.runs.end(),
+                                [](const check_outcome& c) { return c.violation; });
+  return bad == v.runs.end() ? nullptr : &*bad;
+}
 
 std::optional<metric_change> headline(const cost_evidence& c) {
   for (auto name : k_priority)
@@ -142,11 +153,9 @@ std::string reading(const row& r) {
   std::string text = verdict_text(r);
   if (!r.removed_with.empty() && r.verdict != safety::no_effect &&
       r.verdict != safety::not_checked) {
-    std::string names;
-    for (auto f : r.removed_with)
-      names += (names.empty() ? "" : ", ") + std::string(patches::info(f).name);
-    text += fmt::format(" (without it means without {} too, which {} it)", names,
-                        r.removed_with.size() == 1 ? "needs" : "need");
+    text +=
+        fmt::format(" (without it means without {} too, which {} it)", feature_list(r.removed_with),
+                    r.removed_with.size() == 1 ? "needs" : "need");
   }
   return text;
 }
@@ -154,10 +163,9 @@ std::string reading(const row& r) {
 std::string variant_cell(const row& r) {
   std::string out;
   for (const auto& v : r.variants) {
-    const auto bad = std::find_if(v.runs.begin(), v.runs.end(),
-                                  [](const check_outcome& c) { return c.violation; });
+    const check_outcome* bad = first_violation(v);
     out += fmt::format("{}{}: {}", out.empty() ? "" : "; ", patches::info(v.variant).name,
-                       bad == v.runs.end() ? "none" : bad->invariant);
+                       bad ? bad->invariant : "none");
   }
   return out.empty() ? "-" : out;
 }

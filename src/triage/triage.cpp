@@ -93,8 +93,15 @@ safety judge(const row& r) {
   return safety::not_required;
 }
 
-bool runs_on(const program_target& t, const std::string& arch) {
-  return t.arches.empty() || std::find(t.arches.begin(), t.arches.end(), arch) != t.arches.end();
+// Whether an arch list of the registry (empty: every arch) includes arch.
+bool listed(std::span<const std::string_view> arches, const std::string& arch) {
+  return arches.empty() || std::find(arches.begin(), arches.end(), arch) != arches.end();
+}
+
+// Whether job j runs target t (the same program, CPUs, knobs and strategy).
+bool same_target(const program_target& t, const check_job& j) {
+  return t.program == j.program && t.cpus == j.cpus && t.pct_schedules == j.pct_schedules &&
+         std::equal(t.knobs_off.begin(), t.knobs_off.end(), j.knobs_off.begin(), j.knobs_off.end());
 }
 
 // A preset's feature (not a check-only variant).
@@ -115,14 +122,9 @@ void find_fixes(const options& opt, const patch_set& to, planner& plan, result& 
     if (!j.out.violation || j.spec != opt.to) continue;
     std::vector<std::pair<feature, std::size_t>> tries;
     for (const entry& e : entries()) {
-      if (to[e.id] || !in_a_preset(e.id)) continue;
-      if (!e.arches.empty() &&
-          std::find(e.arches.begin(), e.arches.end(), j.arch) == e.arches.end())
-        continue;
+      if (to[e.id] || !in_a_preset(e.id) || !listed(e.arches, j.arch)) continue;
       for (const auto& t : e.programs) {
-        if (t.program != j.program || t.knobs_off.size() != j.knobs_off.size() ||
-            !runs_on(t, j.arch))
-          continue;
+        if (!same_target(t, j) || !listed(t.arches, j.arch)) continue;
         patch_set with = to;
         std::string spec = opt.to;
         with.set(e.id);
@@ -134,7 +136,6 @@ void find_fixes(const options& opt, const patch_set& to, planner& plan, result& 
     }
     found.emplace_back(i, std::move(tries));
   }
-  res.check_runs = plan.checks.size();
   run_planned(opt, plan, first, plan.costs.size());
   for (const auto& [i, tries] : found) {
     unsafe_to u{plan.checks[i].out, {}};
@@ -186,13 +187,12 @@ result run(const options& opt) {
       if (!e || (e->programs.empty() && !e->scenario)) {
         r.verdict = safety::not_checked;
         r.why_no_effect = e ? std::string(e->not_modeled) : "no triage registry entry";
-      } else if (!e->arches.empty() &&
-                 std::find(e->arches.begin(), e->arches.end(), a) == e->arches.end()) {
+      } else if (!listed(e->arches, a)) {
         r.verdict = safety::no_effect;
         r.why_no_effect = fmt::format("the change is in {} code", fmt::join(e->arches, ", "));
       } else {
         for (const auto& t : e->programs)
-          if (runs_on(t, a))
+          if (listed(t.arches, a))
             p.programs.emplace_back(plan.check(t, a, opt.to, to),
                                     plan.check(t, a, without_spec, without));
         for (feature v : e->variants) {
@@ -201,10 +201,10 @@ result run(const options& opt) {
           forced.set(v);
           std::vector<std::size_t> runs;
           for (const auto& t : e->programs)
-            if (runs_on(t, a))
+            if (listed(t.arches, a))
               runs.push_back(
                   plan.check(t, a, opt.to + "+" + std::string(patches::info(v).name), forced));
-          p.variants.emplace_back(v, std::move(runs));
+          if (!runs.empty()) p.variants.emplace_back(v, std::move(runs));
         }
         if (e->scenario)
           p.cost.emplace(plan.cost(*e->scenario, a, opt.to, to),
@@ -215,8 +215,6 @@ result run(const options& opt) {
     }
   }
 
-  res.check_runs = plan.checks.size();
-  res.cost_runs = plan.costs.size();
   run_planned(opt, plan, 0, 0);
 
   // Assemble the rows.
@@ -238,6 +236,8 @@ result run(const options& opt) {
     r.reading = reading(r);
   }
   find_fixes(opt, to, plan, res);
+  res.check_runs = plan.checks.size();
+  res.cost_runs = plan.costs.size();
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return res;
 }
