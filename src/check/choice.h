@@ -36,6 +36,15 @@ inline bool tlb_only(const choice& c) {
   return c.kind == choice_kind::walk || c.kind == choice_kind::evict || c.kind == choice_kind::land;
 }
 
+// The hardware events whose footprint the reduction knows exactly: the TLB-only ones, and
+// the hypervisor preempting a vCPU (it writes that vCPU's steal-time state, which only
+// kvm_flush_tlb_multi reads, and stops its actor). Two of them on different CPUs commute;
+// one commutes with a step where the step's measured footprint says so
+// (check/execution.h).
+inline bool footprint_event(const choice& c) {
+  return tlb_only(c) || c.kind == choice_kind::preempt;
+}
+
 std::string to_string(const choice& c);
 std::string encode_schedule(const std::vector<choice>& s);
 // Throws std::invalid_argument naming the bad token.

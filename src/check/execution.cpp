@@ -50,7 +50,7 @@ void execution::compute_options() {
   options_.clear();
   const unsigned n = k_.ncpus();
   woke_ = false;
-  enabled_.resize(k_.eng.actors(), false);
+  enabled_.resize(k_.eng.actors(), 0);
   for (unsigned a = 0; a < k_.eng.actors(); ++a) {
     const bool was = enabled_[a];
     enabled_[a] = false;
@@ -180,30 +180,47 @@ std::vector<std::uint64_t> execution::event_inputs(const choice& o) {
   return in;
 }
 
-void execution::apply(const choice& c, std::vector<bool>* indep) {
+void execution::apply(const choice& c, commute_mask* indep) {
   // The reduction's view of c: which options it commutes with (see execution.h).
-  std::vector<choice> before_options;
-  std::vector<std::vector<std::uint64_t>> before;
+  const auto event_elsewhere = [&c](const choice& o) {
+    return footprint_event(o) && o.actor != c.actor;
+  };
+  // Per option before c (members, so their storage is reused from step to step).
+  std::vector<choice>& before_options = measured_.options;
+  std::vector<std::vector<std::uint64_t>>& before = measured_.inputs;
+  std::vector<std::int8_t>& could_move = measured_.could_move;
   const bool measure = indep && (c.kind == choice_kind::step || c.kind == choice_kind::irq) &&
-                       std::any_of(options_.begin(), options_.end(), [&](const choice& o) {
-                         return tlb_only(o) && o.actor != c.actor;
-                       });
+                       std::any_of(options_.begin(), options_.end(), event_elsewhere);
   if (indep) {
-    indep->assign(options_.size(), false);
-    if (tlb_only(c))
-      for (std::size_t j = 0; j < options_.size(); ++j)
-        (*indep)[j] = tlb_only(options_[j]) && options_[j].actor != c.actor;
+    indep->assign(options_.size(), 0);
+    if (footprint_event(c))
+      for (std::size_t j = 0; j < options_.size(); ++j) (*indep)[j] = event_elsewhere(options_[j]);
   }
   if (measure) {
-    before_options = options_;
+    before_options.assign(options_.begin(), options_.end());
+    for (auto& in : before) in.clear();
     before.resize(options_.size());
-    for (std::size_t j = 0; j < options_.size(); ++j)
-      if (tlb_only(options_[j]) && options_[j].actor != c.actor)
-        before[j] = event_inputs(options_[j]);
+    could_move.assign(options_.size(), -1);
+    for (std::size_t j = 0; j < options_.size(); ++j) {
+      const choice& o = options_[j];
+      if (!event_elsewhere(o)) continue;
+      if (o.kind == choice_kind::preempt)
+        could_move[j] = enabled_[o.actor];
+      else
+        before[j] = event_inputs(o);
+    }
     k_.mem.log = {true, 0, false};
+    k_.vcpu.clear_read_log();
   }
   const bool was_running = running_;
   const bool woke_before = woke_;
+  // Whether c costs a preemption here as it would after a preemption of another vCPU
+  // (which ends any free switch): then the two orders cost the same.
+  const bool cost_kept = [&] {
+    if (!measure || !woke_) return true;
+    const auto cont = continuation();
+    return !cont || *cont == c;
+  }();
   step_record rec;
   if (record_) {
     rec = describe(c);
@@ -241,15 +258,27 @@ void execution::apply(const choice& c, std::vector<bool>* indep) {
   if (record_) log_.push_back(std::move(rec));
   const mm::access_log touched = k_.mem.log;
   k_.mem.log = {};
+  const std::uint64_t vcpu_reads = k_.vcpu.read_log();
   compute_options();
   // A TLB-only event enables and disables no actor, so it leaves a free switch free (the
   // orders of it and a step then cost the same).
   if (tlb_only(c)) woke_ = woke_before;
   if (!measure) return;
+  const auto bit = [](unsigned cpu) { return std::uint64_t{1} << (cpu < 64 ? cpu : 63); };
   for (std::size_t j = 0; j < before_options.size(); ++j) {
     const choice& o = before_options[j];
-    if (before[j].empty()) continue;  // not a TLB-only event on another CPU
-    const bool tlb_touched = (touched.tlbs >> (o.actor < 64 ? o.actor : 63)) & 1;
+    if (could_move[j] >= 0) {
+      // Commutes unless the step read that vCPU's steal-time state (kvm_flush_tlb_multi),
+      // made it able or unable to move, ended the program (no more hardware events), or
+      // the two orders differ in cost: a preemption ends a free switch, so the step must
+      // cost here what it costs after one, and must not open a free switch itself.
+      (*indep)[j] = !(vcpu_reads & bit(o.actor)) && running_ == was_running &&
+                    enabled_[o.actor] == could_move[j] && cost_kept && !woke_ &&
+                    std::find(options_.begin(), options_.end(), o) != options_.end();
+      continue;
+    }
+    if (before[j].empty()) continue;  // not an event on another CPU
+    const bool tlb_touched = touched.tlbs & bit(o.actor);
     (*indep)[j] = !tlb_touched && !touched.holders_read && running_ == was_running &&
                   event_inputs(o) == before[j];
   }

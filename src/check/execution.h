@@ -42,6 +42,10 @@ struct step_record {
   bool irqs_off = false;  // when the step began (an IPI cannot be taken then)
 };
 
+// Per option: whether it commutes with the choice just made (1) or not (0). Bytes, not
+// std::vector<bool>: masks are made on every explored node.
+using commute_mask = std::vector<std::uint8_t>;
+
 class execution {
  public:
   execution(const check_config& cfg, bool record, kern::trace_recorder* trace = nullptr);
@@ -53,11 +57,14 @@ class execution {
   // speculative walks, then vCPU preemption and resumption (x86-kvm).
   const std::vector<choice>& options() const { return options_; }
   // Makes choice c. With `indep`, also says for each option enabled before it whether it
-  // commutes with c here (check/explorer.h, Reduction): a TLB-only hardware event on
-  // another CPU commutes with c when c is such an event too, or when c is a step or IRQ
-  // that touched neither that CPU's TLB nor the holder lists, did not end the program, and
-  // left everything the event reads as it was.
-  void apply(const choice& c, std::vector<bool>* indep = nullptr);
+  // commutes with c here (check/explorer.h, Reduction). Two footprint events
+  // (check/choice.h) on different CPUs commute. A TLB-only event on another CPU commutes
+  // with a step or IRQ c that touched neither that CPU's TLB nor the holder lists, did not
+  // end the program, and left everything the event reads as it was. The hypervisor
+  // preempting another vCPU commutes with such a c when c did not read that vCPU's
+  // steal-time state, did not change whether it can move, did not end the program, and
+  // costs the same in both orders (a preemption ends a free switch).
+  void apply(const choice& c, commute_mask* indep = nullptr);
   // The last actor that made a step (none at the start).
   std::optional<unsigned> last_actor() const { return last_; }
   // Whether the last step enabled another actor (woke a waiter, raised its IPI): switching
@@ -96,8 +103,15 @@ class execution {
   std::vector<choice> options_;
   std::optional<unsigned> last_;
   bool woke_ = false;
-  std::vector<bool> enabled_;  // per actor: could step or take an IRQ
-  bool running_ = false;       // some CPU's program has not ended (hardware events happen)
+  std::vector<std::uint8_t> enabled_;  // per actor: could step or take an IRQ
+  // apply()'s view of the options before a measured step: the options, what each TLB-only
+  // event reads, whether each preempted vCPU could move (-1: not a preemption).
+  struct {
+    std::vector<choice> options;
+    std::vector<std::vector<std::uint64_t>> inputs;
+    std::vector<std::int8_t> could_move;
+  } measured_;
+  bool running_ = false;  // some CPU's program has not ended (hardware events happen)
   std::size_t depth_ = 0;
   std::vector<step_record> log_;
 };

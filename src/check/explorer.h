@@ -12,12 +12,14 @@
 //           priorities per actor and event source, `depth - 1` priority drops at random steps
 // Reduction (dfs): sleep sets (Godefroid) over the hardware events whose footprint is exact:
 // a speculative walk, an eviction and a pending invalidation landing each read the page
-// tables and write one CPU's TLB, so two of them on different CPUs commute and neither
-// enables or disables the other; swapping them changes no preemption count either. Once
-// one order of such a pair was explored, the other is not (`pruned` counts the choices
-// skipped). Actor steps carry no shared-object footprint yet, so they are dependent with
-// everything. Each class of equivalent schedules is explored once, whatever the order:
-// the counts do not depend on the exploration order.
+// tables and write one CPU's TLB, and the hypervisor preempting a vCPU writes that vCPU's
+// steal-time state; two of them on different CPUs commute and neither enables or disables
+// the other; swapping them changes no preemption count either. An actor's step commutes
+// with one where its measured footprint says so (execution::apply). Once one order of such
+// a pair was explored, the other is not (`pruned` counts the choices skipped). Two actors'
+// steps carry no complete shared-object footprint yet, so they are dependent. Each class
+// of equivalent schedules is explored once, whatever the order: the counts do not depend
+// on the exploration order.
 #pragma once
 #include <cstdint>
 #include <functional>

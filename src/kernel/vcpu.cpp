@@ -25,7 +25,10 @@ vcpu_preemption vcpu_preemption::explicit_choices(unsigned cpus) {
 }
 
 sim::sim_time vcpu_preemption::preempted_until(unsigned cpu, sim::sim_time t) {
-  if (is_explicit()) return preempted(cpu) ? sim::never : 0;
+  if (is_explicit()) {
+    reads_ |= cpu < 64 ? std::uint64_t{1} << cpu : ~std::uint64_t{0};
+    return preempted(cpu) ? sim::never : 0;
+  }
   if (!enabled() || cpu >= cursor_.size()) return 0;
   // Windows: start(0) = gap(0); start(i+1) = start(i) + duration + gap(i+1). Move the
   // cursor to the last window starting at or before t (queries come from every CPU's

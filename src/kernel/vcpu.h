@@ -26,7 +26,13 @@ class vcpu_preemption {
   sim::sim_time preempted_until(unsigned cpu, sim::sim_time t);
   bool is_explicit() const { return !held_.empty(); }
   void set_preempted(unsigned cpu, bool on) { held_[cpu] = on; }
+  // What the explorer sees (no logging: its own reads are not the model's).
   bool preempted(unsigned cpu) const { return cpu < held_.size() && held_[cpu]; }
+  // check's reduction: which vCPUs' steal-time state the model read since the log was
+  // cleared (bit per CPU; CPUs past 63 set every bit). A step that read none commutes
+  // with the hypervisor preempting that vCPU (check/execution.cpp).
+  void clear_read_log() { reads_ = 0; }
+  std::uint64_t read_log() const { return reads_; }
 
  private:
   // The window a CPU's last query fell in (or before): its index and start.
@@ -41,6 +47,7 @@ class vcpu_preemption {
   sim::sim_time interval_ = 0;
   sim::sim_time duration_ = 0;
   std::vector<bool> held_;  // explicit mode: which vCPUs the explorer has descheduled
+  std::uint64_t reads_ = 0;
 };
 
 }  // namespace sd::kern
