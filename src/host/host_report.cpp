@@ -52,7 +52,9 @@ nlohmann::ordered_json to_json(const host_result& r) {
                  {"iterations", r.iterations},
                  {"repeat", r.repeat},
                  {"mode", "host"}};
-  j["available"] = {{"ipis", r.have_interrupts}, {"tlb_flush_tracepoint", r.have_tracepoint}};
+  j["available"] = {{"ipis", r.have_interrupts},
+                    {"tlb_flush_tracepoint", r.have_tracepoint},
+                    {"csd_queue_tracepoint", r.have_csd_tracepoint}};
   j["notes"] = r.notes;
   if (r.interrupted_by) j["interrupted_by"] = r.interrupted_by == SIGTERM ? "SIGTERM" : "SIGINT";
   nlohmann::ordered_json phases = nlohmann::ordered_json::array();
@@ -85,6 +87,11 @@ nlohmann::ordered_json to_json(const host_result& r) {
       nlohmann::ordered_json fr = nlohmann::ordered_json::object();
       for (const auto& [k, v] : s.flushes_by_reason) fr[k] = v;
       sj["flushes_by_reason"] = fr;
+      if (r.have_csd_tracepoint) {
+        nlohmann::ordered_json cq = nlohmann::ordered_json::object();
+        for (const auto& [k, v] : s.csd_queued) cq[k] = v;
+        sj["csd_queued"] = cq;
+      }
       reps.push_back(sj);
     }
     pj["repeats"] = reps;
@@ -100,8 +107,17 @@ void print_table(std::ostream& out, const host_result& r) {
              "(IPIs: totals over all CPUs; median [min-max] over the repeats):\n\n",
              r.scenario, r.cpus, r.iterations, r.repeat);
   std::vector<std::vector<std::string>> rows{{"phase", "time/op", "[min-max]", "TLB IPIs",
-                                              "[min-max]", "CAL IPIs",
-                                              "tlb_flush/op (median rep)"}};
+                                              "[min-max]", "CAL IPIs", "tlb_flush/op (median rep)",
+                                              "calls queued/op (median rep)"}};
+  // "key=0.50 ..." per op, of the counts that are not zero.
+  auto per_op = [](const std::map<std::string, std::uint64_t>& counts, std::uint64_t ops) {
+    std::string text;
+    for (const auto& [k, v] : counts)
+      if (v && ops)
+        text += fmt::format("{}{}={:.2f}", text.empty() ? "" : " ", k,
+                            static_cast<double>(v) / static_cast<double>(ops));
+    return text.empty() ? std::string("-") : text;
+  };
   for (const auto& p : r.phases) {
     if (!p.skipped.empty()) {
       rows.push_back({p.name, "skipped: " + p.skipped});
@@ -116,16 +132,12 @@ void print_table(std::ostream& out, const host_result& r) {
         over(p, [](const phase_sample& s) { return static_cast<double>(sum(s.tlb_ipis_per_cpu)); });
     const spread cal =
         over(p, [](const phase_sample& s) { return static_cast<double>(sum(s.cal_ipis_per_cpu)); });
-    std::string flushes;
     const phase_sample& m = p.repeats[p.repeats.size() / 2];
-    for (const auto& [k, v] : m.flushes_by_reason)
-      if (v && m.ops)
-        flushes += fmt::format("{}{}={:.2f}", flushes.empty() ? "" : " ", k,
-                               static_cast<double>(v) / static_cast<double>(m.ops));
     rows.push_back({p.name, report::human_time(t.median),
                     fmt::format("[{}-{}]", report::human_time(t.min), report::human_time(t.max)),
                     fmt::format("{:.0f}", i.median), fmt::format("[{:.0f}-{:.0f}]", i.min, i.max),
-                    fmt::format("{:.0f}", cal.median), flushes.empty() ? "-" : flushes});
+                    fmt::format("{:.0f}", cal.median), per_op(m.flushes_by_reason, m.ops),
+                    r.have_csd_tracepoint ? per_op(m.csd_queued, m.ops) : "n/a"});
   }
   // A skipped phase's reason is one long cell: print those rows after the aligned ones.
   std::vector<std::vector<std::string>> measured, other;

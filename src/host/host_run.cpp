@@ -23,7 +23,9 @@
 
 #include "host/hugetlb.h"
 #include "host/interrupts.h"
-#include "host/tlb_tracepoint.h"
+#include "host/kallsyms.h"
+#include "host/text_file.h"
+#include "host/tracepoints.h"
 #include "host/uffd_move.h"
 
 namespace sd::host {
@@ -134,7 +136,8 @@ struct context {
   unsigned ncpus;
   std::uint64_t iterations;
   clock_type::duration timeout;
-  tlb_flush_counters* tracepoint;
+  tracepoint_counters* tracepoint;  // tlb:tlb_flush by reason (null: unavailable)
+  tracepoint_counters* csd;         // csd:csd_queue_cpu by callback (null: unavailable)
 };
 
 // Counters around one measured window. Nesting, from outside in: the tracepoint counters
@@ -144,22 +147,20 @@ struct context {
 class window {
  public:
   explicit window(const context& ctx) : ctx_(ctx) {
-    if (ctx_.tracepoint) {
-      ctx_.tracepoint->read_raw(f0_);
-      f1_ = f0_;
-    }
+    read_tracepoints(f0_);
+    read_tracepoints(f1_);  // sizes the buffers
     irq_.read(i0_);
     i1_ = i0_;
   }
   void open() {
-    if (ctx_.tracepoint) ctx_.tracepoint->read_raw(f0_);
+    read_tracepoints(f0_);
     have_irq_ = irq_.read(i0_);
     t0_ = clock_type::now();
   }
   clock_type::duration close(phase_sample& s) {
     const auto t1 = clock_type::now();
     have_irq_ = irq_.read(i1_) && have_irq_;
-    if (ctx_.tracepoint) ctx_.tracepoint->read_raw(f1_);
+    read_tracepoints(f1_);
     if (have_irq_) {
       s.tlb_ipis_per_cpu.resize(i0_.tlb.size(), 0);
       s.cal_ipis_per_cpu.resize(i0_.tlb.size(), 0);
@@ -168,20 +169,29 @@ class window {
         s.cal_ipis_per_cpu[c] += i1_.cal[c] - i0_.cal[c];
       }
     }
-    if (ctx_.tracepoint) {
-      std::vector<std::uint64_t> d(f1_.size());
-      for (std::size_t i = 0; i < d.size(); ++i) d[i] = f1_[i] - f0_[i];
-      for (const auto& [k, v] : ctx_.tracepoint->by_reason(d)) s.flushes_by_reason[k] += v;
-    }
+    add_delta(ctx_.tracepoint, 0, s.flushes_by_reason);
+    add_delta(ctx_.csd, 1, s.csd_queued);
     return t1 - t0_;
   }
 
  private:
+  void read_tracepoints(std::vector<std::uint64_t> (&into)[2]) const {
+    if (ctx_.tracepoint) ctx_.tracepoint->read_raw(into[0]);
+    if (ctx_.csd) ctx_.csd->read_raw(into[1]);
+  }
+  void add_delta(const tracepoint_counters* c, std::size_t i,
+                 std::map<std::string, std::uint64_t>& out) const {
+    if (!c) return;
+    std::vector<std::uint64_t> d(f1_[i].size());
+    for (std::size_t j = 0; j < d.size(); ++j) d[j] = f1_[i][j] - f0_[i][j];
+    for (const auto& [k, v] : c->by_key(d)) out[k] += v;
+  }
+
   const context& ctx_;
   interrupt_reader irq_;
   irq_counts i0_, i1_;
   bool have_irq_ = false;
-  std::vector<std::uint64_t> f0_, f1_;
+  std::vector<std::uint64_t> f0_[2], f1_[2];  // tlb:tlb_flush, csd:csd_queue_cpu
   clock_type::time_point t0_;
 };
 
@@ -605,9 +615,15 @@ host_result run_host(const host_options& o) {
     r.have_interrupts = probe.ok();
     if (!r.have_interrupts) r.notes.push_back("no IPI counts: " + probe.why());
   }
-  auto tp = tlb_flush_counters::open(why);
+  auto tp = tracepoint_counters::open_tlb_flush(why);
   r.have_tracepoint = tp != nullptr;
   if (!tp) r.notes.push_back("no flushes_by_reason: " + why);
+  std::unique_ptr<tracepoint_counters> csd;
+  if (std::string kallsyms; !read_text_file("/proc/kallsyms", kallsyms))
+    r.notes.push_back("no csd_queued: /proc/kallsyms is unreadable");
+  else if (!(csd = tracepoint_counters::open_csd_queue(csd_callbacks(), kallsyms, why)))
+    r.notes.push_back("no csd_queued: " + why);
+  r.have_csd_tracepoint = csd != nullptr;
 
   cpu_set_t saved;
   sched_getaffinity(0, sizeof(saved), &saved);
@@ -623,7 +639,7 @@ host_result run_host(const host_options& o) {
   const context ctx{
       r.cpus, r.iterations,
       std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.timeout_s)),
-      tp.get()};
+      tp.get(), csd.get()};
   for (const auto& ph : def->phases) {
     phase_result pr{ph.name, ph.what, {}, ""};
     if (ph.needs_two_cpus && r.cpus < 2) {

@@ -14,6 +14,8 @@ struct phase_sample {
   std::vector<std::uint64_t> tlb_ipis_per_cpu;             // /proc/interrupts TLB deltas
   std::vector<std::uint64_t> cal_ipis_per_cpu;             // /proc/interrupts CAL deltas
   std::map<std::string, std::uint64_t> flushes_by_reason;  // tlb:tlb_flush deltas
+  // csd:csd_queue_cpu deltas by callback (host::csd_callbacks()): calls queued on other CPUs
+  std::map<std::string, std::uint64_t> csd_queued;
 };
 
 // /proc/interrupts over a window just before a phase in which this process does nothing:
@@ -38,7 +40,8 @@ struct host_result {
   std::uint64_t iterations = 0;
   unsigned repeat = 0;
   bool have_interrupts = false;
-  bool have_tracepoint = false;
+  bool have_tracepoint = false;      // tlb:tlb_flush
+  bool have_csd_tracepoint = false;  // csd:csd_queue_cpu
   // What was unavailable and how to enable it, and what was learned on the way.
   std::vector<std::string> notes;
   int interrupted_by = 0;  // the signal (SIGINT, SIGTERM) that stopped the run early, or 0

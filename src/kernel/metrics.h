@@ -20,6 +20,10 @@ struct metrics {
   std::uint64_t flush_ipis = 0;                      // IPIs sent by TLB-flush paths
   std::uint64_t tlb_irqs = 0;   // x86 irq_tlb_count: remote flush_tlb_func runs (/proc TLB line)
   std::uint64_t sync_ipis = 0;  // IPIs sent by tlb_remove_table_sync_*
+  // Cross-CPU calls queued on another CPU (csd:csd_queue_cpu), IPI or not, by callback:
+  // flush_tlb_func and tlb_remove_table_smp_sync (host::csd_callbacks). host --predict only.
+  std::uint64_t csd_queued_flush = 0;
+  std::uint64_t csd_queued_sync = 0;
   std::uint64_t idle_polled_wakeups = 0;  // calls to a polling idle CPU that needed no IPI
   std::uint64_t sync_broadcasts = 0;      // tlb_remove_table_sync_one calls that IPI'd
   std::uint64_t sync_skipped = 0;         // calls that returned early: the flush implied the IPIs

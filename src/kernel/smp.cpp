@@ -45,6 +45,9 @@ sim::task<> smp_call_function_many_cond(kernel& k, unsigned cpu, const mm::cpuma
                        "send IPIs");
     const sim::sim_time arrival = k.eng.step_end() + k.c(cost::param::ipi_delivery);
     for (unsigned t : targets) {
+      // kernel/smp.c traces csd:csd_queue_cpu here, per target, before llist_add (v6.5+).
+      if (kind == ipi_kind::tlb_flush) ++k.stats.csd_queued_flush;
+      if (kind == ipi_kind::table_sync) ++k.stats.csd_queued_sync;
       auto& q = k.cpus[t].call_single_queue;
       const bool was_empty = q.empty();
       q.push_back(&csd);

@@ -1,5 +1,6 @@
 #include "predict/machine.h"
 
+#include "host/kallsyms.h"
 #include "host/text_file.h"
 
 #include <fstream>
@@ -16,16 +17,6 @@ std::string cpu_flags(const std::string& cpuinfo) {
   for (std::string line; std::getline(in, line);)
     if (line.rfind("flags", 0) == 0) return " " + line.substr(line.find(':') + 1) + " ";
   return "";
-}
-
-// Whether /proc/kallsyms names the function (a text symbol, " t " or " T ").
-bool has_symbol(const std::string& kallsyms, std::string_view name) {
-  std::istringstream in(kallsyms);
-  for (std::string line; std::getline(in, line);) {
-    const auto sp = line.rfind(' ');
-    if (sp != std::string::npos && std::string_view(line).substr(sp + 1) == name) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -83,7 +74,7 @@ machine_guess guess_machine(unsigned cpus, const std::string& release, const std
     g.why.push_back("/proc/kallsyms unreadable: no stable backport detected");
     return g;
   }
-  const bool gather = has_symbol(kallsyms, "huge_pmd_unshare_flush");
+  const bool gather = host::has_symbol(kallsyms, "huge_pmd_unshare_flush");
   if (gather && g.patches != "v7.0") {
     g.patches += "+hugetlb-unshare-gather";
     g.why.push_back(

@@ -151,6 +151,23 @@ TEST(Predict, HugetlbChildrenSyncOncePerLastSharerExit) {
   // v7.0 (8ce720d): the exit that leaves the parent the only sharer syncs once, an IPI to the
   // other online CPU; serial children: every exit.
   EXPECT_DOUBLE_EQ(model_per_op("hugetlb-fork-exit", "serial", "call_function_interrupts"), 1.0);
+  EXPECT_DOUBLE_EQ(
+      model_per_op("hugetlb-fork-exit", "serial", "csd_queued.tlb_remove_table_smp_sync"), 1.0);
+}
+
+// Calls queued by callback (csd:csd_queue_cpu), the counts host measures exactly. A collapse
+// on 2 CPUs: tlb_remove_table_sync_one() queues its sync on the one other CPU; with the
+// sibling running the mm, native x86's flush queues flush_tlb_func there too (one per
+// collapse); alone, nothing runs the mm elsewhere: no flush call.
+TEST(Predict, CollapseQueuesOneSyncCallAndFlushesOnlyARunningSibling) {
+  EXPECT_DOUBLE_EQ(
+      model_per_op("khugepaged-collapse", "alone", "csd_queued.tlb_remove_table_smp_sync"), 1.0);
+  EXPECT_DOUBLE_EQ(model_per_op("khugepaged-collapse", "alone", "csd_queued.flush_tlb_func"), 0.0);
+  EXPECT_DOUBLE_EQ(
+      model_per_op("khugepaged-collapse", "with-siblings", "csd_queued.flush_tlb_func"), 1.0);
+  EXPECT_DOUBLE_EQ(
+      model_per_op("khugepaged-collapse", "with-siblings", "csd_queued.tlb_remove_table_smp_sync"),
+      1.0);
 }
 
 // host visit_every_cpu leaves CPU 1 idle holding the process's mm lazily, and so does the

@@ -1,0 +1,62 @@
+// Counting kernel tracepoint events split by a filtered key, with perf_event_open (no perf
+// binary needed): one counting event per key, each with its own filter, counting in this
+// process and the threads and children it starts after open() (inherit), so other
+// processes' events on a busy machine are not counted (issue 9 item 12).
+//   tlb:tlb_flush     by reason ("reason == N"; the names come from the format file). A
+//                     flush is traced in the context of the task running on that CPU: a
+//                     remote flush_tlb_func counts when one of our threads was interrupted.
+//   csd:csd_queue_cpu by callback ("func == ADDR", the address from /proc/kallsyms): each
+//                     cross-CPU call our threads queue on another CPU (kernel/smp.c traces
+//                     it per target in smp_call_function_many_cond, before the IPI, v6.5+),
+//                     so flush calls and sync calls are counted apart, IPI or not (issue 9
+//                     item 11).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sd::host {
+
+class tracepoint_counters {
+ public:
+  // Null (with `why` saying what is missing and how to enable it) when unavailable.
+  static std::unique_ptr<tracepoint_counters> open_tlb_flush(std::string& why);
+  // One counter per kernel function in `callbacks` that `kallsyms` (the text of
+  // /proc/kallsyms) gives an address for; keyed by the function's name.
+  static std::unique_ptr<tracepoint_counters> open_csd_queue(
+      const std::vector<std::string>& callbacks, const std::string& kallsyms, std::string& why);
+  ~tracepoint_counters();
+  tracepoint_counters(const tracepoint_counters&) = delete;
+  tracepoint_counters& operator=(const tracepoint_counters&) = delete;
+
+  // Raw counts into a buffer sized once (no allocation between the reads), and their sum
+  // by key. For measurement windows that must contain nothing but the workload.
+  void read_raw(std::vector<std::uint64_t>& out) const;
+  std::map<std::string, std::uint64_t> by_key(const std::vector<std::uint64_t>& raw) const;
+
+ private:
+  tracepoint_counters() = default;
+  // Opens one counter of event `id` with `filter`; false with `why` set on failure.
+  bool add(const std::string& id, const std::string& event, const std::string& filter,
+           const std::string& key, std::string& why);
+  struct counter {
+    int fd;
+    std::string key;
+  };
+  std::vector<counter> counters_;
+};
+
+// The callbacks host counts queued calls of: the TLB flush (arch/x86/mm/tlb.c) and the
+// page-table-free sync (mm/mmu_gather.c). The model counts the same (kern::metrics).
+inline const std::vector<std::string>& csd_callbacks() {
+  static const std::vector<std::string> k{"flush_tlb_func", "tlb_remove_table_smp_sync"};
+  return k;
+}
+
+// Maps the tracepoint's reason strings to the model's keys ("remote IPI send" ->
+// "remote_send_ipi"). Exposed for tests.
+std::string reason_key(const std::string& kernel_name);
+
+}  // namespace sd::host
