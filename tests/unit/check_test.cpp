@@ -306,6 +306,27 @@ TEST(Check, ParallelDfsGivesTheSerialResult) {
   }
 }
 
+// One configuration explored with the reduction, without it, and with it on two threads.
+struct reduction_runs {
+  explore_result reduced, unreduced, two;
+};
+reduction_runs explore_three_ways(const check_config& c) {
+  explore_options full, parallel;
+  full.reduce = false;
+  parallel.jobs = 2;
+  return {dfs(c), explore(c, full), explore(c, parallel)};
+}
+
+// Each class of equivalent schedules is explored once, in whatever order: a shuffled
+// exhaustive run gives the fixed order's verdict and counts.
+void expect_same_counts_shuffled(const check_config& c, const explore_result& fixed) {
+  const explore_result shuffled = dfs(c, 1);
+  EXPECT_EQ(shuffled.violation, fixed.violation);
+  EXPECT_TRUE(shuffled.exhausted);
+  EXPECT_EQ(shuffled.executions, fixed.executions);
+  EXPECT_EQ(shuffled.pruned, fixed.pruned);
+}
+
 // With every CPU's speculative walks and evictions the sleep-set reduction prunes; it must
 // keep every verdict, explore fewer executions, and give one thread's result on two.
 TEST(Check, ReductionKeepsVerdictsAndPrunes) {
@@ -319,12 +340,7 @@ TEST(Check, ReductionKeepsVerdictsAndPrunes) {
                                    {"free-pgtables-lazy", "arm64"}}) {
     SCOPED_TRACE(std::string(prog) + " " + arch);
     const auto c = with_hw(config(prog, arch, "v7.0"));
-    explore_options full, parallel;
-    full.reduce = false;
-    parallel.jobs = 2;
-    const explore_result reduced = dfs(c);
-    const explore_result unreduced = explore(c, full);
-    const explore_result two = explore(c, parallel);
+    const auto [reduced, unreduced, two] = explore_three_ways(c);
     EXPECT_FALSE(reduced.violation);
     EXPECT_FALSE(unreduced.violation);
     EXPECT_TRUE(reduced.exhausted && unreduced.exhausted);
@@ -333,12 +349,7 @@ TEST(Check, ReductionKeepsVerdictsAndPrunes) {
     EXPECT_LT(reduced.executions, unreduced.executions);
     EXPECT_EQ(two.executions, reduced.executions);
     EXPECT_EQ(two.pruned, reduced.pruned);
-    // Each class of equivalent schedules is explored once, in whatever order.
-    const explore_result shuffled = dfs(c, 1);
-    EXPECT_FALSE(shuffled.violation);
-    EXPECT_TRUE(shuffled.exhausted);
-    EXPECT_EQ(shuffled.executions, reduced.executions);
-    EXPECT_EQ(shuffled.pruned, reduced.pruned);
+    expect_same_counts_shuffled(c, reduced);
   }
 }
 
@@ -356,12 +367,7 @@ TEST(Check, PreemptionReductionKeepsKvmVerdicts) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.prog.name + " " + c.patch_spec +
                  (c.knobs[patches::knob::kvm_flush_on_entry] ? "" : " kvm_flush_on_entry=off"));
-    explore_options full, parallel;
-    full.reduce = false;
-    parallel.jobs = 2;
-    const explore_result reduced = dfs(c);
-    const explore_result unreduced = explore(c, full);
-    const explore_result two = explore(c, parallel);
+    const auto [reduced, unreduced, two] = explore_three_ways(c);
     EXPECT_EQ(reduced.violation, unreduced.violation);
     EXPECT_EQ(unreduced.pruned, 0u);
     EXPECT_LT(reduced.executions, unreduced.executions);
@@ -376,10 +382,7 @@ TEST(Check, PreemptionReductionKeepsKvmVerdicts) {
     }
     EXPECT_TRUE(reduced.exhausted && unreduced.exhausted);
     EXPECT_GT(reduced.pruned, 0u);
-    const explore_result shuffled = dfs(c, 1);
-    EXPECT_TRUE(shuffled.exhausted);
-    EXPECT_EQ(shuffled.executions, reduced.executions);
-    EXPECT_EQ(shuffled.pruned, reduced.pruned);
+    expect_same_counts_shuffled(c, reduced);
   }
 }
 
