@@ -84,6 +84,10 @@ nlohmann::ordered_json to_json(const host_result& r) {
       sj["wall_ns_per_op"] = s.ns_per_op;
       sj["ipis_received_per_cpu"] = s.tlb_ipis_per_cpu;
       sj["call_function_ipis_per_cpu"] = s.cal_ipis_per_cpu;
+      if (!p.per_process_counts_missing.empty()) {
+        reps.push_back(sj);  // the process's counts would leave out the children's exits
+        continue;
+      }
       nlohmann::ordered_json fr = nlohmann::ordered_json::object();
       for (const auto& [k, v] : s.flushes_by_reason) fr[k] = v;
       sj["flushes_by_reason"] = fr;
@@ -94,6 +98,8 @@ nlohmann::ordered_json to_json(const host_result& r) {
       }
       reps.push_back(sj);
     }
+    if (!p.per_process_counts_missing.empty())
+      pj["per_process_counts_missing"] = p.per_process_counts_missing;
     pj["repeats"] = reps;
     phases.push_back(pj);
   }
@@ -136,8 +142,12 @@ void print_table(std::ostream& out, const host_result& r) {
     rows.push_back({p.name, report::human_time(t.median),
                     fmt::format("[{}-{}]", report::human_time(t.min), report::human_time(t.max)),
                     fmt::format("{:.0f}", i.median), fmt::format("[{:.0f}-{:.0f}]", i.min, i.max),
-                    fmt::format("{:.0f}", cal.median), per_op(m.flushes_by_reason, m.ops),
-                    r.have_csd_tracepoint ? per_op(m.csd_queued, m.ops) : "n/a"});
+                    fmt::format("{:.0f}", cal.median),
+                    p.per_process_counts_missing.empty() ? per_op(m.flushes_by_reason, m.ops)
+                                                         : "missed (children exit)",
+                    !r.have_csd_tracepoint                 ? "n/a"
+                    : p.per_process_counts_missing.empty() ? per_op(m.csd_queued, m.ops)
+                                                           : "missed (children exit)"});
   }
   // A skipped phase's reason is one long cell: print those rows after the aligned ones.
   std::vector<std::vector<std::string>> measured, other;

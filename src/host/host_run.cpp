@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "host/exit_probe.h"
 #include "host/hugetlb.h"
 #include "host/interrupts.h"
 #include "host/kallsyms.h"
@@ -267,6 +268,7 @@ struct phase_def {
   const char* what;
   bool needs_two_cpus;
   phase_fn run;
+  bool children_exit = false;  // children of the process exit inside the measured window
 };
 
 // munmap-free-tables: map 4 MiB, touch 64 pages, unmap (frees 2 PTE tables + 1 PMD table).
@@ -554,9 +556,9 @@ const std::vector<scenario_def>& scenarios() {
         "children of a process with a shared 1 GiB hugetlb mapping touch 8 huge pages and exit",
         64},
        {{"serial", "one child at a time: fork, touch, exit", false,
-         [](const context& c) { return hugetlb_rounds(c, 1); }},
+         [](const context& c) { return hugetlb_rounds(c, 1); }, true},
         {"concurrent", "8 children alive at once, then all exit", false,
-         [](const context& c) { return hugetlb_rounds(c, 8); }}}},
+         [](const context& c) { return hugetlb_rounds(c, 8); }, true}}},
       {{"uffd-move", "UFFDIO_MOVE of 512 contiguous present pages", 200},
        {{"aligned", "source and destination inside one PTE table each", false,
          [](const context& c) { return uffd_move_rounds(c, 512); }},
@@ -624,6 +626,22 @@ host_result run_host(const host_options& o) {
   else if (!(csd = tracepoint_counters::open_csd_queue(csd_callbacks(), kallsyms, why)))
     r.notes.push_back("no csd_queued: " + why);
   r.have_csd_tracepoint = csd != nullptr;
+  // Per-process counters may miss what children do while they exit (host/exit_probe.h).
+  std::string exit_unseen;
+  if (tp) {
+    if (const auto probe = probe_child_exit_counting(why); !probe) {
+      r.notes.push_back("whether per-process counts see a child's exit is unknown: " + why);
+    } else if (probe->per_process < probe->system_wide) {
+      exit_unseen =
+          "per-process counting misses what children do while they exit on this "
+          "kernel (a probe child's exit flushes: traced " +
+          std::to_string(probe->system_wide) + ", counted per process " +
+          std::to_string(probe->per_process) + ")";
+      r.notes.push_back(exit_unseen +
+                        ": phases whose children exit while measured report no "
+                        "flushes_by_reason or csd_queued");
+    }
+  }
 
   cpu_set_t saved;
   sched_getaffinity(0, sizeof(saved), &saved);
@@ -641,7 +659,8 @@ host_result run_host(const host_options& o) {
       std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.timeout_s)),
       tp.get(), csd.get()};
   for (const auto& ph : def->phases) {
-    phase_result pr{ph.name, ph.what, {}, ""};
+    phase_result pr{ph.name, ph.what, {}, "", {}, ""};
+    if (ph.children_exit) pr.per_process_counts_missing = exit_unseen;
     if (ph.needs_two_cpus && r.cpus < 2) {
       pr.skipped = "needs at least 2 online CPUs";
     } else {

@@ -32,6 +32,9 @@ struct phase_result {
   std::vector<phase_sample> repeats;
   std::string skipped;  // why the phase did not run, if it did not
   background_sample background{};
+  // Why flushes_by_reason and csd_queued are not reported for this phase ("": they are):
+  // children exit inside its window, which per-process counting misses on this kernel.
+  std::string per_process_counts_missing;
 };
 
 struct host_result {

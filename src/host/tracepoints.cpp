@@ -78,9 +78,10 @@ bool read_from_private_tracefs(const std::string& event, std::string& id_text, s
   return ok;
 }
 
-// The id and format file of tracepoint `event` ("tlb/tlb_flush"), wherever tracefs is.
-bool find_event(const std::string& event, std::string& id_text, std::string& format,
-                std::string& why) {
+}  // namespace
+
+bool find_tracepoint(const std::string& event, std::string& id_text, std::string& format,
+                     std::string& why) {
   for (const char* root : k_tracefs) {
     if (read_event(root, event, id_text, format)) return true;
     if (mounted_but_denied(root, event)) {
@@ -91,8 +92,6 @@ bool find_event(const std::string& event, std::string& id_text, std::string& for
   }
   return read_from_private_tracefs(event, id_text, format, why);
 }
-
-}  // namespace
 
 std::string reason_key(const std::string& name) {
   static const std::map<std::string, std::string> k{
@@ -129,7 +128,7 @@ bool tracepoint_counters::add(const std::string& id, const std::string& event,
 
 std::unique_ptr<tracepoint_counters> tracepoint_counters::open_tlb_flush(std::string& why) {
   std::string id_text, format;
-  if (!find_event("tlb/tlb_flush", id_text, format, why)) return nullptr;
+  if (!find_tracepoint("tlb/tlb_flush", id_text, format, why)) return nullptr;
   // __print_symbolic(REC->reason, { 0, "flush on task switch" }, ...)
   std::map<int, std::string> reasons;
   const std::regex pair(R"(\{\s*(\d+),\s*\"([^\"]+)\"\s*\})");
@@ -150,7 +149,7 @@ std::unique_ptr<tracepoint_counters> tracepoint_counters::open_tlb_flush(std::st
 std::unique_ptr<tracepoint_counters> tracepoint_counters::open_csd_queue(
     const std::vector<std::string>& callbacks, const std::string& kallsyms, std::string& why) {
   std::string id_text, format;
-  if (!find_event("csd/csd_queue_cpu", id_text, format, why)) return nullptr;
+  if (!find_tracepoint("csd/csd_queue_cpu", id_text, format, why)) return nullptr;
   std::unique_ptr<tracepoint_counters> c(new tracepoint_counters());
   for (const auto& name : callbacks) {
     const auto addr = symbol_address(kallsyms, name);

@@ -55,6 +55,11 @@ inline const std::vector<std::string>& csd_callbacks() {
   return k;
 }
 
+// The id and format file of tracepoint `event` ("tlb/tlb_flush"), wherever tracefs is (as
+// root, from a private mount when it is not mounted); false with `why` set otherwise.
+bool find_tracepoint(const std::string& event, std::string& id_text, std::string& format,
+                     std::string& why);
+
 // Maps the tracepoint's reason strings to the model's keys ("remote IPI send" ->
 // "remote_send_ipi"). Exposed for tests.
 std::string reason_key(const std::string& kernel_name);

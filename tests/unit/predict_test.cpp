@@ -57,7 +57,7 @@ host::host_result mprotect_measured(std::uint64_t flushes_per_op) {
     s.tlb_ipis_per_cpu = {0, std::string(name) == "alone" ? 0u : 100u};
     s.cal_ipis_per_cpu = s.tlb_ipis_per_cpu;
     s.flushes_by_reason["local_mm_shootdown"] = flushes_per_op * 100;
-    r.phases.push_back({name, "", {s}, ""});
+    r.phases.push_back({name, "", {s}, "", {}, ""});
   }
   return r;
 }
@@ -122,7 +122,7 @@ double model_per_op(const std::string& scenario, const std::string& phase,
                     const std::string& count) {
   host::host_result r;
   r.scenario = scenario;
-  r.phases.push_back({phase, "", {}, ""});
+  r.phases.push_back({phase, "", {}, "", {}, ""});
   machine_guess m;
   m.arch = "x86";
   m.cpus = 2;
@@ -185,7 +185,7 @@ TEST(Predict, AloneTwinsStartWithTheOtherCpusHoldingTheMmLazily) {
 TEST(Predict, PhasesWithoutATwinSaySo) {
   host::host_result r;
   r.scenario = "tlb-flush-threads";
-  r.phases.push_back({"all-cpus", "", {}, ""});
+  r.phases.push_back({"all-cpus", "", {}, "", {}, ""});
   machine_guess m;
   m.arch = "x86";
   m.cpus = 1;  // all-cpus needs a second CPU
