@@ -628,7 +628,9 @@ host_result run_host(const host_options& o) {
   r.have_csd_tracepoint = csd != nullptr;
   // Per-process counters may miss what children do while they exit (host/exit_probe.h).
   std::string exit_unseen;
-  if (tp) {
+  const bool children_exit = std::any_of(def->phases.begin(), def->phases.end(),
+                                         [](const phase_def& p) { return p.children_exit; });
+  if (tp && children_exit) {
     if (const auto probe = probe_child_exit_counting(why); !probe) {
       r.notes.push_back("whether per-process counts see a child's exit is unknown: " + why);
     } else if (probe->per_process < probe->system_wide) {
