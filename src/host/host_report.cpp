@@ -84,22 +84,22 @@ nlohmann::ordered_json to_json(const host_result& r) {
       sj["wall_ns_per_op"] = s.ns_per_op;
       sj["ipis_received_per_cpu"] = s.tlb_ipis_per_cpu;
       sj["call_function_ipis_per_cpu"] = s.cal_ipis_per_cpu;
-      if (!p.per_process_counts_missing.empty()) {
-        reps.push_back(sj);  // the process's counts would leave out the children's exits
-        continue;
-      }
       nlohmann::ordered_json fr = nlohmann::ordered_json::object();
       for (const auto& [k, v] : s.flushes_by_reason) fr[k] = v;
       sj["flushes_by_reason"] = fr;
-      if (r.have_csd_tracepoint) {
+      if (r.have_csd_tracepoint && p.csd_queued_missing.empty()) {
         nlohmann::ordered_json cq = nlohmann::ordered_json::object();
         for (const auto& [k, v] : s.csd_queued) cq[k] = v;
         sj["csd_queued"] = cq;
       }
+      if (r.have_csd_tracepoint) {
+        nlohmann::ordered_json all = nlohmann::ordered_json::object();
+        for (const auto& [k, v] : s.csd_queued_all) all[k] = v;
+        sj["csd_queued_machine"] = all;
+      }
       reps.push_back(sj);
     }
-    if (!p.per_process_counts_missing.empty())
-      pj["per_process_counts_missing"] = p.per_process_counts_missing;
+    if (!p.csd_queued_missing.empty()) pj["csd_queued_missing"] = p.csd_queued_missing;
     pj["repeats"] = reps;
     phases.push_back(pj);
   }
@@ -142,18 +142,19 @@ void print_table(std::ostream& out, const host_result& r) {
     rows.push_back({p.name, report::human_time(t.median),
                     fmt::format("[{}-{}]", report::human_time(t.min), report::human_time(t.max)),
                     fmt::format("{:.0f}", i.median), fmt::format("[{:.0f}-{:.0f}]", i.min, i.max),
-                    fmt::format("{:.0f}", cal.median),
-                    p.per_process_counts_missing.empty() ? per_op(m.flushes_by_reason, m.ops)
-                                                         : "missed (children exit)",
-                    !r.have_csd_tracepoint                 ? "n/a"
-                    : p.per_process_counts_missing.empty() ? per_op(m.csd_queued, m.ops)
-                                                           : "missed (children exit)"});
+                    fmt::format("{:.0f}", cal.median), per_op(m.flushes_by_reason, m.ops),
+                    !r.have_csd_tracepoint         ? "n/a"
+                    : p.csd_queued_missing.empty() ? per_op(m.csd_queued, m.ops)
+                                                   : "not all seen (note)"});
   }
   // A skipped phase's reason is one long cell: print those rows after the aligned ones.
   std::vector<std::vector<std::string>> measured, other;
   for (auto& row : rows) (row.size() == 2 ? other : measured).push_back(std::move(row));
   report::print_aligned(out, measured);
   for (const auto& row : other) fmt::print(out, " {}  {}\n", row[0], row[1]);
+  for (const auto& p : r.phases)
+    if (!p.csd_queued_missing.empty())
+      fmt::print(out, "\n note: {}: calls queued/op not shown: {}\n", p.name, p.csd_queued_missing);
   for (const auto& p : r.phases) {
     // What other activity adds per op at this phase's speed, from the idle window before it.
     const double per_op = background_per_op(p, p.background.tlb_ipis + p.background.cal_ipis);

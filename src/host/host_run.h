@@ -16,6 +16,7 @@ struct phase_sample {
   std::map<std::string, std::uint64_t> flushes_by_reason;  // tlb:tlb_flush deltas
   // csd:csd_queue_cpu deltas by callback (host::csd_callbacks()): calls queued on other CPUs
   std::map<std::string, std::uint64_t> csd_queued;
+  std::map<std::string, std::uint64_t> csd_queued_all;  // the same, queued by any task
 };
 
 // /proc/interrupts over a window just before a phase in which this process does nothing:
@@ -32,9 +33,9 @@ struct phase_result {
   std::vector<phase_sample> repeats;
   std::string skipped;  // why the phase did not run, if it did not
   background_sample background{};
-  // Why flushes_by_reason and csd_queued are not reported for this phase ("": they are):
-  // children exit inside its window, which per-process counting misses on this kernel.
-  std::string per_process_counts_missing;
+  // Why csd_queued is not reported for this phase ("": it is): the machine queued more
+  // such calls than the process's counters saw (host_run.cpp csd_calls_unseen).
+  std::string csd_queued_missing;
 };
 
 struct host_result {

@@ -106,12 +106,15 @@ std::string reason_key(const std::string& name) {
 }
 
 bool tracepoint_counters::add(const std::string& id, const std::string& event,
-                              const std::string& filter, const std::string& key, std::string& why) {
+                              const std::string& filter, const std::string& key, std::string& why,
+                              int cpu) {
   perf_event_attr attr{};
   attr.size = sizeof(attr);
   attr.type = PERF_TYPE_TRACEPOINT;
   attr.config = std::stoull(id);
-  const long fd = perf_event_open_self(&attr);
+  // cpu -1: this process (inherit); else every task on that CPU.
+  const long fd =
+      cpu < 0 ? perf_event_open_self(&attr) : syscall(SYS_perf_event_open, &attr, -1, cpu, -1, 0);
   if (fd < 0) {
     why = "perf_event_open(" + event + ") failed: " + std::strerror(errno) +
           " (needs root or CAP_PERFMON, or kernel.perf_event_paranoid <= 0)";
@@ -147,7 +150,9 @@ std::unique_ptr<tracepoint_counters> tracepoint_counters::open_tlb_flush(std::st
 }
 
 std::unique_ptr<tracepoint_counters> tracepoint_counters::open_csd_queue(
-    const std::vector<std::string>& callbacks, const std::string& kallsyms, std::string& why) {
+    const std::vector<std::string>& callbacks, const std::string& kallsyms, std::string& why,
+    bool every_process) {
+  const long ncpus = every_process ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
   std::string id_text, format;
   if (!find_tracepoint("csd/csd_queue_cpu", id_text, format, why)) return nullptr;
   std::unique_ptr<tracepoint_counters> c(new tracepoint_counters());
@@ -160,8 +165,10 @@ std::unique_ptr<tracepoint_counters> tracepoint_counters::open_csd_queue(
           "shootdown host as root";
       return nullptr;
     }
-    if (!c->add(id_text, "csd:csd_queue_cpu", fmt::format("func == {:#x}", *addr), name, why))
-      return nullptr;
+    for (long cpu = 0; cpu < ncpus; ++cpu)
+      if (!c->add(id_text, "csd:csd_queue_cpu", fmt::format("func == {:#x}", *addr), name, why,
+                  every_process ? static_cast<int>(cpu) : -1))
+        return nullptr;
   }
   if (c->counters_.empty()) {
     why = "/proc/kallsyms names none of the callbacks counted";

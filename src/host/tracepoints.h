@@ -24,9 +24,12 @@ class tracepoint_counters {
   // Null (with `why` saying what is missing and how to enable it) when unavailable.
   static std::unique_ptr<tracepoint_counters> open_tlb_flush(std::string& why);
   // One counter per kernel function in `callbacks` that `kallsyms` (the text of
-  // /proc/kallsyms) gives an address for; keyed by the function's name.
+  // /proc/kallsyms) gives an address for; keyed by the function's name. With
+  // `every_process`, the calls any task queues, counted on every CPU (pid -1): a cross-check
+  // of the per-process count, which misses some of what exiting children queue (host_run).
   static std::unique_ptr<tracepoint_counters> open_csd_queue(
-      const std::vector<std::string>& callbacks, const std::string& kallsyms, std::string& why);
+      const std::vector<std::string>& callbacks, const std::string& kallsyms, std::string& why,
+      bool every_process = false);
   ~tracepoint_counters();
   tracepoint_counters(const tracepoint_counters&) = delete;
   tracepoint_counters& operator=(const tracepoint_counters&) = delete;
@@ -40,7 +43,7 @@ class tracepoint_counters {
   tracepoint_counters() = default;
   // Opens one counter of event `id` with `filter`; false with `why` set on failure.
   bool add(const std::string& id, const std::string& event, const std::string& filter,
-           const std::string& key, std::string& why);
+           const std::string& key, std::string& why, int cpu = -1);
   struct counter {
     int fd;
     std::string key;
