@@ -1,9 +1,11 @@
 #include "predict/machine.h"
 
+#include "host/interrupts.h"
 #include "host/kallsyms.h"
 #include "host/text_file.h"
 
 #include <fstream>
+#include <numeric>
 #include <sstream>
 #include <string_view>
 
@@ -17,6 +19,31 @@ std::string cpu_flags(const std::string& cpuinfo) {
   for (std::string line; std::getline(in, line);)
     if (line.rfind("flags", 0) == 0) return " " + line.substr(line.find(':') + 1) + " ";
   return "";
+}
+
+// A guest whose CPUs took no TLB-shootdown interrupt since boot although they exchanged
+// many other cross-calls flushes remote TLBs without IPIs: the hypervisor does it.
+void guess_flush_backend(const std::string& root, machine_guess& g) {
+  std::string text, why;
+  host::irq_counts irq;
+  if (!host::read_text_file(root + "proc/interrupts", text) ||
+      !host::parse_interrupts(text, irq, why) || irq.tlb.size() < 2)
+    return;
+  const auto sum = [](const std::vector<std::uint64_t>& v) {
+    return std::accumulate(v.begin(), v.end(), std::uint64_t{0});
+  };
+  constexpr std::uint64_t k_enough_calls = 1000;
+  if (sum(irq.tlb) != 0 || sum(irq.cal) < k_enough_calls) return;
+  g.hypercall_flush = true;
+  std::string kallsyms;
+  const bool pvm = host::read_text_file(root + "proc/kallsyms", kallsyms) &&
+                   host::has_symbol(kallsyms, "pvm_flush_tlb_multi");
+  g.why.push_back("flush backend: a hypercall" +
+                  std::string(pvm ? " (PVM: pvm_flush_tlb_multi is in /proc/kallsyms)" : "") +
+                  ": /proc/interrupts shows no TLB-shootdown interrupt since boot on any CPU but " +
+                  std::to_string(sum(irq.cal)) +
+                  " call-function interrupts; the model has no such backend, so counts that "
+                  "depend on flush IPIs are not compared");
 }
 
 }  // namespace
@@ -59,6 +86,7 @@ machine_guess guess_machine(unsigned cpus, const std::string& release, const std
                                    : "arch x86: /proc/cpuinfo unreadable, assumed native");
     }
   }
+  if (g.arch == "x86-kvm") guess_flush_backend(root, g);
   g.patches = preset_for_release(release);
   if (g.patches.empty()) {
     g.patches = "v6.17";

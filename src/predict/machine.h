@@ -13,6 +13,10 @@ struct machine_guess {
   std::string kernel_release;    // uname -r
   std::string patches;           // a patch-set spec (shootdown list patches)
   std::vector<std::string> why;  // one line per decision, with its evidence
+  // x86 guests whose hypervisor flushes remote TLBs itself (a hypercall, e.g. PVM's
+  // pvm_flush_tlb_multi): no flush IPI ever arrives, which no modeled backend does, so the
+  // counts that depend on flush IPIs are not compared (predict.cpp).
+  bool hypercall_flush = false;
 };
 
 // Reads uname, /proc/cpuinfo and /proc/kallsyms (through `root`, "/" normally: tests pass

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -80,6 +81,19 @@ per_op measured_per_op(const host::host_result& r, const host::phase_result& p,
   return out;
 }
 
+// The counts a flush backend that sends IPIs decides: the interrupts, the flush calls it
+// queues, and the tracepoint reasons of flush_tlb_multi and its targets (with no IPI a lazy
+// CPU never leaves the mm, so remote_send_ipi differs too).
+bool depends_on_flush_ipis(const std::string& name) {
+  static const std::set<std::string> k{"tlb_interrupts",
+                                       "call_function_interrupts",
+                                       "csd_queued.flush_tlb_func",
+                                       "flushes_by_reason.remote_shootdown",
+                                       "flushes_by_reason.remote_send_ipi",
+                                       "flushes_by_reason.kvm_preempted_skip"};
+  return k.count(name) != 0;
+}
+
 std::string number(double v) {
   return std::fabs(v - std::round(v)) < 1e-9 ? fmt::format("{:.0f}", v) : fmt::format("{:.3f}", v);
 }
@@ -122,6 +136,7 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
       return 0.0;
     };
     bool ipis_missing = false;
+    std::vector<std::string> explained;  // rows whose difference the backend explains
     for (const auto& name : names) {
       count_row row;
       row.name = name;
@@ -139,9 +154,18 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
       if (reason && row.model == 0 && (!row.measured || *row.measured == 0)) continue;
       ipis_missing = ipis_missing || (name == "tlb_interrupts" && row.model > 0 && row.measured &&
                                       *row.measured == 0);
+      if (m.hypercall_flush && depends_on_flush_ipis(name) && row.equal && !*row.equal) {
+        row.explained = "hypercall flush";
+        explained.push_back(name);
+      }
       pp.rows.push_back(row);
     }
-    if (ipis_missing && m.arch == "x86-kvm")
+    if (!explained.empty())
+      pp.notes.push_back(
+          "explained: the hypervisor flushes remote TLBs without IPIs (the flush backend "
+          "above), which the model does not have: " +
+          fmt::format("{}", fmt::join(explained, ", ")));
+    if (ipis_missing && m.arch == "x86-kvm" && !m.hypercall_flush)
       pp.notes.push_back(
           "no TLB-shootdown interrupt arrived although the model's PV flush IPIs running "
           "vCPUs: this guest's hypervisor flushes remote TLBs itself (a hypercall flush, as PVM "
@@ -175,7 +199,10 @@ void print_prediction(std::ostream& out, const prediction& p) {
     for (const auto& r : ph.rows)
       fmt::print(out, "   {:<40} {:>12} {:>12}  {}\n", r.name,
                  r.measured ? number(*r.measured) : "unavailable", number(r.model),
-                 r.equal ? (*r.equal ? "yes" : "NO") : "-");
+                 !r.equal              ? "-"
+                 : *r.equal            ? "yes"
+                 : r.explained.empty() ? "NO"
+                                       : "no (explained: " + r.explained + ")");
   }
 }
 
@@ -201,6 +228,7 @@ void add_to_json(nlohmann::ordered_json& j, const prediction& p) {
       c["measured"] = r.measured ? nlohmann::ordered_json(*r.measured) : nlohmann::ordered_json();
       c["model"] = r.model;
       c["equal"] = r.equal ? nlohmann::ordered_json(*r.equal) : nlohmann::ordered_json();
+      if (!r.explained.empty()) c["explained"] = r.explained;
       pred[r.name] = c;
     }
     phase["predict"] = pred;

@@ -17,6 +17,7 @@ struct count_row {
   std::optional<double> measured;  // per op (median over repeats); none: not measurable here
   double model = 0;                // per op
   std::optional<bool> equal;       // within the tolerance; none when not measured
+  std::string explained;           // why a difference is expected ("": not explained)
 };
 
 struct phase_prediction {

@@ -20,12 +20,15 @@ TEST(PredictMachine, PresetFollowsTheRelease) {
   EXPECT_EQ(preset_for_release("garbage"), "");
 }
 
-std::string fake_root(const std::string& flags, const std::string& kallsyms) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("sd_predict_" + std::to_string(std::hash<std::string>{}(flags + kallsyms)));
+std::string fake_root(const std::string& flags, const std::string& kallsyms,
+                      const std::string& interrupts = "") {
+  const auto dir =
+      std::filesystem::temp_directory_path() /
+      ("sd_predict_" + std::to_string(std::hash<std::string>{}(flags + kallsyms + interrupts)));
   std::filesystem::create_directories(dir / "proc");
   std::ofstream(dir / "proc" / "cpuinfo") << "processor : 0\nflags : " << flags << "\n";
   if (!kallsyms.empty()) std::ofstream(dir / "proc" / "kallsyms") << kallsyms;
+  if (!interrupts.empty()) std::ofstream(dir / "proc" / "interrupts") << interrupts;
   return dir.string() + "/";
 }
 
@@ -45,6 +48,33 @@ TEST(PredictMachine, ArchAndStableBackportsFromTheirEvidence) {
   EXPECT_EQ(native.patches, "v6.17");
   EXPECT_NE(native.why.back().find("kallsyms unreadable"), std::string::npos);
   EXPECT_EQ(guess_machine(4, "7.0", "aarch64", fake_root("", "")).arch, "arm64");
+}
+
+// A guest whose CPUs never took a TLB-shootdown interrupt but many call-function ones: its
+// hypervisor flushes remote TLBs (PVM, named when pvm_flush_tlb_multi is in kallsyms).
+// Where the model's flush IPIs then differ from the measurement, the row says why.
+TEST(PredictMachine, AHypercallFlushExplainsTheMissingFlushIpis) {
+  const std::string never_tlb =
+      "           CPU0       CPU1\n"
+      "CAL:       5000       4000   Function call interrupts\n"
+      "TLB:          0          0   TLB shootdowns\n";
+  const auto pvm = guess_machine(
+      2, "6.18.44", "x86_64",
+      fake_root("fpu hypervisor", "ffffffff8133c2e0 t pvm_flush_tlb_multi\n", never_tlb));
+  EXPECT_TRUE(pvm.hypercall_flush);
+  EXPECT_NE(pvm.why[1].find("PVM"), std::string::npos) << pvm.why[1];
+  const std::string some_tlb =
+      "           CPU0       CPU1\n"
+      "CAL:       5000       4000   Function call interrupts\n"
+      "TLB:         10         12   TLB shootdowns\n";
+  EXPECT_FALSE(guess_machine(2, "6.18.44", "x86_64", fake_root("fpu hypervisor", "", some_tlb))
+                   .hypercall_flush);
+  const std::string fresh_boot =
+      "           CPU0       CPU1\n"
+      "CAL:         20         10   Function call interrupts\n"
+      "TLB:          0          0   TLB shootdowns\n";
+  EXPECT_FALSE(guess_machine(2, "6.18.44", "x86_64", fake_root("fpu hypervisor", "", fresh_boot))
+                   .hypercall_flush);
 }
 
 host::host_result mprotect_measured(std::uint64_t flushes_per_op) {
@@ -95,6 +125,27 @@ TEST(Predict, MprotectNoneRwFlushesOncePerPairOnX86) {
   EXPECT_EQ(j["phases"][0]["predict"]["flushes_by_reason.local_mm_shootdown"]["model"], 1.0);
   EXPECT_EQ(j["phases"][0]["predict"]["flushes_by_reason.local_mm_shootdown"]["equal"], true);
   EXPECT_EQ(j["model"]["patches"], "v7.0");
+}
+
+TEST(Predict, FlushIpiRowsOfAHypercallGuestAreExplained) {
+  machine_guess m;
+  m.arch = "x86-kvm";
+  m.cpus = 2;
+  m.patches = "v7.0";
+  m.hypercall_flush = true;
+  host::host_result r = mprotect_measured(1);
+  for (auto& ph : r.phases)
+    ph.repeats[0].tlb_ipis_per_cpu = ph.repeats[0].cal_ipis_per_cpu = {0, 0};
+  const prediction p = predict(r, m);
+  // with-siblings: the model's PV flush IPIs the sibling once per pair; none arrived.
+  const auto* tlb = row(p.phases[1], "tlb_interrupts");
+  ASSERT_NE(tlb, nullptr);
+  EXPECT_FALSE(tlb->equal.value_or(true));
+  EXPECT_EQ(tlb->explained, "hypercall flush");
+  // The local flush is the same whatever the backend: compared, equal, nothing to explain.
+  const auto* local = row(p.phases[1], "flushes_by_reason.local_mm_shootdown");
+  EXPECT_TRUE(local->equal.value_or(false));
+  EXPECT_TRUE(local->explained.empty());
 }
 
 // The interrupt columns are machine-wide. 10 CAL interrupts in 100 ops of 1 ms each, where
