@@ -1,5 +1,6 @@
 // host --predict: the machine guess from its evidence, and the model's per-op counts beside
 // measured ones, derived from arch/x86/mm/tlb.c and mm/mprotect.c.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -50,31 +51,28 @@ TEST(PredictMachine, ArchAndStableBackportsFromTheirEvidence) {
   EXPECT_EQ(guess_machine(4, "7.0", "aarch64", fake_root("", "")).arch, "arm64");
 }
 
+// /proc/interrupts of two CPUs with these call-function and TLB-shootdown totals.
+std::string interrupts(unsigned cal, unsigned tlb) {
+  return fmt::format(
+      "           CPU0       CPU1\nCAL: {} {}   Function call interrupts\n"
+      "TLB: {} {}   TLB shootdowns\n",
+      cal - cal / 2, cal / 2, tlb - tlb / 2, tlb / 2);
+}
+
 // A guest whose CPUs never took a TLB-shootdown interrupt but many call-function ones: its
 // hypervisor flushes remote TLBs (PVM, named when pvm_flush_tlb_multi is in kallsyms).
 // Where the model's flush IPIs then differ from the measurement, the row says why.
 TEST(PredictMachine, AHypercallFlushExplainsTheMissingFlushIpis) {
-  const std::string never_tlb =
-      "           CPU0       CPU1\n"
-      "CAL:       5000       4000   Function call interrupts\n"
-      "TLB:          0          0   TLB shootdowns\n";
   const auto pvm = guess_machine(
       2, "6.18.44", "x86_64",
-      fake_root("fpu hypervisor", "ffffffff8133c2e0 t pvm_flush_tlb_multi\n", never_tlb));
+      fake_root("fpu hypervisor", "ffffffff8133c2e0 t pvm_flush_tlb_multi\n", interrupts(9000, 0)));
   EXPECT_TRUE(pvm.hypercall_flush);
   EXPECT_NE(pvm.why[1].find("PVM"), std::string::npos) << pvm.why[1];
-  const std::string some_tlb =
-      "           CPU0       CPU1\n"
-      "CAL:       5000       4000   Function call interrupts\n"
-      "TLB:         10         12   TLB shootdowns\n";
-  EXPECT_FALSE(guess_machine(2, "6.18.44", "x86_64", fake_root("fpu hypervisor", "", some_tlb))
-                   .hypercall_flush);
-  const std::string fresh_boot =
-      "           CPU0       CPU1\n"
-      "CAL:         20         10   Function call interrupts\n"
-      "TLB:          0          0   TLB shootdowns\n";
-  EXPECT_FALSE(guess_machine(2, "6.18.44", "x86_64", fake_root("fpu hypervisor", "", fresh_boot))
-                   .hypercall_flush);
+  auto guess = [](const std::string& irq) {
+    return guess_machine(2, "6.18.44", "x86_64", fake_root("fpu hypervisor", "", irq));
+  };
+  EXPECT_FALSE(guess(interrupts(9000, 22)).hypercall_flush);  // flush IPIs were taken
+  EXPECT_FALSE(guess(interrupts(30, 0)).hypercall_flush);     // too fresh a boot to tell
 }
 
 host::host_result mprotect_measured(std::uint64_t flushes_per_op) {
