@@ -140,6 +140,11 @@ TEST(Predict, FlushIpiRowsOfAHypercallGuestAreExplained) {
   ASSERT_NE(tlb, nullptr);
   EXPECT_FALSE(tlb->equal.value_or(true));
   EXPECT_EQ(tlb->explained, "hypercall flush");
+  // More interrupts than the model's IPIs is not what a hypercall flush does: unexplained.
+  r.phases[1].repeats[0].tlb_ipis_per_cpu = {0, 300};
+  const auto* more = row(predict(r, m).phases[1], "tlb_interrupts");
+  EXPECT_FALSE(more->equal.value_or(true));
+  EXPECT_TRUE(more->explained.empty());
   // The local flush is the same whatever the backend: compared, equal, nothing to explain.
   const auto* local = row(p.phases[1], "flushes_by_reason.local_mm_shootdown");
   EXPECT_TRUE(local->equal.value_or(false));
