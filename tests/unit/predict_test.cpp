@@ -142,7 +142,8 @@ TEST(Predict, FlushIpiRowsOfAHypercallGuestAreExplained) {
   EXPECT_EQ(tlb->explained, "hypercall flush");
   // More interrupts than the model's IPIs is not what a hypercall flush does: unexplained.
   r.phases[1].repeats[0].tlb_ipis_per_cpu = {0, 300};
-  const auto* more = row(predict(r, m).phases[1], "tlb_interrupts");
+  const prediction busier = predict(r, m);
+  const auto* more = row(busier.phases[1], "tlb_interrupts");
   EXPECT_FALSE(more->equal.value_or(true));
   EXPECT_TRUE(more->explained.empty());
   // The local flush is the same whatever the backend: compared, equal, nothing to explain.
