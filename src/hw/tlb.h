@@ -5,7 +5,7 @@
 #pragma once
 #include <compare>
 #include <cstdint>
-#include <map>
+#include <vector>
 
 #include "mm/memory.h"
 
@@ -32,6 +32,11 @@ struct tlb_entry {
   std::uint32_t holder = 0;  // position in the frame's holder list (mm::tlb_holder::slot)
 };
 
+// Stored in one flat open-addressing hash table (linear probing, at most half full, an
+// erase shifts the following run back instead of leaving a tombstone). A lookup is one probe
+// into contiguous memory; a red-black tree took about log2(entries) dependent cache misses,
+// half of a run at 4096 CPUs (issue 12). Operations over a range erase in key order, as a
+// tree walk did: the order of each frame's holder list, and so every output, stays the same.
 class tlb {
  public:
   // level 0: leaf entry for the page at va. level L >= 1: cached upper-level entry that
@@ -51,13 +56,13 @@ class tlb {
   // Holders point into the entries (tlb_entry::holder): a copy would leave them behind.
   tlb(const tlb&) = delete;
   tlb& operator=(const tlb&) = delete;
-  tlb(tlb&&) = default;  // std::map nodes stay where they are
+  tlb(tlb&&) = default;  // the slot array keeps its address
 
   // Every access is logged for check's reduction (mm::access_log).
   const tlb_entry* find(const key& k) const {
     mem_->log.tlb(cpu_);
-    auto it = map_.find(k);
-    return it == map_.end() ? nullptr : &it->second;
+    const std::size_t i = position(k);
+    return i == npos ? nullptr : &slots_[i].e;
   }
   void insert(const key& k, tlb_entry e);
 
@@ -80,29 +85,57 @@ class tlb {
   std::uint64_t evict(va_t va);
 
   // Calls f(va, entry) for each leaf entry of the tag in [start, end), in address order.
+  // f must not change this TLB.
   template <typename F>
   void for_each_leaf(std::uint32_t asid, va_t start, va_t end, F&& f) const {
     mem_->log.tlb(cpu_);
-    const key last = leaf_key(asid, end - 1);
-    for (auto it = map_.lower_bound(leaf_key(asid, start)); it != map_.end() && it->first <= last;
-         ++it)
-      f(it->first.index << mm::PAGE_SHIFT, it->second);
+    collect(leaf_key(asid, start), leaf_key(asid, end - 1));
+    for (const key& k : scratch_) f(k.index << mm::PAGE_SHIFT, slots_[position(k)].e);
   }
   std::size_t size() const {
     mem_->log.tlb(cpu_);
-    return map_.size();
+    return size_;
   }
 
  private:
-  using map_t = std::map<key, tlb_entry>;
-  map_t::iterator erase(map_t::iterator it);
+  static constexpr std::uint8_t k_empty = 0xff;  // key.lvl of an unused slot
+  static constexpr std::size_t npos = ~std::size_t{0};
+  struct slot {
+    key k{0, k_empty, 0};
+    tlb_entry e;
+  };
+  static std::uint64_t hash(const key& k) {
+    // splitmix64's finalizer over the packed fields: neighbouring pages spread out.
+    std::uint64_t x = k.index * 0x9e3779b97f4a7c15ULL ^ (std::uint64_t{k.asid} << 8 | k.lvl);
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  }
+  std::size_t home(const key& k) const { return hash(k) & (slots_.size() - 1); }
+  std::size_t next(std::size_t i) const { return (i + 1) & (slots_.size() - 1); }
+  std::size_t position(const key& k) const {
+    if (slots_.empty()) return npos;
+    for (std::size_t i = home(k);; i = next(i)) {
+      if (slots_[i].k.lvl == k_empty) return npos;
+      if (slots_[i].k == k) return i;
+    }
+  }
+  // An entry changed slot: its frame's holder record follows it.
+  void moved(slot& s) { mem_->move_holder(s.e.pfn, s.e.holder, &s.e.holder); }
+  std::size_t place(const key& k, const tlb_entry& e);  // an empty slot, filled
+  void grow();
+  void erase_at(std::size_t i);
+  // scratch_ = the keys in [first, last] (inclusive), in key order.
+  void collect(const key& first, const key& last) const;
+  std::uint64_t erase_keys(const key& first, const key& last);  // inclusive
   static bool key_covers(const key& k, va_t va) {
     return k.index == (k.lvl == 0 ? va >> mm::PAGE_SHIFT : va >> mm::level_shift(k.lvl + 1));
   }
-  std::uint64_t erase_keys(const key& first, const key& last);  // inclusive
   std::uint32_t cpu_;
   mm::memory* mem_;
-  map_t map_;
+  std::vector<slot> slots_;  // 0 or a power of two, at most half full
+  std::size_t size_ = 0;
+  mutable std::vector<key> scratch_;
 };
 
 }  // namespace sd::hw

@@ -87,6 +87,10 @@ class memory {
   }
   // Removes the holder at `slot` (the value its entry keeps): the last one takes its place.
   void remove_holder(pfn_t pfn, std::uint32_t slot);
+  // The entry behind the holder at `slot` moved (hw::tlb's table): its record follows it.
+  void move_holder(pfn_t pfn, std::uint32_t slot, std::uint32_t* now) {
+    holders_[pfn][slot].slot = now;
+  }
 
   mutable access_log log;
   asid_directory asids;  // which CPUs cache entries of which tag (hw::tlb keeps it)
