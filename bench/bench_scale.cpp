@@ -1,8 +1,6 @@
 // Cost per model step as the machine grows: every built-in scenario on every arch at 8 and
 // at 4096 CPUs, default parameters (issue 12: a step at 4096 CPUs should cost at most 1.5x a
-// step at 8). tlb-flush-threads runs 2 iterations per thread instead of 100 at every size:
-// its work is CPUs^2 flush callbacks (every thread's MADV_DONTNEED flushes every other
-// CPU, as in the kernel), which measures the workload, not the cost of a step.
+// step at 8).
 // Run: build/bench_scale [--benchmark_filter=REGEX] (see README "Benchmarks").
 #include <benchmark/benchmark.h>
 
@@ -19,7 +17,6 @@ void BM_scale(benchmark::State& state, std::string scenario, std::string arch) {
   sd::workload::scenario_spec spec = sd::workload::load_scenario(scenario);
   spec.arch = arch;
   spec.cpus = static_cast<unsigned>(state.range(0));
-  if (scenario == "tlb-flush-threads") spec.params.push_back({"iterations", "2", "bench_scale"});
   const sd::workload::run_config cfg = sd::workload::resolve(spec);
   std::uint64_t steps = 0;
   for (auto _ : state) {

@@ -146,6 +146,21 @@ TEST(X86Backends, InvlpgbStopsFlushIpisOnceTheMmHasAGlobalAsid) {
   EXPECT_LT(invlpgb.stats.flush_ipis * 10, native.stats.flush_ipis);
 }
 
+// will-it-scale runs for a fixed time: a thread starts no loop after `duration`, so the
+// loops done grow with it until `iterations` caps them.
+TEST(Scenarios, TlbFlushThreadsStartsNoLoopAfterItsDuration) {
+  auto loops = [](const char* duration) {
+    return run("tlb-flush-threads", "x86", 32, "v7.0", {{"duration", duration}})
+        .stats.ops_completed;
+  };
+  const auto short_run = loops("200us");
+  const auto longer_run = loops("400us");
+  EXPECT_GE(short_run, 32u);  // every thread starts one loop at once
+  EXPECT_GT(longer_run, short_run);
+  EXPECT_LT(longer_run, 3200u);
+  EXPECT_EQ(loops("60s"), 3200u);  // 32 threads x 100 iterations
+}
+
 TEST(X86Backends, KvmSkipsPreemptedVcpusOnlyWhenTheyArePreempted) {
   const auto busy = run("tlb-flush-threads", "x86-kvm", 8, "v7.0",
                         {{"vcpu_preempt_interval", "200us"}, {"vcpu_preempt_time", "50us"}});
