@@ -4,80 +4,80 @@
 
 namespace sd::hw {
 
-std::size_t tlb::place(const key& k, const tlb_entry& e) {
-  std::size_t i = home(k);
-  while (slots_[i].k.lvl != k_empty) i = next(i);
-  slots_[i] = {k, e};
-  return i;
-}
-
-void tlb::grow() {
-  std::vector<slot> old(slots_.empty() ? 16 : 2 * slots_.size());
-  old.swap(slots_);
-  for (const slot& s : old)
-    if (s.k.lvl != k_empty) moved(slots_[place(s.k, s.e)]);
+tlb::tlb(std::uint32_t cpu, mm::memory& mem) : cpu_(cpu), mem_(&mem) {
+  // An entry that changes slot tells its frame's holder record where it is now.
+  entries_.on_move(
+      [](void* m, tlb_entry& e) {
+        static_cast<mm::memory*>(m)->move_holder(e.pfn, e.holder, &e.holder);
+      },
+      mem_);
 }
 
 void tlb::insert(const key& k, tlb_entry e) {
   mem_->log.tlb(cpu_);
-  if (const std::size_t i = position(k); i != npos) {
-    tlb_entry& old = slots_[i].e;
-    if (old.pfn == e.pfn && old.generation == e.generation) {
-      e.holder = old.holder;
-      old = e;
+  if (tlb_entry* old = entries_.find(k)) {
+    if (old->pfn == e.pfn && old->generation == e.generation) {
+      e.holder = old->holder;
+      *old = e;
       return;
     }
-    mem_->remove_holder(old.pfn, old.holder);
-    old = e;
-    mem_->add_holder(e.pfn, {cpu_, k.asid, &old.holder});
+    mem_->remove_holder(old->pfn, old->holder);
+    *old = e;
+    mem_->add_holder(e.pfn, {cpu_, k.asid, &old->holder});
     return;
   }
-  if (2 * (size_ + 1) > slots_.size()) grow();
-  slot& s = slots_[place(k, e)];
-  ++size_;
+  tlb_entry& fresh = entries_.insert(k, e);
   mem_->asids.added(cpu_, k.asid);
-  mem_->add_holder(e.pfn, {cpu_, k.asid, &s.e.holder});
+  mem_->add_holder(e.pfn, {cpu_, k.asid, &fresh.holder});
+  const key c = chunk_of(k);
+  if (std::uint64_t* bits = chunks_.find(c))
+    *bits |= chunk_bit(k);
+  else
+    chunks_.insert(c, chunk_bit(k));
 }
 
-void tlb::erase_at(std::size_t hole) {
-  mem_->remove_holder(slots_[hole].e.pfn, slots_[hole].e.holder);
-  mem_->asids.removed(cpu_, slots_[hole].k.asid);
-  --size_;
-  // Linear probing without tombstones: move back each later entry of the run whose home
-  // does not lie cyclically in (hole, its slot].
-  for (std::size_t i = next(hole);; i = next(i)) {
-    slot& s = slots_[i];
-    if (s.k.lvl == k_empty) break;
-    const std::size_t h = home(s.k);
-    const bool stays = hole < i ? (hole < h && h <= i) : (hole < h || h <= i);
-    if (stays) continue;
-    slots_[hole] = s;
-    moved(slots_[hole]);
-    hole = i;
-  }
-  slots_[hole] = slot{};
+void tlb::erase_at(std::size_t i) {
+  const auto& s = entries_.slots()[i];
+  const key k = s.key;
+  mem_->remove_holder(s.value.pfn, s.value.holder);
+  mem_->asids.removed(cpu_, k.asid);
+  entries_.erase_at(i);
+  const std::size_t c = chunks_.position(chunk_of(k));
+  std::uint64_t& bits = *chunks_.find(chunk_of(k));
+  bits &= ~chunk_bit(k);
+  if (bits == 0) chunks_.erase_at(c);
 }
 
 void tlb::collect(const key& first, const key& last) const {
   scratch_.clear();
-  if (size_ == 0) return;
-  if (first.asid == last.asid && first.lvl == last.lvl && last.index - first.index < size_) {
-    // A narrow range: probe each key of it, already in order.
-    for (std::uint64_t i = first.index;; ++i) {
-      const key k{first.asid, first.lvl, i};
-      if (position(k) != npos) scratch_.push_back(k);
-      if (i == last.index) break;
+  if (entries_.size() == 0 || last < first) return;
+  const std::uint64_t first_chunk = first.index >> k_chunk_shift;
+  const std::uint64_t last_chunk = last.index >> k_chunk_shift;
+  if (first.asid == last.asid && first.lvl == last.lvl &&
+      last_chunk - first_chunk < entries_.slots().size() / 8) {
+    // A range within one tag and level: visit its chunks, in order.
+    for (std::uint64_t ch = first_chunk;; ++ch) {
+      if (const std::uint64_t* bits = chunks_.find({first.asid, first.lvl, ch})) {
+        for (std::uint64_t b = *bits; b != 0; b &= b - 1) {
+          const key k{first.asid, first.lvl,
+                      ch << k_chunk_shift | static_cast<unsigned>(std::countr_zero(b))};
+          if (first <= k && k <= last) scratch_.push_back(k);
+        }
+      }
+      if (ch == last_chunk) break;
     }
     return;
   }
-  for (const slot& s : slots_)
-    if (s.k.lvl != k_empty && first <= s.k && s.k <= last) scratch_.push_back(s.k);
+  for (const auto& s : entries_.slots())
+    if (s.used() && first <= s.key && s.key <= last) scratch_.push_back(s.key);
   std::sort(scratch_.begin(), scratch_.end());
 }
 
 std::uint64_t tlb::erase_keys(const key& first, const key& last) {
   collect(first, last);
-  for (const key& k : scratch_) erase_at(position(k));
+  for (const key& k : scratch_) erase_at(entries_.position(k));
+  entries_.shrink_if_sparse();
+  chunks_.shrink_if_sparse();
   return scratch_.size();
 }
 
@@ -119,17 +119,18 @@ std::uint64_t tlb::apply(const invalidation& inv) {
 
 bool tlb::covers(va_t va) const {
   mem_->log.tlb(cpu_);
-  return std::any_of(slots_.begin(), slots_.end(),
-                     [&](const slot& s) { return s.k.lvl != k_empty && key_covers(s.k, va); });
+  const auto& s = entries_.slots();
+  return std::any_of(s.begin(), s.end(),
+                     [&](const auto& x) { return x.used() && key_covers(x.key, va); });
 }
 
 std::uint64_t tlb::evict(va_t va) {
   mem_->log.tlb(cpu_);
   scratch_.clear();
-  for (const slot& s : slots_)
-    if (s.k.lvl != k_empty && key_covers(s.k, va)) scratch_.push_back(s.k);
+  for (const auto& s : entries_.slots())
+    if (s.used() && key_covers(s.key, va)) scratch_.push_back(s.key);
   std::sort(scratch_.begin(), scratch_.end());
-  for (const key& k : scratch_) erase_at(position(k));
+  for (const key& k : scratch_) erase_at(entries_.position(k));
   return scratch_.size();
 }
 

@@ -3,10 +3,12 @@
 // ASID. Every entry remembers the generation of the frame it points at, so a later use can
 // tell whether that frame was freed or reused in between.
 #pragma once
+#include <bit>
 #include <compare>
 #include <cstdint>
 #include <vector>
 
+#include "hw/open_table.h"
 #include "mm/memory.h"
 
 namespace sd::hw {
@@ -32,11 +34,12 @@ struct tlb_entry {
   std::uint32_t holder = 0;  // position in the frame's holder list (mm::tlb_holder::slot)
 };
 
-// Stored in one flat open-addressing hash table (linear probing, at most half full, an
-// erase shifts the following run back instead of leaving a tombstone). A lookup is one probe
-// into contiguous memory; a red-black tree took about log2(entries) dependent cache misses,
-// half of a run at 4096 CPUs (issue 12). Operations over a range erase in key order, as a
-// tree walk did: the order of each frame's holder list, and so every output, stays the same.
+// Stored in a flat hash table (hw/open_table.h) instead of a red-black tree: a lookup is one
+// probe (issue 12). Beside it, which pages of each 64-page chunk are cached, so a range
+// flush or walk finds its entries chunk by chunk without visiting the others (a broadcast
+// reaches every CPU holding the tag, most of which cache nothing in the range). Operations
+// over a range erase in key order, as the tree walk did: each frame's holder list, and so
+// every output, stays the same.
 class tlb {
  public:
   // level 0: leaf entry for the page at va. level L >= 1: cached upper-level entry that
@@ -46,23 +49,30 @@ class tlb {
     std::uint8_t lvl;
     std::uint64_t index;
     auto operator<=>(const key&) const = default;
+    static key empty() { return {0, 0xff, 0}; }  // no level is 0xff
+    static std::uint64_t hash(const key& k) {
+      // splitmix64's finalizer over the packed fields: neighbouring pages spread out.
+      std::uint64_t x = k.index * 0x9e3779b97f4a7c15ULL ^ (std::uint64_t{k.asid} << 8 | k.lvl);
+      x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+      x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+      return x ^ (x >> 31);
+    }
   };
   static key leaf_key(std::uint32_t asid, va_t va) { return {asid, 0, va >> mm::PAGE_SHIFT}; }
   static key walk_key(std::uint32_t asid, unsigned table_level, va_t va) {
     return {asid, static_cast<std::uint8_t>(table_level), va >> mm::level_shift(table_level + 1)};
   }
 
-  tlb(std::uint32_t cpu, mm::memory& mem) : cpu_(cpu), mem_(&mem) {}
+  tlb(std::uint32_t cpu, mm::memory& mem);
   // Holders point into the entries (tlb_entry::holder): a copy would leave them behind.
   tlb(const tlb&) = delete;
   tlb& operator=(const tlb&) = delete;
-  tlb(tlb&&) = default;  // the slot array keeps its address
+  tlb(tlb&&) = default;  // the slot arrays keep their addresses
 
   // Every access is logged for check's reduction (mm::access_log).
   const tlb_entry* find(const key& k) const {
     mem_->log.tlb(cpu_);
-    const std::size_t i = position(k);
-    return i == npos ? nullptr : &slots_[i].e;
+    return entries_.find(k);
   }
   void insert(const key& k, tlb_entry e);
 
@@ -90,40 +100,19 @@ class tlb {
   void for_each_leaf(std::uint32_t asid, va_t start, va_t end, F&& f) const {
     mem_->log.tlb(cpu_);
     collect(leaf_key(asid, start), leaf_key(asid, end - 1));
-    for (const key& k : scratch_) f(k.index << mm::PAGE_SHIFT, slots_[position(k)].e);
+    for (const key& k : scratch_) f(k.index << mm::PAGE_SHIFT, *entries_.find(k));
   }
   std::size_t size() const {
     mem_->log.tlb(cpu_);
-    return size_;
+    return entries_.size();
   }
 
  private:
-  static constexpr std::uint8_t k_empty = 0xff;  // key.lvl of an unused slot
-  static constexpr std::size_t npos = ~std::size_t{0};
-  struct slot {
-    key k{0, k_empty, 0};
-    tlb_entry e;
-  };
-  static std::uint64_t hash(const key& k) {
-    // splitmix64's finalizer over the packed fields: neighbouring pages spread out.
-    std::uint64_t x = k.index * 0x9e3779b97f4a7c15ULL ^ (std::uint64_t{k.asid} << 8 | k.lvl);
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
+  static constexpr unsigned k_chunk_shift = 6;  // 64 pages (or tables) per chunk
+  static key chunk_of(const key& k) { return {k.asid, k.lvl, k.index >> k_chunk_shift}; }
+  static std::uint64_t chunk_bit(const key& k) {
+    return std::uint64_t{1} << (k.index & ((1u << k_chunk_shift) - 1));
   }
-  std::size_t home(const key& k) const { return hash(k) & (slots_.size() - 1); }
-  std::size_t next(std::size_t i) const { return (i + 1) & (slots_.size() - 1); }
-  std::size_t position(const key& k) const {
-    if (slots_.empty()) return npos;
-    for (std::size_t i = home(k);; i = next(i)) {
-      if (slots_[i].k.lvl == k_empty) return npos;
-      if (slots_[i].k == k) return i;
-    }
-  }
-  // An entry changed slot: its frame's holder record follows it.
-  void moved(slot& s) { mem_->move_holder(s.e.pfn, s.e.holder, &s.e.holder); }
-  std::size_t place(const key& k, const tlb_entry& e);  // an empty slot, filled
-  void grow();
   void erase_at(std::size_t i);
   // scratch_ = the keys in [first, last] (inclusive), in key order.
   void collect(const key& first, const key& last) const;
@@ -133,8 +122,8 @@ class tlb {
   }
   std::uint32_t cpu_;
   mm::memory* mem_;
-  std::vector<slot> slots_;  // 0 or a power of two, at most half full
-  std::size_t size_ = 0;
+  open_table<key, tlb_entry> entries_;
+  open_table<key, std::uint64_t> chunks_;  // chunk_of(key) -> which of its 64 keys are held
   mutable std::vector<key> scratch_;
 };
 

@@ -1,7 +1,8 @@
-// hw::tlb's hash table against a plain ordered map: after random inserts, range flushes,
-// tag flushes and evictions on two CPUs sharing frames, every lookup agrees, every frame's
-// holder list is the one that erasing in key order gives (the order every output depends
-// on), and each holder points back at its entry.
+// hw::tlb's hash tables against a plain ordered map: after random inserts, range flushes
+// (narrow ones go chunk by chunk, wide ones scan), tag flushes and evictions on two CPUs
+// sharing frames, every lookup agrees, every frame's holder list is the one that erasing in
+// key order gives (the order every output depends on), and each holder points back at its
+// entry.
 #include <gtest/gtest.h>
 
 #include <map>
