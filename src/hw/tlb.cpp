@@ -53,24 +53,37 @@ void tlb::collect(const key& first, const key& last) const {
   if (entries_.size() == 0 || last < first) return;
   const std::uint64_t first_chunk = first.index >> k_chunk_shift;
   const std::uint64_t last_chunk = last.index >> k_chunk_shift;
-  if (first.asid == last.asid && first.lvl == last.lvl &&
-      last_chunk - first_chunk < entries_.slots().size() / 8) {
-    // A range within one tag and level: visit its chunks, in order.
-    for (std::uint64_t ch = first_chunk;; ++ch) {
-      if (const std::uint64_t* bits = chunks_.find({first.asid, first.lvl, ch})) {
-        for (std::uint64_t b = *bits; b != 0; b &= b - 1) {
-          const key k{first.asid, first.lvl,
-                      ch << k_chunk_shift | static_cast<unsigned>(std::countr_zero(b))};
-          if (first <= k && k <= last) scratch_.push_back(k);
-        }
-      }
-      if (ch == last_chunk) break;
-    }
+  const std::uint64_t span = last_chunk - first_chunk;  // chunks in the range, minus one
+  if (first.asid != last.asid || first.lvl != last.lvl || span >= entries_.slots().size() / 8) {
+    // Several tags or levels, or most of the address space: read every entry.
+    for (const auto& s : entries_.slots())
+      if (s.used() && first <= s.key && s.key <= last) scratch_.push_back(s.key);
+    std::sort(scratch_.begin(), scratch_.end());
     return;
   }
-  for (const auto& s : entries_.slots())
-    if (s.used() && first <= s.key && s.key <= last) scratch_.push_back(s.key);
-  std::sort(scratch_.begin(), scratch_.end());
+  // One tag and level: the held chunks of the range, in order, either looked up one by one
+  // (a range much narrower than the chunk table) or read off the table in sequence.
+  chunk_scratch_.clear();
+  if (4 * (span + 1) <= chunks_.slots().size()) {
+    for (std::uint64_t ch = first_chunk;; ++ch) {
+      if (const std::uint64_t* bits = chunks_.find({first.asid, first.lvl, ch}))
+        chunk_scratch_.push_back({{first.asid, first.lvl, ch}, *bits});
+      if (ch == last_chunk) break;
+    }
+  } else {
+    for (const auto& s : chunks_.slots())
+      if (s.used() && s.key.asid == first.asid && s.key.lvl == first.lvl &&
+          s.key.index >= first_chunk && s.key.index <= last_chunk)
+        chunk_scratch_.push_back({s.key, s.value});
+    std::sort(chunk_scratch_.begin(), chunk_scratch_.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+  }
+  for (const auto& [ch, bits] : chunk_scratch_)
+    for (std::uint64_t b = bits; b != 0; b &= b - 1) {
+      const key k{ch.asid, ch.lvl,
+                  ch.index << k_chunk_shift | static_cast<unsigned>(std::countr_zero(b))};
+      if (first <= k && k <= last) scratch_.push_back(k);
+    }
 }
 
 std::uint64_t tlb::erase_keys(const key& first, const key& last) {

@@ -6,6 +6,7 @@
 #include <bit>
 #include <compare>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "hw/open_table.h"
@@ -125,6 +126,7 @@ class tlb {
   open_table<key, tlb_entry> entries_;
   open_table<key, std::uint64_t> chunks_;  // chunk_of(key) -> which of its 64 keys are held
   mutable std::vector<key> scratch_;
+  mutable std::vector<std::pair<key, std::uint64_t>> chunk_scratch_;
 };
 
 }  // namespace sd::hw
