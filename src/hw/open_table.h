@@ -65,9 +65,11 @@ class open_table {
     }
     slots_[hole] = slot{};
   }
-  // After erasing many: a mostly empty table is rebuilt smaller, so a scan stays short.
+  // After erasing many: a mostly empty table is rebuilt smaller, so a scan stays short. An
+  // emptied one keeps its slots: it is scanned no more and usually refilled (a vCPU's TLB
+  // after the full flush at VM entry), which would grow it step by step again.
   void shrink_if_sparse() {
-    if (slots_.size() > 16 && 8 * size_ < slots_.size()) rebuild(size_);
+    if (size_ > 0 && slots_.size() > 16 && 8 * size_ < slots_.size()) rebuild(size_);
   }
 
   std::size_t size() const { return size_; }
