@@ -104,7 +104,7 @@ class arm64 final : public arch_ops {
     hw::cpu& c = k.cpus[cpu];
     c.is_lazy = false;
     co_await k.step(cost::param::switch_mm);
-    c.loaded_mm = &next;
+    c.load_mm(next);
     c.loaded_asid = next.id;
   }
   // A kthread keeps the previous TTBR0; the TLBI broadcast reaches this CPU anyway.

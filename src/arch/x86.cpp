@@ -372,7 +372,7 @@ sim::task<> x86::switch_mm_irqs_off(kernel& k, unsigned cpu, mm_struct& next) {
     next.cpumask_.set(cpu);
   }
   if (next.global_asid) {  // choose_new_asid(): a global ASID needs no flush at switch
-    c.loaded_mm = &next;
+    c.load_mm(next);
     c.loaded_asid = next.global_asid;
     c.switching = false;
     k.count_flush("task_switch");  // 0 pages
@@ -400,7 +400,7 @@ sim::task<> x86::switch_mm_irqs_off(kernel& k, unsigned cpu, mm_struct& next) {
     c.tlb.flush_asid(asid);  // load CR3 without NOFLUSH
   }
   k.count_flush("task_switch");  // TLB_FLUSH_ALL pages if it flushed, else 0
-  c.loaded_mm = &next;
+  c.load_mm(next);
   c.loaded_asid = asid;
   c.switching = false;
 }

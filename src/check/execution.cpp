@@ -251,7 +251,7 @@ void execution::apply(const choice& c, commute_mask* indep) {
     case choice_kind::land: {
       auto& pending = k_.cpus.at(c.actor).pending_invalidations;
       k_.cpus[c.actor].tlb.apply(pending.front());
-      pending.pop_front();
+      pending.erase(pending.begin());
       break;
     }
   }

@@ -30,8 +30,9 @@ void flush_completed(kern::kernel& k, unsigned cpu, const mm::mm_struct& mm, mm:
   if (mm.pte_change_seq != seq_at_start) return;
   const mm::va_t hi = end == mm::TLB_FLUSH_ALL ? mm::TASK_SIZE : end;
   if (hi <= start) return;
-  for (auto& c : k.cpus) {
-    if (c.loaded_mm != &mm || c.is_lazy || c.switching) continue;
+  mm.loaded_on.for_each([&](unsigned id) {
+    const hw::cpu& c = k.cpus[id];
+    if (c.is_lazy || c.switching) return;
     c.tlb.for_each_leaf(c.loaded_asid, start, hi, [&](mm::va_t va, const hw::tlb_entry& e) {
       // A stale entry that is less permissive than the page table (read-only where the
       // PTE is now writable) is allowed: it can only cause a spurious fault (s11.5a).
@@ -46,7 +47,7 @@ void flush_completed(kern::kernel& k, unsigned cpu, const mm::mm_struct& mm, mm:
                                 c.id, va, cpu, where, start, hi),
                     k.eng.now()});
     });
-  }
+  });
 }
 
 void before_table_free(kern::kernel& k, mm::pfn_t table, const char* where) {

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <vector>
 
 #include "hw/tlb.h"
 #include "mm/mm_types.h"
@@ -37,7 +38,7 @@ struct cpu {
   cpu_mode mode = cpu_mode::idle;
   hw::tlb tlb;
   mm::mm_struct* current_mm = nullptr;  // the running task's mm; null for idle/kthreads
-  mm::mm_struct* loaded_mm = nullptr;   // what CR3 / TTBR0 points at
+  mm::mm_struct* loaded_mm = nullptr;   // what CR3 / TTBR0 points at (set by load_mm)
   std::uint32_t loaded_asid = 0;        // TLB tag the hardware uses now
   bool is_lazy = false;                 // a kthread/idle borrows loaded_mm
   bool switching = false;               // x86 LOADED_MM_SWITCHING window
@@ -46,8 +47,16 @@ struct cpu {
   bool polled_wakeup = false;           // the pending call was signalled without an IPI
   // Broadcast invalidations issued by another CPU that did not wait for their completion
   // (knobs arm64_dsb_after_tlbi / tlbsync_after_invlpgb off), oldest first. Timed runs never
-  // complete them (a pessimistic bound); check lands each at a time it chooses.
-  std::deque<hw::invalidation> pending_invalidations;
+  // complete them (a pessimistic bound); check lands each at a time it chooses. A vector:
+  // a deque allocates on construction, 4096 times in a 4096-CPU machine's setup.
+  std::vector<hw::invalidation> pending_invalidations;
+
+  // Points CR3 / TTBR0 at `next`; the mms' loaded_on sets follow.
+  void load_mm(mm::mm_struct& next) {
+    if (loaded_mm) loaded_mm->loaded_on.clear(id);
+    loaded_mm = &next;
+    next.loaded_on.set(id);
+  }
 
   hw::ct_state context_tracking() const {
     if (mode == cpu_mode::idle) return hw::ct_state::idle;

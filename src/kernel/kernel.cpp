@@ -27,7 +27,7 @@ kernel::kernel(const machine_config& c, sim::scheduler& sched)
   // init_mm: the kernel's address space. Every CPU starts idle with it loaded.
   mm::mm_struct& init = new_mm("init_mm");
   for (auto& cpu : cpus) {
-    cpu.loaded_mm = &init;
+    cpu.load_mm(init);
     cpu.loaded_asid = 0;
     cpu.ctxs[0] = {init.id + 1, init.tlb_gen};
   }

@@ -44,7 +44,10 @@ struct mm_struct {
   std::string name;
   pfn_t pgd = 0;
   std::map<va_t, std::shared_ptr<vm_area_struct>> vmas;  // by vm_start
-  cpumask cpumask_;           // mm_cpumask(); x86 only (arm64 does not maintain it)
+  cpumask cpumask_;  // mm_cpumask(); x86 only (arm64 does not maintain it)
+  // Model bookkeeping, not a kernel field: the CPUs whose loaded_mm this is (hw::cpu::load_mm),
+  // so a check after a flush visits them and not every CPU of the machine.
+  cpumask loaded_on;
   std::uint64_t tlb_gen = 1;  // x86 context.tlb_gen: bumped by every flush request
   int tlb_flush_pending = 0;  // gathers in flight (inc/dec_tlb_flush_pending)
   rw_semaphore mmap_lock;
@@ -63,7 +66,7 @@ struct mm_struct {
   // Page tables withdrawn by khugepaged collapse, kept for a later split (pmd_huge_pte).
   std::map<va_t, pfn_t> deposited;
 
-  explicit mm_struct(std::size_t ncpus) : cpumask_(ncpus) {}
+  explicit mm_struct(std::size_t ncpus) : cpumask_(ncpus), loaded_on(ncpus) {}
   // find_vma(): the VMA containing addr, or null.
   vm_area_struct* find_vma(va_t addr) const {
     auto it = vmas.upper_bound(addr);
