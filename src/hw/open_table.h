@@ -72,6 +72,7 @@ class open_table {
     if (size_ > 0 && slots_.size() > 16 && 8 * size_ < slots_.size()) rebuild(size_);
   }
 
+  Value& value_at(std::size_t i) { return slots_[i].value; }
   std::size_t size() const { return size_; }
   const std::vector<slot>& slots() const { return slots_; }
 

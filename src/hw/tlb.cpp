@@ -1,6 +1,7 @@
 #include "hw/tlb.h"
 
 #include <algorithm>
+#include <bit>
 
 namespace sd::hw {
 
@@ -43,7 +44,7 @@ void tlb::erase_at(std::size_t i) {
   mem_->asids.removed(cpu_, k.asid);
   entries_.erase_at(i);
   const std::size_t c = chunks_.position(chunk_of(k));
-  std::uint64_t& bits = *chunks_.find(chunk_of(k));
+  std::uint64_t& bits = chunks_.value_at(c);
   bits &= ~chunk_bit(k);
   if (bits == 0) chunks_.erase_at(c);
 }
@@ -109,17 +110,17 @@ std::uint64_t tlb::flush_walk_range(std::uint32_t asid, va_t start, va_t end) {
 
 std::uint64_t tlb::flush_walk_all(std::uint32_t asid) {
   mem_->log.tlb(cpu_);
-  return erase_keys({asid, 1, 0}, {asid, 0xfe, ~std::uint64_t{0}});
+  return erase_keys({asid, 1, 0}, {asid, 0xff, ~std::uint64_t{0}});
 }
 
 std::uint64_t tlb::flush_asid(std::uint32_t asid) {
   mem_->log.tlb(cpu_);
-  return erase_keys({asid, 0, 0}, {asid, 0xfe, ~std::uint64_t{0}});
+  return erase_keys({asid, 0, 0}, {asid, 0xff, ~std::uint64_t{0}});
 }
 
 std::uint64_t tlb::flush_all() {
   mem_->log.tlb(cpu_);
-  return erase_keys({0, 0, 0}, {~std::uint32_t{0}, 0xfe, ~std::uint64_t{0}});
+  return erase_keys({0, 0, 0}, {~std::uint32_t{0}, 0xff, ~std::uint64_t{0}});
 }
 
 std::uint64_t tlb::apply(const invalidation& inv) {

@@ -3,7 +3,6 @@
 // ASID. Every entry remembers the generation of the frame it points at, so a later use can
 // tell whether that frame was freed or reused in between.
 #pragma once
-#include <bit>
 #include <compare>
 #include <cstdint>
 #include <utility>

@@ -30,14 +30,17 @@ struct reference {
   std::map<tlb::key, hw::tlb_entry> entries[2];
   std::map<pfn_t, std::vector<holder>> holders;
 
-  void drop(std::uint32_t cpu, const tlb::key& k) {
-    auto& v = holders[entries[cpu].at(k).pfn];
+  void remove_holder(pfn_t pfn, const holder& h) {
+    auto& v = holders[pfn];
     for (std::size_t i = 0; i < v.size(); ++i)
-      if (v[i] == holder{cpu, k}) {
+      if (v[i] == h) {
         v[i] = v.back();
         v.pop_back();
-        break;
+        return;
       }
+  }
+  void drop(std::uint32_t cpu, const tlb::key& k) {
+    remove_holder(entries[cpu].at(k).pfn, {cpu, k});
     entries[cpu].erase(k);
   }
   void insert(std::uint32_t cpu, const tlb::key& k, const hw::tlb_entry& e) {
@@ -47,16 +50,8 @@ struct reference {
       it->second = e;
       return;
     }
-    if (it != entries[cpu].end()) {
-      // The entry is replaced in place: the old holder leaves, the new one is appended.
-      auto& v = holders[it->second.pfn];
-      for (std::size_t i = 0; i < v.size(); ++i)
-        if (v[i] == holder{cpu, k}) {
-          v[i] = v.back();
-          v.pop_back();
-          break;
-        }
-    }
+    // An entry replaced in place: the old holder leaves, the new one is appended.
+    if (it != entries[cpu].end()) remove_holder(it->second.pfn, {cpu, k});
     entries[cpu][k] = e;
     holders[e.pfn].push_back({cpu, k});
   }
