@@ -180,6 +180,55 @@ std::vector<std::uint64_t> execution::event_inputs(const choice& o) {
   return in;
 }
 
+void execution::make(const choice& c) {
+  step_record rec;
+  if (record_) {
+    rec = describe(c);
+    if (c.actor < k_.ncpus()) rec.irqs_off = !k_.eng.irqs_enabled(c.actor);
+  }
+  const sim::sim_time at = static_cast<sim::sim_time>(depth_) * k_tick;
+  ++depth_;
+  switch (c.kind) {
+    case choice_kind::step:
+    case choice_kind::irq:
+      k_.eng.explore_step(c.actor, c.kind == choice_kind::irq, at);
+      last_ = c.actor;
+      break;
+    case choice_kind::walk:
+      kern::speculative_walk(k_, c.actor, cfg_.prog.addresses.at(c.arg));
+      break;
+    case choice_kind::preempt:
+    case choice_kind::resume:
+      k_.vcpu.set_preempted(c.actor, c.kind == choice_kind::preempt);
+      break;
+    case choice_kind::evict:
+      k_.cpus.at(c.actor).tlb.evict(cfg_.prog.addresses.at(c.arg));
+      break;
+    case choice_kind::nmi:
+      k_.eng.explore_nmi(c.actor, kern::perf_nmi(k_, c.actor, cfg_.prog.addresses.at(c.arg)), at);
+      last_ = c.actor;
+      break;
+    case choice_kind::land: {
+      auto& pending = k_.cpus.at(c.actor).pending_invalidations;
+      k_.cpus[c.actor].tlb.apply(pending.front());
+      pending.erase(pending.begin());
+      break;
+    }
+  }
+  if (record_) log_.push_back(std::move(rec));
+}
+
+void execution::advance(const choice& c) {
+  // The engine refuses a step or IRQ that is not enabled; a preempted vCPU is the
+  // explorer's own state, checked here (the full options are not computed).
+  if (c.actor < k_.ncpus() && k_.vcpu.preempted(c.actor) &&
+      (c.kind == choice_kind::step || c.kind == choice_kind::irq))
+    throw std::logic_error("model nondeterminism: a replayed step of a preempted vCPU");
+  if (c.kind == choice_kind::land && k_.cpus.at(c.actor).pending_invalidations.empty())
+    throw std::logic_error("model nondeterminism: a replayed landing with nothing pending");
+  make(c);
+}
+
 void execution::apply(const choice& c, commute_mask* indep) {
   // The reduction's view of c: which options it commutes with (see execution.h).
   const auto event_elsewhere = [&c](const choice& o) {
@@ -221,41 +270,7 @@ void execution::apply(const choice& c, commute_mask* indep) {
     const auto cont = continuation();
     return !cont || *cont == c;
   }();
-  step_record rec;
-  if (record_) {
-    rec = describe(c);
-    if (c.actor < k_.ncpus()) rec.irqs_off = !k_.eng.irqs_enabled(c.actor);
-  }
-  const sim::sim_time at = static_cast<sim::sim_time>(depth_) * k_tick;
-  ++depth_;
-  switch (c.kind) {
-    case choice_kind::step:
-    case choice_kind::irq:
-      k_.eng.explore_step(c.actor, c.kind == choice_kind::irq, at);
-      last_ = c.actor;
-      break;
-    case choice_kind::walk:
-      kern::speculative_walk(k_, c.actor, cfg_.prog.addresses.at(c.arg));
-      break;
-    case choice_kind::preempt:
-    case choice_kind::resume:
-      k_.vcpu.set_preempted(c.actor, c.kind == choice_kind::preempt);
-      break;
-    case choice_kind::evict:
-      k_.cpus.at(c.actor).tlb.evict(cfg_.prog.addresses.at(c.arg));
-      break;
-    case choice_kind::nmi:
-      k_.eng.explore_nmi(c.actor, kern::perf_nmi(k_, c.actor, cfg_.prog.addresses.at(c.arg)), at);
-      last_ = c.actor;
-      break;
-    case choice_kind::land: {
-      auto& pending = k_.cpus.at(c.actor).pending_invalidations;
-      k_.cpus[c.actor].tlb.apply(pending.front());
-      pending.erase(pending.begin());
-      break;
-    }
-  }
-  if (record_) log_.push_back(std::move(rec));
+  make(c);
   const mm::access_log touched = k_.mem.log;
   k_.mem.log = {};
   const std::uint64_t vcpu_reads = k_.vcpu.read_log();

@@ -65,6 +65,11 @@ class execution {
   // steal-time state, did not change whether it can move, did not end the program, and
   // costs the same in both orders (a preemption ends a free switch).
   void apply(const choice& c, commute_mask* indep = nullptr);
+  // Makes choice c without computing the options after it: the explorer replaying a
+  // prefix it explored before (whose options it has) up to where it needs them again.
+  // options(), woke_another() and the state apply() measures from are stale until two
+  // apply() calls have followed (the second needs the first's view of who could move).
+  void advance(const choice& c);
   // The last actor that made a step (none at the start).
   std::optional<unsigned> last_actor() const { return last_; }
   // Whether the last step enabled another actor (woke a waiter, raised its IPI): switching
@@ -85,6 +90,8 @@ class execution {
 
  private:
   void compute_options();
+  // The choice's effect on the kernel (and the log when recording).
+  void make(const choice& c);
   // What the TLB-only hardware event o reads outside its CPU's TLB, and whether it may happen.
   std::vector<std::uint64_t> event_inputs(const choice& o);
   step_record describe(const choice& c) const;

@@ -98,10 +98,20 @@ class dfs_explorer {
   // One execution along the current path, extended by default choices; true if it violated.
   bool execute_once(explore_result& r) {
     execution e(cfg_, false);
+    // Options are needed again from the first node whose choice is measured here (its
+    // mask is not known yet), else at the end (first_full says from where to compute them).
+    std::size_t need = path_.size();
+    for (std::size_t d = 0; opt_.reduce && d < need; ++d)
+      if (path_[d].indep[path_[d].pos].empty()) need = d;
+    const std::size_t full = first_full(need);
     for (std::size_t d = 0; d < path_.size(); ++d) {
-      if (e.options() != path_[d].options)
-        throw std::logic_error("model nondeterminism: a replayed prefix diverged");
       node& n = path_[d];
+      if (d < full) {
+        e.advance(n.taken());
+        continue;
+      }
+      if ((d == 0 || d > full) && e.options() != n.options)
+        throw std::logic_error("model nondeterminism: a replayed prefix diverged");
       if (opt_.reduce && n.indep[n.pos].empty()) {
         if (d == path_.size() - 1) learn_earlier_masks(d);
         e.apply(n.taken(), &n.indep[n.pos]);
@@ -135,9 +145,26 @@ class dfs_explorer {
     }
   }
 
+  // Replaying up to where the options are needed again (node `need`), the choices before
+  // the returned node are made without computing the options after them. Whether the last
+  // choice woke another actor (read at `need`) was decided by the last choice before it
+  // that is not TLB-only (those keep it), from who could move before that one: the options
+  // are computed from the choice before it on.
+  std::size_t first_full(std::size_t need) const {
+    std::size_t k = need;  // k - 1: the last choice before `need` that is not TLB-only
+    while (k > 0 && tlb_only(path_[k - 1].taken())) --k;
+    return k >= 2 ? k - 2 : 0;
+  }
+
   // Makes the choices of the path's first d nodes (to measure one more choice there).
   void replay_prefix(execution& e, std::size_t d) const {
-    for (std::size_t i = 0; i < d; ++i) e.apply(path_[i].taken());
+    const std::size_t full = first_full(d);
+    for (std::size_t i = 0; i < d; ++i) {
+      if (i < full)
+        e.advance(path_[i].taken());
+      else
+        e.apply(path_[i].taken());
+    }
   }
 
   // The sleep set (into `out`) of the node reached by taking path_[d]'s current choice t: what

@@ -54,8 +54,9 @@ sim::task<bool> collapse_huge_page(kernel& k, unsigned cpu, mm::mm_struct& mm, m
   co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
   std::int64_t present = 0;
   bool isolated = true;
-  for (unsigned i = 0; i < mm::PTRS_PER_TABLE; ++i) {
-    const mm::pt_entry& pte = k.mem.table(table).e[i];
+  // The table object stays where it is while its frame lives (frame::table owns it).
+  mm::pt_table& ptes = k.mem.table(table);
+  for (const mm::pt_entry& pte : ptes.e) {
     if (!pte.present()) continue;
     ++present;
     if (k.mem[pte.pfn].refcount != 1) isolated = false;
@@ -74,8 +75,7 @@ sim::task<bool> collapse_huge_page(kernel& k, unsigned cpu, mm::mm_struct& mm, m
   // __collapse_huge_page_copy(): copy, clear the PTEs, free the small pages.
   co_await k.step(cost::param::page_copy, present);
   co_await k.step(cost::param::pt_write, present);
-  for (unsigned i = 0; i < mm::PTRS_PER_TABLE; ++i) {
-    mm::pt_entry& pte = k.mem.table(table).e[i];
+  for (mm::pt_entry& pte : ptes.e) {
     if (!pte.present()) continue;
     const mm::pfn_t page = pte.pfn;
     pte = {};
