@@ -3,17 +3,21 @@
 // input_error (exit code 2 in the CLI); a crash, a sanitizer report, another exception or a
 // hang is a finding.
 #pragma once
+#include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "program/program.h"
 #include "workload/config.h"
+#include "workload/cost_file.h"
 
 namespace sd::fuzz {
 
-// The text as a scenario file (parsed, then resolved as simulate would) and as a program
-// file, and each of its first lines as a command line's KEY=VALUE for --set, --cost and
+// The text as a scenario file (parsed, then resolved as simulate would), as a program
+// file and as a cost file (parsed, then written and read back), and each of its first lines as a
+// command line's KEY=VALUE for --set, --cost and
 // --knob on a built-in scenario.
 inline void exercise(const std::string& text) {
   try {
@@ -24,6 +28,20 @@ inline void exercise(const std::string& text) {
   try {
     (void)sd::program::parse_program(text, "fuzz.toml");
   } catch (const sd::workload::input_error&) {
+  }
+  std::optional<sd::workload::cost_file> cost;
+  try {
+    cost = sd::workload::parse_cost_file(text, "fuzz.toml");
+  } catch (const sd::workload::input_error&) {
+  }
+  // What host --calibrate writes from a file it read must read back (keys and strings
+  // escaped): a failure here is a finding.
+  if (cost) {
+    try {
+      (void)sd::workload::parse_cost_file(sd::workload::format_cost_file(*cost), "again.toml");
+    } catch (const sd::workload::input_error&) {
+      std::abort();
+    }
   }
   std::string_view rest = text;
   for (int lines = 0; !rest.empty() && lines < 8; ++lines) {

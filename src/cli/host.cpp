@@ -1,5 +1,6 @@
 #include <sys/utsname.h>
 
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -8,8 +9,10 @@
 #include "host/host_report.h"
 #include "host/host_run.h"
 #include "patches/patches.h"
+#include "predict/calibrate.h"
 #include "predict/predict.h"
 #include "workload/config.h"
+#include "workload/cost_file.h"
 
 namespace sd::cli {
 
@@ -19,6 +22,7 @@ command_fn add_host(CLI::App& app) {
   struct predict_opts {
     bool on = false;
     std::string arch, patches;
+    std::string calibrate;  // --calibrate FILE
   };
   auto pred = std::make_shared<predict_opts>();
   CLI::App* sub = app.add_subcommand(
@@ -47,17 +51,37 @@ command_fn add_host(CLI::App& app) {
                 "also run the model of this machine on each phase's twin and print measured | "
                 "model | equal per count (arch, CPUs and patch set guessed from the machine, "
                 "each with its evidence)");
-  sub->add_option("--arch", pred->arch, "--predict: model this arch instead of the guessed one")
+  sub->add_option("--calibrate", pred->calibrate,
+                  "fit the cost parameters this scenario pins down so that the model of this "
+                  "machine takes per op what it measured, and write them to FILE (kept: its "
+                  "other values) for --cost-file")
+      ->type_name("FILE");
+  sub->add_option("--arch", pred->arch,
+                  "--predict, --calibrate: model this arch instead of the guessed one")
       ->type_name("ARCH")
       ->check(one_of({"x86", "x86-kvm", "x86-invlpgb", "arm64"}));
   sub->add_option("--patches", pred->patches,
-                  "--predict: model this patch set instead of the guessed one")
+                  "--predict, --calibrate: model this patch set instead of the guessed one")
       ->type_name("SET");
   sub->add_option("--json", *json, "write the JSON result to FILE, or - for stdout")
       ->type_name("FILE|-");
   return [o, json, pred]() -> int {
-    if ((!pred->arch.empty() || !pred->patches.empty()) && !pred->on)
-      throw workload::input_error("--arch and --patches only apply with --predict");
+    if ((!pred->arch.empty() || !pred->patches.empty()) && !pred->on && pred->calibrate.empty())
+      throw workload::input_error("--arch and --patches only apply with --predict or --calibrate");
+    // --calibrate: the file's own values are the model's starting point and are kept; the
+    // new file is written next to it and renamed over it only when the fit is done.
+    workload::cost_file calibrated;
+    output_file calibrate_out;
+    if (!pred->calibrate.empty()) {
+      if (!predict::calibrates(o->scenario))
+        throw workload::input_error("--calibrate: " + o->scenario +
+                                    " pins down no cost parameter (scenarios that do: " +
+                                    predict::calibrated_scenarios() + ")");
+      if (std::filesystem::exists(pred->calibrate))
+        calibrated = workload::load_cost_file(pred->calibrate);
+      calibrated.path = pred->calibrate;
+      calibrate_out = output_file("--calibrate", pred->calibrate + ".tmp");
+    }
     if (!pred->patches.empty()) {
       try {
         patches::parse_patch_set(pred->patches);
@@ -73,7 +97,8 @@ command_fn add_host(CLI::App& app) {
       throw workload::input_error(e.what());
     }
     std::optional<predict::prediction> prediction;
-    if (pred->on) {
+    std::optional<predict::calibration> calibration;
+    if (pred->on || calibrate_out.wanted()) {
       utsname u{};
       uname(&u);
       predict::machine_guess m = predict::guess_machine(r.cpus, u.release, u.machine);
@@ -85,16 +110,33 @@ command_fn add_host(CLI::App& app) {
         m.patches = pred->patches;
         m.why.push_back("patches " + m.patches + ": --patches");
       }
-      prediction = predict::predict(r, m);
+      if (pred->on) prediction = predict::predict(r, m);
+      if (calibrate_out.wanted() && !r.interrupted_by) {
+        calibration = predict::calibrate(r, m, calibrated.costs);
+        calibrate_out.write(
+            workload::format_cost_file(predict::merge_into(std::move(calibrated), *calibration)));
+        std::error_code ec;
+        std::filesystem::rename(pred->calibrate + ".tmp", pred->calibrate, ec);
+        if (ec)
+          throw workload::input_error("--calibrate: cannot replace " + pred->calibrate + ": " +
+                                      ec.message());
+      }
     }
+    if (calibrate_out.wanted() && !calibration)
+      std::filesystem::remove(pred->calibrate + ".tmp");  // interrupted: nothing to write
     if (json_out.wanted()) {
       nlohmann::ordered_json j = host::to_json(r);
       if (prediction) predict::add_to_json(j, *prediction);
+      if (calibration) {
+        j["calibration"] = predict::to_json(*calibration);
+        j["calibration"]["file"] = pred->calibrate;
+      }
       json_out.write(j.dump(2) + "\n");
     }
     if (!json_out.to_stdout()) {
       host::print_table(std::cout, r);
       if (prediction) predict::print_prediction(std::cout, *prediction);
+      if (calibration) predict::print_calibration(std::cout, *calibration, pred->calibrate);
     }
     // Exit codes (README): 128 + the signal when interrupted (partial results were written),
     // 3 when every phase was skipped (nothing measured), else 0.

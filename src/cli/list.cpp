@@ -15,6 +15,7 @@
 #include "triage/registry.h"
 #include "workload/builtin.h"
 #include "workload/config.h"
+#include "workload/cost_file.h"
 #include "workload/units.h"
 
 namespace sd::cli {
@@ -52,11 +53,22 @@ void list_knobs() {
   }
 }
 
-void list_costs() {
+void list_costs(const std::string& cost_file) {
   fmt::print("cost parameters (ns; presets x86-server / arm64-server; largest accepted):\n");
   for (const auto& p : cost::params())
     fmt::print("  {:<24} {:>9} {:>9} {:>7}  {}\n      source: {}\n", p.name, p.x86_server,
                p.arm64_server, workload::format_time_ns(cost::max_value(p.id)), p.help, p.source);
+  if (cost_file.empty()) return;
+  // What --cost-file FILE would set, and on what evidence (host --calibrate records it).
+  const workload::cost_file f = workload::load_cost_file(cost_file);
+  fmt::print("\ncost file {} ({} parameter{}; --cost-file, --cost overrides it):\n", f.path,
+             f.costs.size(), f.costs.size() == 1 ? "" : "s");
+  for (const auto& [k, v] : f.calibration) fmt::print("  {}: {}\n", k, v);
+  for (const auto& c : f.costs) {
+    const auto it = f.sources.find(c.key);
+    fmt::print("  {:<24} {:>9}  source: {}\n", c.key, c.text,
+               it == f.sources.end() ? "not stated in the file" : it->second);
+  }
 }
 
 void list_metrics() {
@@ -151,6 +163,7 @@ void list_triage() {
 
 command_fn add_list(CLI::App& app) {
   auto what = std::make_shared<std::string>();
+  auto cost_file = std::make_shared<std::string>();
   CLI::App* sub = app.add_subcommand(
       "list",
       "list arches, scenarios, programs, knobs, costs, metrics, invariants, patches, triage");
@@ -160,8 +173,13 @@ command_fn add_list(CLI::App& app) {
       ->type_name("WHAT")
       ->check(one_of({"arches", "scenarios", "programs", "knobs", "costs", "metrics", "invariants",
                       "patches", "triage"}));
-  return [what]() -> int {
+  sub->add_option("--cost-file", *cost_file,
+                  "with costs: also show what this cost file sets, and where each value came from")
+      ->type_name("FILE");
+  return [what, cost_file]() -> int {
     const std::string& w = *what;
+    if (!cost_file->empty() && !w.empty() && w != "costs")
+      throw workload::input_error("--cost-file only applies to 'list costs'");
     if (w.empty() || w == "arches") list_arches();
     if (w.empty() || w == "scenarios") {
       list_scenarios();
@@ -169,7 +187,7 @@ command_fn add_list(CLI::App& app) {
     }
     if (w.empty() || w == "programs") list_programs();
     if (w.empty() || w == "knobs") list_knobs();
-    if (w.empty() || w == "costs") list_costs();
+    if (w.empty() || w == "costs") list_costs(*cost_file);
     if (w.empty() || w == "metrics") list_metrics();
     if (w.empty() || w == "invariants") list_invariants();
     if (w.empty() || w == "patches") list_patches();

@@ -17,6 +17,7 @@ struct run_options {
   std::optional<unsigned> cpus;
   std::optional<std::uint64_t> seed;
   std::vector<std::string> sets, costs, knobs;
+  std::string cost_file;  // --cost-file: applied before --cost, after a scenario's [cost]
 };
 
 void add_run_options(CLI::App* sub, run_options& o);

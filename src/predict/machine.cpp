@@ -13,12 +13,23 @@ namespace sd::predict {
 
 namespace {
 
+// The value of the first CPU's line `field` in /proc/cpuinfo ("" if none).
+std::string cpuinfo_field(const std::string& cpuinfo, std::string_view field) {
+  std::istringstream in(cpuinfo);
+  for (std::string line; std::getline(in, line);) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos || line.rfind(field, 0) != 0) continue;
+    const auto name_end = line.find_last_not_of(" \t", colon - 1);
+    if (name_end + 1 != field.size()) continue;  // "flags" is not "flags_x"
+    const auto v = line.find_first_not_of(' ', colon + 1);
+    return v == std::string::npos ? "" : line.substr(v);
+  }
+  return "";
+}
+
 // The "flags" line of the first CPU in /proc/cpuinfo, with a space on either side.
 std::string cpu_flags(const std::string& cpuinfo) {
-  std::istringstream in(cpuinfo);
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("flags", 0) == 0) return " " + line.substr(line.find(':') + 1) + " ";
-  return "";
+  return " " + cpuinfo_field(cpuinfo, "flags") + " ";
 }
 
 // A guest whose CPUs took no TLB-shootdown interrupt since boot although they exchanged
@@ -67,6 +78,7 @@ machine_guess guess_machine(unsigned cpus, const std::string& release, const std
   g.kernel_release = release;
   std::string cpuinfo;
   const bool have_cpuinfo = host::read_text_file(root + "proc/cpuinfo", cpuinfo);
+  if (have_cpuinfo) g.cpu_model = cpuinfo_field(cpuinfo, "model name");
   if (uname_m == "aarch64") {
     g.arch = "arm64";
     g.why.push_back("arch arm64: uname -m is aarch64");

@@ -11,6 +11,7 @@ struct machine_guess {
   std::string arch;              // x86, x86-kvm, x86-invlpgb, arm64
   unsigned cpus = 0;             // online CPUs
   std::string kernel_release;    // uname -r
+  std::string cpu_model;         // /proc/cpuinfo "model name" ("" if none, e.g. arm64)
   std::string patches;           // a patch-set spec (shootdown list patches)
   std::vector<std::string> why;  // one line per decision, with its evidence
   // x86 guests whose hypervisor flushes remote TLBs itself (a hypercall, e.g. PVM's

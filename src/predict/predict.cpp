@@ -35,16 +35,6 @@ per_op model_totals(const kern::metrics& m) {
   return t;
 }
 
-kern::metrics run_twin(const std::string& text, const machine_guess& m) {
-  workload::scenario_spec spec;
-  spec.parsed_program =
-      std::make_shared<const program::program>(program::parse_program(text, "host twin"));
-  spec.arch = m.arch;
-  spec.cpus = std::max(m.cpus, spec.parsed_program->min_cpus());
-  spec.patches = workload::setting{"patches", m.patches, "host --predict"};
-  return workload::simulate(workload::resolve(spec)).stats;
-}
-
 // Per-op medians over the repeats of what host could measure.
 per_op measured_per_op(const host::host_result& r, const host::phase_result& p,
                        const std::set<std::string>& names) {
@@ -117,8 +107,8 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
     }
     pp.differs = tw->differs;
     pp.ops = tw->ops;
-    const per_op a = model_totals(run_twin(tw->without, m));
-    const per_op b = model_totals(run_twin(tw->with, m));
+    const per_op a = model_totals(run_twin(tw->without, m).stats);
+    const per_op b = model_totals(run_twin(tw->with, m).stats);
     std::set<std::string> names;  // sorted, each once
     for (const auto& [k, v] : b) names.insert(k);
     for (const auto& [k, v] : a) names.insert(k);

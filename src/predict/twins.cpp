@@ -2,8 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <functional>
+#include <memory>
 #include <vector>
+
+#include "program/program.h"
 
 namespace sd::predict {
 
@@ -46,16 +50,23 @@ lazy_others lazy_cpus(unsigned cpus, bool lazy) {
   return l;
 }
 
-// A phase measured by host's measure(): every round inside the window. `round(i)` gives the
-// ops of round i; `with` runs k_base + k_rounds rounds, `without` k_base.
-twin rounds_twin(const std::string& setup, const std::function<std::string(unsigned)>& round,
-                 bool siblings, unsigned cpus, bool lazy, const std::string& differs = "") {
+// A phase measured by host's measure() or measure_rounds(). `round(i)` gives the ops of
+// round i inside the window, `prepare(i)` (if any) those before it, outside the window;
+// `with` runs k_base + k_rounds rounds, `without` k_base and then only the preparation of
+// the other k_rounds, so the two differ by what the host times.
+using round_ops = std::function<std::string(unsigned)>;
+twin rounds_twin(const std::string& setup, const round_ops& round, bool siblings, unsigned cpus,
+                 bool lazy, const std::string& differs = "", const round_ops& prepare = {}) {
   const lazy_others others = lazy_cpus(cpus, lazy);
-  auto build = [&](unsigned n) {
+  auto build = [&](unsigned measured) {
     std::string ops = "\"enter p\"" + others.waits;
     if (siblings) ops += ", \"user 50us\"";
     if (!setup.empty()) ops += ", " + setup;
-    for (unsigned i = 0; i < n; ++i) ops += ", " + round(i);
+    for (unsigned i = 0; i < k_base + k_rounds; ++i) {
+      if (i >= measured && !prepare) break;
+      if (prepare) ops += ", " + prepare(i);
+      if (i < measured) ops += ", " + round(i);
+    }
     return header({"p"}) + cpu_section(0, ops) + others.sections + (siblings ? k_siblings : "");
   };
   return {build(k_base + k_rounds), build(k_base), k_rounds, differs};
@@ -139,6 +150,18 @@ twin hugetlb_serial_twin(unsigned cpus) {
 
 }  // namespace
 
+workload::run_result run_twin(const std::string& text, const machine_guess& m,
+                              const std::vector<workload::setting>& costs) {
+  workload::scenario_spec spec;
+  spec.parsed_program =
+      std::make_shared<const program::program>(program::parse_program(text, "host twin"));
+  spec.arch = m.arch;
+  spec.cpus = std::max(m.cpus, spec.parsed_program->min_cpus());
+  spec.patches = workload::setting{"patches", m.patches, "host --predict"};
+  spec.costs = costs;
+  return workload::simulate(workload::resolve(spec));
+}
+
 std::optional<twin> twin_of(const std::string& scenario, const std::string& phase, unsigned cpus,
                             std::string& why) {
   const bool siblings = phase == "with-siblings" || phase == "all-cpus";
@@ -183,18 +206,18 @@ std::optional<twin> twin_of(const std::string& scenario, const std::string& phas
     }
     return t;
   }
-  // collapse_rounds: 512 touched small pages in an aligned 2 MiB range, then MADV_COLLAPSE;
-  // one fresh range per round (a collapsed range cannot be collapsed again).
+  // collapse_rounds: 512 touched small pages in an aligned 2 MiB range (outside the window),
+  // then MADV_COLLAPSE; one fresh range per round (a collapsed range cannot be collapsed
+  // again).
   if (scenario == "khugepaged-collapse")
     return rounds_twin(
-        "",
-        [](unsigned i) {
-          return fmt::format(
-              "\"mmap {0}MiB 2MiB\", \"touch {0}MiB 512 write\", \"collapse p {0}MiB\"", 2 * i);
-        },
-        siblings, cpus, !siblings,
+        "", [](unsigned i) { return fmt::format("\"collapse p {}MiB\"", 2 * i); }, siblings, cpus,
+        !siblings,
         "the model collapses as khugepaged does (collapse_huge_page from a kthread); the host "
-        "calls MADV_COLLAPSE from the process on its own CPU");
+        "calls MADV_COLLAPSE from the process on its own CPU",
+        [](unsigned i) {
+          return fmt::format("\"mmap {0}MiB 2MiB\", \"touch {0}MiB 512 write\"", 2 * i);
+        });
   if (scenario == "fork-cow-reuse") return cow_twin(phase == "copy", cpus);
   if (scenario == "uffd-move") return uffd_twin(phase == "crossing" ? 256 : 512, cpus);
   if (scenario == "hugetlb-fork-exit" && phase == "serial") return hugetlb_serial_twin(cpus);

@@ -4,6 +4,11 @@
 #pragma once
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "predict/machine.h"
+#include "workload/config.h"
+#include "workload/run.h"
 
 namespace sd::predict {
 
@@ -20,5 +25,10 @@ struct twin {
 // nullopt when the phase has no twin; `why` then says why.
 std::optional<twin> twin_of(const std::string& scenario, const std::string& phase, unsigned cpus,
                             std::string& why);
+
+// Runs a twin program (timed) on the model of machine m, with cost parameters `costs` over
+// the arch's preset.
+workload::run_result run_twin(const std::string& text, const machine_guess& m,
+                              const std::vector<workload::setting>& costs = {});
 
 }  // namespace sd::predict

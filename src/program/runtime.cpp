@@ -115,6 +115,7 @@ void spawn_program(kernel& k, const program& p, workload::thread_group& threads,
     rt.labels.push_back(std::make_unique<workload::event>());
   rt.current.assign(k.ncpus(), -1);
   rt.running.assign(k.ncpus(), nullptr);
+  rt.ended_at.assign(k.ncpus(), 0);
   // A process's users are the CPUs that enter it: the last of them to exit tears it down.
   auto program_of = [&](unsigned cpu) { return cpu < p.cpus.size() ? &p.cpus[cpu] : &p.extra; };
   for (unsigned cpu = 0; cpu < k.ncpus(); ++cpu)
@@ -130,6 +131,7 @@ void spawn_program(kernel& k, const program& p, workload::thread_group& threads,
         co_await run_op(kk, c, o, rt);
       }
       rt.running[c] = nullptr;
+      rt.ended_at[c] = kk.eng.clock(c);
     });
   }
 }

@@ -18,6 +18,9 @@ struct runtime {
   std::vector<std::unique_ptr<workload::event>> labels;
   std::vector<int> current;        // per CPU: index of the process whose thread runs there, or -1
   std::vector<const op*> running;  // per CPU: the op being run (null before and after)
+  // Per CPU: the simulated time its last op returned (timed runs; 0 if it has no ops or
+  // has not finished). host --calibrate times a twin's CPU 0 by it.
+  std::vector<sim::sim_time> ended_at;
 };
 
 // Creates the processes' mms and files, marks nohz_full CPUs, and spawns CPU i's ops on

@@ -35,6 +35,7 @@ nlohmann::ordered_json config_json(const workload::run_config& c) {
       params[std::string(d.name)] = workload::format_param(d, c.params.at(std::string(d.name)));
   j["params"] = params;
   j["cost_preset"] = std::string(cost::preset_name(c.costs.base()));
+  if (!c.cost_file.empty()) j["cost_file"] = c.cost_file;
   nlohmann::ordered_json costs = nlohmann::ordered_json::object();
   for (const auto& p : cost::params()) costs[std::string(p.name)] = c.costs[p.id];
   j["costs_ns"] = costs;

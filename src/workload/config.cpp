@@ -236,6 +236,7 @@ run_config resolve(const scenario_spec& spec) {
   }
 
   cfg.costs = cost::cost_model(arch::find_arch(cfg.arch)->costs);
+  cfg.cost_file = spec.cost_file;
   for (const auto& s : spec.costs) {
     auto p = cost::find_param(s.key);
     if (!p) throw input_error(s.origin + ": unknown cost parameter (see 'shootdown list costs')");

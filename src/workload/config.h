@@ -46,6 +46,7 @@ struct scenario_spec {
   std::optional<setting> patches;  // patch-set spec, e.g. "v7.0+x86-wake-lazy-on-unshare"
   std::vector<setting> params;
   std::vector<setting> costs;
+  std::string cost_file;  // --cost-file, whose values are among `costs` ("" if none)
   std::vector<setting> knobs;
 };
 
@@ -61,6 +62,7 @@ struct run_config {
   param_values params;
   cost::cost_model costs{cost::preset::x86_server};
   std::map<std::string, sim::sim_time> cost_overrides;  // by name, as given
+  std::string cost_file;                                // where some of them came from
   patches::knob_set knobs;
   std::map<std::string, bool> knob_overrides;
 };

@@ -58,6 +58,7 @@ run_result simulate(const run_config& cfg, kern::trace_recorder* trace,
   r.violations = k.mon.violations();
   r.violations_total = k.mon.total();
   r.model_steps = k.eng.steps();
+  r.program_ended_ns = rt.ended_at;
   for (sim::actor_id a = 0; a < k.eng.actors(); ++a)
     r.last_event_ns = std::max(r.last_event_ns, k.eng.clock(a));
   return r;

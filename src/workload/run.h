@@ -17,6 +17,7 @@ struct run_result {
   std::uint64_t violations_total = 0;
   std::uint64_t model_steps = 0;
   sim::sim_time last_event_ns = 0;  // the last step of any actor (RCU callbacks included)
+  std::vector<sim::sim_time> program_ended_ns;  // programs: per CPU, when its ops were done
   bool ok() const { return violations_total == 0; }
 };
 

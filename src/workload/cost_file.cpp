@@ -1,0 +1,120 @@
+#include "workload/cost_file.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "workload/input_file.h"
+#include "workload/toml_input.h"
+#include "workload/units.h"
+
+namespace sd::workload {
+
+namespace {
+
+// A TOML basic string: quotes, backslashes and control characters escaped.
+std::string quoted(const std::string& s) {
+  std::string out = "\"";
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (ch == '"' || ch == '\\')
+      out += std::string("\\") + ch;
+    else if (c < 0x20 || c == 0x7f)
+      out += fmt::format("\\u{:04x}", c);
+    else
+      out += ch;
+  }
+  return out + "\"";
+}
+
+// A key as written: bare when TOML allows it, else quoted.
+std::string key_text(const std::string& k) {
+  const bool bare = !k.empty() && std::all_of(k.begin(), k.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+  return bare ? k : quoted(k);
+}
+
+void check_cost(const setting& s) {
+  const auto p = cost::find_param(s.key);
+  if (!p) throw input_error(s.origin + ": unknown cost parameter (see 'shootdown list costs')");
+  try {
+    if (parse_time_ns(s.text) > cost::max_value(*p))
+      throw std::invalid_argument("at most " + format_time_ns(cost::max_value(*p)) +
+                                  " (a real machine's range), got " + s.text);
+  } catch (const std::invalid_argument& e) {
+    throw input_error(s.origin + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+cost_file parse_cost_file(const std::string& text, const std::string& path) {
+  const toml::table root = parse_toml(text, path);
+  cost_file f;
+  f.path = path;
+  for (const auto& [k, v] : root) {
+    const std::string key(k.str());
+    const std::string at = toml_where(path, v, key);
+    if (!v.is_table())
+      throw input_error(at +
+                        ": unknown key (a cost file has the sections [calibration], "
+                        "[cost] and [source])");
+    const toml::table& t = *v.as_table();
+    if (key == "cost") {
+      for (const auto& [pk, pv] : t) {
+        const std::string pat = toml_where(path, pv, "[cost] " + std::string(pk.str()));
+        if (!pv.is_string())
+          throw input_error(pat + ": expected a time with a unit, such as \"250ns\"");
+        f.costs.push_back({std::string(pk.str()), *pv.value<std::string>(), pat});
+        check_cost(f.costs.back());
+      }
+    } else if (key == "calibration" || key == "source") {
+      for (const auto& [ek, ev] : t) {
+        const std::string eat = toml_where(path, ev, "[" + key + "] " + std::string(ek.str()));
+        if (!ev.is_string()) throw input_error(eat + ": expected a string");
+        (key == "calibration" ? f.calibration : f.sources)[std::string(ek.str())] =
+            *ev.value<std::string>();
+      }
+    } else {
+      throw input_error(at + ": unknown section (known: [calibration], [cost], [source])");
+    }
+  }
+  // A source names a parameter the file sets (checked after every section was read, as
+  // TOML does not order sections).
+  if (const auto* src = root["source"].as_table())
+    for (const auto& [sk, sv] : *src) {
+      const bool set = std::any_of(f.costs.begin(), f.costs.end(),
+                                   [&](const setting& s) { return s.key == sk.str(); });
+      if (!set)
+        throw input_error(toml_where(path, sv, "[source] " + std::string(sk.str())) +
+                          ": no such parameter in [cost]");
+    }
+  return f;
+}
+
+cost_file load_cost_file(const std::string& path) {
+  const auto text = read_input_file(path, "cost");
+  if (!text) throw input_error(path + ": no such cost file");
+  return parse_cost_file(*text, path);
+}
+
+std::string format_cost_file(const cost_file& f) {
+  std::string out =
+      "# shootdown cost file: simulate and compare load it with --cost-file (--cost overrides "
+      "it);\n# `shootdown list costs --cost-file FILE` shows it beside the presets.\n";
+  if (!f.calibration.empty()) {
+    out += "\n[calibration]\n";
+    for (const auto& [k, v] : f.calibration) out += key_text(k) + " = " + quoted(v) + "\n";
+  }
+  out += "\n[cost]\n";
+  for (const auto& s : f.costs) out += s.key + " = " + quoted(s.text) + "\n";
+  if (!f.sources.empty()) {
+    out += "\n[source]\n";
+    for (const auto& [k, v] : f.sources) out += key_text(k) + " = " + quoted(v) + "\n";
+  }
+  return out;
+}
+
+}  // namespace sd::workload
