@@ -67,8 +67,10 @@ class execution {
   void apply(const choice& c, commute_mask* indep = nullptr);
   // Makes choice c without computing the options after it: the explorer replaying a
   // prefix it explored before (whose options it has) up to where it needs them again.
-  // options(), woke_another() and the state apply() measures from are stale until two
-  // apply() calls have followed (the second needs the first's view of who could move).
+  // options(), woke_another() and the state apply() measures from are stale until apply()
+  // has made the last choice that is not TLB-only and the one before it (whether a step
+  // woke another actor compares who could move before and after it; a TLB-only event keeps
+  // the answer: explorer.cpp, first_full).
   void advance(const choice& c);
   // The last actor that made a step (none at the start).
   std::optional<unsigned> last_actor() const { return last_; }
