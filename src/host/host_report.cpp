@@ -97,6 +97,13 @@ nlohmann::ordered_json to_json(const host_result& r) {
         for (const auto& [k, v] : s.csd_queued_all) all[k] = v;
         sj["csd_queued_machine"] = all;
       }
+      if (s.has_fork_part) {
+        // The parent's fork() alone (included in the counts above).
+        nlohmann::ordered_json fork;
+        fork["flushes_by_reason"] = s.fork_flushes_by_reason;
+        if (r.have_csd_tracepoint) fork["csd_queued"] = s.fork_csd_queued;
+        sj["fork"] = fork;
+      }
       reps.push_back(sj);
     }
     if (!p.csd_queued_missing.empty()) pj["csd_queued_missing"] = p.csd_queued_missing;
@@ -155,6 +162,15 @@ void print_table(std::ostream& out, const host_result& r) {
   for (const auto& p : r.phases)
     if (!p.csd_queued_missing.empty())
       fmt::print(out, "\n note: {}: calls queued/op not shown: {}\n", p.name, p.csd_queued_missing);
+  for (const auto& p : r.phases) {
+    if (p.repeats.empty() || !p.repeats.front().has_fork_part) continue;
+    const phase_sample& m = p.repeats[p.repeats.size() / 2];
+    fmt::print(out,
+               "\n note: {}: of these, the parent's fork() itself: tlb_flush/op {}, calls "
+               "queued/op {}; the rest is the child's faults and exit\n",
+               p.name, per_op(m.fork_flushes_by_reason, m.ops),
+               r.have_csd_tracepoint ? per_op(m.fork_csd_queued, m.ops) : "not counted here");
+  }
   for (const auto& p : r.phases) {
     // What other activity adds per op at this phase's speed, from the idle window before it.
     const double per_op = background_per_op(p, p.background.tlb_ipis + p.background.cal_ipis);

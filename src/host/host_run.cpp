@@ -231,12 +231,22 @@ phase_sample measure(const context& ctx, const std::function<void(std::uint64_t)
   return s;
 }
 
+void add_counts(std::map<std::string, std::uint64_t>& into,
+                const std::map<std::string, std::uint64_t>& from) {
+  for (const auto& [k, v] : from) into[k] += v;
+}
+
+// A round's body may call `fork_done()` once, where its fork() returned in the parent: the
+// counts up to there are also kept apart as the fork's (the window closes and reopens
+// there, outside the timed part's bookkeeping).
+using marked_body = std::function<void(const std::function<void()>& fork_done)>;
+
 // Like measure(), but each round has a setup and a teardown outside its own window; a
 // round's body performs `ops_per_round` operations. For operations that need fresh state.
 phase_sample measure_rounds(const context& ctx, std::uint64_t ops_per_round,
-                            const std::function<void()>& setup, const std::function<void()>& body,
+                            const std::function<void()>& setup, const marked_body& body,
                             const std::function<void()>& teardown) {
-  phase_sample s;
+  phase_sample s, fork;
   window w(ctx);
   clock_type::duration inside{};
   const auto start = clock_type::now();
@@ -245,7 +255,11 @@ phase_sample measure_rounds(const context& ctx, std::uint64_t ops_per_round,
   while (rounds < max_rounds && !g_interrupted.load()) {
     setup();
     w.open();
-    body();
+    body([&] {
+      inside += w.close(fork);
+      s.has_fork_part = true;
+      w.open();
+    });
     inside += w.close(s);
     teardown();
     ++rounds;
@@ -253,7 +267,26 @@ phase_sample measure_rounds(const context& ctx, std::uint64_t ops_per_round,
   }
   s.ops = rounds * ops_per_round;
   s.ns_per_op = ns_per(inside, s.ops);
+  if (s.has_fork_part) {
+    // The totals are the whole rounds: the fork's part is added back in.
+    for (std::size_t c = 0; c < fork.tlb_ipis_per_cpu.size(); ++c) {
+      s.tlb_ipis_per_cpu.at(c) += fork.tlb_ipis_per_cpu[c];
+      s.cal_ipis_per_cpu.at(c) += fork.cal_ipis_per_cpu[c];
+    }
+    add_counts(s.flushes_by_reason, fork.flushes_by_reason);
+    add_counts(s.csd_queued, fork.csd_queued);
+    add_counts(s.csd_queued_all, fork.csd_queued_all);
+    s.fork_flushes_by_reason = std::move(fork.flushes_by_reason);
+    s.fork_csd_queued = std::move(fork.csd_queued);
+  }
   return s;
+}
+
+phase_sample measure_rounds(const context& ctx, std::uint64_t ops_per_round,
+                            const std::function<void()>& setup, const std::function<void()>& body,
+                            const std::function<void()>& teardown) {
+  return measure_rounds(
+      ctx, ops_per_round, setup, [&](const std::function<void()>&) { body(); }, teardown);
 }
 
 // A phase body run while a sibling thread spins in user mode on every other CPU.
@@ -495,11 +528,14 @@ phase_sample hugetlb_rounds(const context& ctx, unsigned concurrent) {
   int gate[2] = {-1, -1};
   phase_sample s = measure_rounds(
       ctx, concurrent, [&] { kids.clear(); },
-      [&] {
+      [&](const std::function<void()>& fork_done) {
         gate[0] = gate[1] = -1;
         if (concurrent > 1 && pipe(gate) != 0) throw std::runtime_error("pipe failed");
         for (unsigned i = 0; i < concurrent; ++i) {
           kids.push_back(spawn_child(region, report[1], gate));
+          // Serial: the child is pinned to the parent's CPU and cannot run before the
+          // parent waits, so the counts so far are the fork's own.
+          if (concurrent == 1) fork_done();
           if (concurrent == 1) waitpid(kids.back(), nullptr, 0);
         }
         if (concurrent > 1) {

@@ -17,6 +17,11 @@ struct phase_sample {
   // csd:csd_queue_cpu deltas by callback (host::csd_callbacks()): calls queued on other CPUs
   std::map<std::string, std::uint64_t> csd_queued;
   std::map<std::string, std::uint64_t> csd_queued_all;  // the same, queued by any task
+  // hugetlb-fork-exit serial: what the parent's fork() itself did, counted apart (also in the
+  // totals above); the rest of an op is the child's faults and exit (issue 9 item 11).
+  bool has_fork_part = false;
+  std::map<std::string, std::uint64_t> fork_flushes_by_reason;
+  std::map<std::string, std::uint64_t> fork_csd_queued;
 };
 
 // /proc/interrupts over a window just before a phase in which this process does nothing:

@@ -211,6 +211,19 @@ TEST(Host, EachSerialHugetlbChildExitQueuesOneSyncPerOtherCpu) {
       others, 0.1 * others)
       << out;
   EXPECT_EQ(serial.contains("csd_queued_missing"), !rep.contains("csd_queued")) << serial;
+  // The parent's fork() counted apart (issue 9 item 11): dup_mmap ends with one
+  // flush_tlb_mm(oldmm) (mm/mmap.c), a full flush of the parent's mm on its own CPU
+  // (local_mm_shootdown), so at least one per fork (the PVM guest this was written on traces
+  // about 37 per fork, cause not established); the hugetlb MAP_SHARED VMA is not copied
+  // (vma_needs_copy), so the unshare syncs are all the child exit's.
+  ASSERT_TRUE(rep.contains("fork")) << rep;
+  const double ops = rep["ops"].get<double>();
+  EXPECT_GE(rep["fork"]["flushes_by_reason"].value("local_mm_shootdown", 0.0) / ops, 1.0) << rep;
+  if (rep["fork"].contains("csd_queued")) {
+    EXPECT_EQ(rep["fork"]["csd_queued"].value("tlb_remove_table_smp_sync", 0), 0) << rep;
+  }
+  EXPECT_GE(rep["flushes_by_reason"].value("local_mm_shootdown", 0.0),
+            rep["fork"]["flushes_by_reason"].value("local_mm_shootdown", 0.0));
 }
 
 TEST(Host, KallsymsGivesTextSymbolAddresses) {
