@@ -1,0 +1,438 @@
+#include "host/phases.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+#include "host/hugetlb.h"
+#include "host/uffd_move.h"
+
+namespace sd::host {
+
+namespace {
+
+std::uint64_t collapse_calls = 0;
+std::uint64_t collapse_failures = 0;
+int collapse_errno = 0;  // errno of the last failed MADV_COLLAPSE
+#ifdef MADV_COLLAPSE
+constexpr int k_madv_collapse = MADV_COLLAPSE;
+#else
+constexpr int k_madv_collapse = 25;  // Linux 6.1
+#endif
+
+constexpr std::size_t k_page = 4096;
+constexpr std::size_t k_gib = std::size_t{1} << 30;
+
+// A free 1 GiB-aligned 1 GiB hole whose neighbours end and begin exactly at its bounds: a
+// PROT_NONE reservation chosen by the kernel (so it avoids sanitizer shadow memory and
+// libraries) with its aligned middle unmapped. A region mapped in the hole and unmapped
+// again frees its PTE tables and its PMD table (free_pgtables' floor/ceiling rule), and a
+// hugetlb mapping of the whole hole covers a full PUD range (needed for PMD sharing).
+std::uintptr_t gib_hole() {
+  static const std::uintptr_t hole = [] {
+    void* r =
+        mmap(nullptr, 3 * k_gib, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (r == MAP_FAILED) throw std::runtime_error("cannot reserve 3 GiB of address space");
+    const auto aligned = (reinterpret_cast<std::uintptr_t>(r) + k_gib - 1) & ~(k_gib - 1);
+    munmap(reinterpret_cast<void*>(aligned), k_gib);
+    return aligned;
+  }();
+  return hole;
+}
+
+void* map_at(std::uintptr_t addr, std::size_t len) {
+  void* p = mmap(reinterpret_cast<void*>(addr), len, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
+void touch(void* p, std::size_t len, std::size_t step) {
+  auto* c = static_cast<volatile char*>(p);
+  for (std::size_t off = 0; off < len; off += step) c[off] = 1;
+}
+
+// Threads of this process spinning in user mode on the other CPUs, each writing its own
+// page, so the mm is loaded and non-lazy there: flushes of the mm must IPI them.
+class siblings {
+ public:
+  explicit siblings(unsigned ncpus) {
+    for (unsigned cpu = 1; cpu < ncpus; ++cpu)
+      threads_.emplace_back([this, cpu] {
+        pin_to(cpu);
+        std::vector<char> mine(k_page);
+        ready_.fetch_add(1);
+        while (!stop_.load(std::memory_order_relaxed)) mine[0]++;
+      });
+    while (ready_.load() < threads_.size()) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let them settle
+  }
+  ~siblings() {
+    stop_.store(true);
+    for (auto& t : threads_) t.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<std::size_t> ready_{0};
+  std::vector<std::thread> threads_;
+};
+
+// A phase body run while a sibling thread spins in user mode on every other CPU.
+template <phase_sample (*Body)(const context&)>
+phase_sample with_siblings(const context& c) {
+  siblings s(c.ncpus);
+  return Body(c);
+}
+
+// munmap-free-tables: map 4 MiB, touch 64 pages, unmap (frees 2 PTE tables + 1 PMD table).
+phase_sample munmap_round(const context& ctx) {
+  constexpr std::size_t len = 4 << 20;
+  return measure(ctx, [](std::uint64_t) {
+    void* p = map_at(gib_hole(), len);
+    if (!p) throw std::runtime_error("mmap of the test region failed");
+    touch(p, len, len / 64);
+    munmap(p, len);
+  });
+}
+
+// tlb-flush-threads (will-it-scale tlb_flush2 style): write a page, MADV_DONTNEED it.
+phase_sample dontneed_threads(const context& ctx, unsigned nthreads) {
+  std::atomic<unsigned> go{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> others;
+  for (unsigned cpu = 1; cpu < nthreads; ++cpu)
+    others.emplace_back([&, cpu] {
+      pin_to(cpu);
+      void* p = mmap(nullptr, k_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      go.fetch_add(1);
+      while (!stop.load(std::memory_order_relaxed)) {
+        static_cast<volatile char*>(p)[0] = 1;
+        madvise(p, k_page, MADV_DONTNEED);
+      }
+      munmap(p, k_page);
+    });
+  while (go.load() + 1 < nthreads) std::this_thread::yield();
+  void* p = mmap(nullptr, k_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  phase_sample s = measure(ctx, [p](std::uint64_t) {
+    static_cast<volatile char*>(p)[0] = 1;
+    madvise(p, k_page, MADV_DONTNEED);
+  });
+  stop.store(true);
+  for (auto& t : others) t.join();
+  munmap(p, k_page);
+  return s;
+}
+
+// mprotect-none-rw: one op = PROT_NONE then PROT_READ|PROT_WRITE over 16 touched pages.
+// The region is a VMA of its own, in the middle of the reserved hole with unmapped space on
+// both sides: next to another read-write anonymous VMA it would be merged with it, and every
+// toggle would split it out and merge it back (vma_modify), work the phase does not name.
+phase_sample mprotect_round(const context& ctx) {
+  constexpr std::size_t len = 16 * k_page;
+  void* p = map_at(gib_hole() + k_gib / 2, len);
+  if (!p) throw std::runtime_error("mmap of the test region failed");
+  touch(p, len, k_page);
+  phase_sample s = measure(ctx, [p](std::uint64_t) {
+    mprotect(p, len, PROT_NONE);
+    mprotect(p, len, PROT_READ | PROT_WRITE);
+  });
+  munmap(p, len);
+  return s;
+}
+
+// khugepaged-collapse: MADV_COLLAPSE of one 2 MiB-aligned range of 512 touched small pages.
+// The kernel clears the PMD, flushes (pmdp_collapse_flush) and syncs GUP-fast
+// (tlb_remove_table_sync_one: call-function IPIs to every other CPU).
+phase_sample collapse_rounds(const context& ctx) {
+  constexpr std::size_t huge = 2 << 20;
+  void* area = nullptr;
+  char* aligned = nullptr;
+  return measure_rounds(
+      ctx, 1,
+      [&] {
+        area = mmap(nullptr, 2 * huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        aligned = reinterpret_cast<char*>((reinterpret_cast<std::uintptr_t>(area) + huge - 1) &
+                                          ~(huge - 1));
+        madvise(aligned, huge, MADV_NOHUGEPAGE);  // fault in small pages
+        touch(aligned, huge, k_page);
+        madvise(aligned, huge, MADV_HUGEPAGE);
+      },
+      [&] {
+        ++collapse_calls;
+        if (madvise(aligned, huge, k_madv_collapse) != 0) {
+          ++collapse_failures;
+          collapse_errno = errno;
+        }
+      },
+      [&] { munmap(area, 2 * huge); });
+}
+
+// fork-cow-reuse: the parent writes pages that fork() write-protected. `reuse`: the child
+// already exited, so each write fault reuses the page; `copy`: the child lives, so each write
+// copies the page (and flushes the old translation).
+phase_sample cow_rounds(const context& ctx, bool child_lives) {
+  constexpr std::size_t pages = 64;
+  void* p =
+      mmap(nullptr, pages * k_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  touch(p, pages * k_page, k_page);
+  pid_t child = -1;
+  int gate[2] = {-1, -1};
+  phase_sample s = measure_rounds(
+      ctx, pages,
+      [&] {
+        if (pipe(gate) != 0) throw std::runtime_error("pipe failed");
+        child = fork();
+        if (child == 0) {
+          char c;
+          close(gate[1]);
+          if (child_lives) (void)!read(gate[0], &c, 1);  // wait until the parent is done
+          _exit(0);
+        }
+        close(gate[0]);
+        if (!child_lives) waitpid(child, nullptr, 0);
+      },
+      [&] { touch(p, pages * k_page, k_page); },
+      [&] {
+        close(gate[1]);
+        if (child_lives) waitpid(child, nullptr, 0);
+      });
+  munmap(p, pages * k_page);
+  return s;
+}
+
+// uffd-move: UFFDIO_MOVE of 512 present pages. `aligned`: inside one PTE table on both
+// sides, one batch; `crossing`: starts 256 pages before a 2 MiB boundary, so batches are cut
+// at the PMD boundary (move_present_ptes batches never cross one).
+phase_sample uffd_move_rounds(const context& ctx, std::size_t offset_pages) {
+  constexpr std::size_t huge = 2 << 20;
+  constexpr std::size_t len = 512 * k_page;
+  uffd_mover uffd;
+  std::string why;
+  if (!uffd_mover::open(uffd, why)) throw phase_unavailable(why);
+  char* src_area = nullptr;
+  char* dst_area = nullptr;
+  char* src = nullptr;
+  char* dst = nullptr;
+  auto align = [](char* p) {
+    return reinterpret_cast<char*>((reinterpret_cast<std::uintptr_t>(p) + huge - 1) & ~(huge - 1));
+  };
+  return measure_rounds(
+      ctx, 1,
+      [&] {
+        src_area = static_cast<char*>(
+            mmap(nullptr, 3 * huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+        dst_area = static_cast<char*>(
+            mmap(nullptr, 3 * huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+        madvise(src_area, 3 * huge, MADV_NOHUGEPAGE);
+        madvise(dst_area, 3 * huge, MADV_NOHUGEPAGE);
+        src = align(src_area) + huge - offset_pages * k_page;
+        dst = align(dst_area) + huge - offset_pages * k_page;
+        touch(src, len, k_page);
+        if (!uffd.register_range(align(dst_area), 2 * huge))
+          throw phase_unavailable("UFFDIO_REGISTER failed: " + std::string(std::strerror(errno)));
+      },
+      [&] {
+        if (const long moved = uffd.move(dst, src, len); moved != static_cast<long>(len))
+          throw phase_unavailable("UFFDIO_MOVE moved " + std::to_string(moved) + " of " +
+                                  std::to_string(len) + " bytes");
+      },
+      [&] {
+        munmap(src_area, 3 * huge);
+        munmap(dst_area, 3 * huge);
+      });
+}
+
+// hugetlb-fork-exit: a MAP_SHARED hugetlb file over a whole 1 GiB-aligned PUD range, so
+// that PMD tables can be shared (huge_pmd_share). The parent touches k_huge_touch pages;
+// each child touches the same pages and exits, unsharing its PMD table (huge_pmd_unshare).
+// Sharing shows in the child's faults: sharing the parent's table resolves every page the
+// parent populated with a single fault; without it each page faults.
+constexpr std::size_t k_huge = std::size_t{2} << 20;
+constexpr std::size_t k_huge_touch = 8;
+std::uint64_t g_child_faults = 0;
+std::uint64_t g_children = 0;
+
+struct hugetlb_region {
+  int fd = -1;
+  char* p = nullptr;
+  hugetlb_region() {
+    if (hugepages_free().value_or(0) < k_huge_touch)
+      throw phase_unavailable("fewer than " + std::to_string(k_huge_touch) +
+                              " free huge pages: rerun as root with --reserve-hugepages 16, or "
+                              "echo 16 > /proc/sys/vm/nr_hugepages");
+    fd = memfd_create("shootdown-hugetlb", MFD_CLOEXEC | MFD_HUGETLB);
+    if (fd < 0)
+      throw phase_unavailable("memfd_create(MFD_HUGETLB) failed: " +
+                              std::string(std::strerror(errno)));
+    if (ftruncate(fd, static_cast<off_t>(k_gib)) != 0)
+      throw phase_unavailable("ftruncate of the hugetlb file failed");
+    void* m = mmap(reinterpret_cast<void*>(gib_hole()), k_gib, PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0);
+    if (m == MAP_FAILED)
+      throw phase_unavailable("mmap of the hugetlb file failed: " +
+                              std::string(std::strerror(errno)));
+    p = static_cast<char*>(m);
+    for (std::size_t i = 0; i < k_huge_touch; ++i) p[i * 64 * k_huge] = 1;
+  }
+  ~hugetlb_region() {
+    if (p) munmap(p, k_gib);
+    if (fd >= 0) close(fd);  // the memfd leaves no file behind
+  }
+};
+
+// A child: touch the parent's pages, report its minor faults, exit.
+pid_t spawn_child(const hugetlb_region& r, int report_fd, const int gate[2]) {
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  const int gate_fd = gate[0];
+  if (gate[1] >= 0) close(gate[1]);  // so that the parent closing its end means EOF
+  rusage before{}, after{};
+  getrusage(RUSAGE_SELF, &before);
+  for (std::size_t i = 0; i < k_huge_touch; ++i) {
+    volatile char& c = static_cast<volatile char*>(r.p)[i * 64 * k_huge];
+    c = static_cast<char>(c + 1);
+  }
+  getrusage(RUSAGE_SELF, &after);
+  const long faults = after.ru_minflt - before.ru_minflt;
+  (void)!write(report_fd, &faults, sizeof(faults));
+  char c;
+  if (gate_fd >= 0) (void)!read(gate_fd, &c, 1);  // concurrent: wait until all are alive
+  _exit(0);
+}
+
+phase_sample hugetlb_rounds(const context& ctx, unsigned concurrent) {
+  hugetlb_region region;
+  int report[2];
+  if (pipe(report) != 0) throw std::runtime_error("pipe failed");
+  std::vector<pid_t> kids;
+  int gate[2] = {-1, -1};
+  phase_sample s = measure_rounds(
+      ctx, concurrent, [&] { kids.clear(); },
+      [&](const std::function<void()>& fork_done) {
+        gate[0] = gate[1] = -1;
+        if (concurrent > 1 && pipe(gate) != 0) throw std::runtime_error("pipe failed");
+        for (unsigned i = 0; i < concurrent; ++i) {
+          kids.push_back(spawn_child(region, report[1], gate));
+          // Serial: the child is pinned to the parent's CPU and cannot run before the
+          // parent waits, so the counts so far are the fork's own.
+          if (concurrent == 1) fork_done();
+          if (concurrent == 1) waitpid(kids.back(), nullptr, 0);
+        }
+        if (concurrent > 1) {
+          close(gate[0]);
+          close(gate[1]);  // every child reads EOF and exits
+          for (pid_t k : kids) waitpid(k, nullptr, 0);
+        }
+      },
+      [&] {
+        for (std::size_t i = 0; i < kids.size(); ++i) {
+          long f = 0;
+          if (read(report[0], &f, sizeof(f)) == sizeof(f)) {
+            g_child_faults += static_cast<std::uint64_t>(f);
+            ++g_children;
+          }
+        }
+      });
+  close(report[0]);
+  close(report[1]);
+  return s;
+}
+
+}  // namespace
+
+void pin_to(unsigned cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+// host/phases.h says why.
+void visit_every_cpu(unsigned ncpus) {
+  for (unsigned cpu = 1; cpu < ncpus; ++cpu)
+    std::thread([cpu] {
+      pin_to(cpu);
+      std::vector<char> page(k_page);
+      touch(page.data(), page.size(), k_page);
+    }).join();
+}
+
+const std::vector<scenario_def>& scenarios() {
+  static const std::vector<scenario_def> k{
+      {{"munmap-free-tables",
+        "map 4 MiB at a 1 GiB-aligned address, touch 64 pages, munmap (frees tables)", 2000},
+       {{"alone", "no other thread of the process runs", false,
+         [](const context& c) { return munmap_round(c); }},
+        {"with-siblings", "a sibling thread spins in user mode on every other CPU", true,
+         with_siblings<munmap_round>}}},
+      {{"tlb-flush-threads", "threads write a page and MADV_DONTNEED it in a loop (tlb_flush2)",
+        20000},
+       {{"one-thread", "only the measured thread", false,
+         [](const context& c) { return dontneed_threads(c, 1); }},
+        {"all-cpus", "one thread per CPU, each on its own page; time is the measured thread's",
+         true, [](const context& c) { return dontneed_threads(c, c.ncpus); }}}},
+      {{"khugepaged-collapse", "MADV_COLLAPSE of a 2 MiB-aligned range of 512 touched small pages",
+        200},
+       {{"alone", "no other thread of the process runs", false,
+         [](const context& c) { return collapse_rounds(c); }},
+        {"with-siblings", "a sibling thread spins in user mode on every other CPU", true,
+         with_siblings<collapse_rounds>}}},
+      {{"fork-cow-reuse", "fork, then the parent writes 64 write-protected pages", 6400},
+       {{"reuse", "the child has exited: write faults reuse the pages", false,
+         [](const context& c) { return cow_rounds(c, false); }},
+        {"copy", "the child lives: write faults copy the pages", false,
+         [](const context& c) { return cow_rounds(c, true); }}}},
+      {{"hugetlb-fork-exit",
+        "children of a process with a shared 1 GiB hugetlb mapping touch 8 huge pages and exit",
+        64},
+       {{"serial", "one child at a time: fork, touch, exit", false,
+         [](const context& c) { return hugetlb_rounds(c, 1); }},
+        {"concurrent", "8 children alive at once, then all exit", false,
+         [](const context& c) { return hugetlb_rounds(c, 8); }}}},
+      {{"uffd-move", "UFFDIO_MOVE of 512 contiguous present pages", 200},
+       {{"aligned", "source and destination inside one PTE table each", false,
+         [](const context& c) { return uffd_move_rounds(c, 512); }},
+        {"crossing", "starts 256 pages before a 2 MiB boundary", false,
+         [](const context& c) { return uffd_move_rounds(c, 256); }}}},
+      {{"mprotect-none-rw", "mprotect 16 touched pages PROT_NONE then read-write", 20000},
+       {{"alone", "no other thread of the process runs", false,
+         [](const context& c) { return mprotect_round(c); }},
+        {"with-siblings", "a sibling thread spins in user mode on every other CPU", true,
+         with_siblings<mprotect_round>}}},
+  };
+  return k;
+}
+
+std::vector<std::string> workload_notes() {
+  std::vector<std::string> notes;
+  if (g_children) {
+    char avg[32];
+    std::snprintf(avg, sizeof(avg), "%.2f",
+                  static_cast<double>(g_child_faults) / static_cast<double>(g_children));
+    notes.push_back(std::string("hugetlb PMD sharing: children took ") + avg +
+                    " faults on average for " + std::to_string(k_huge_touch) +
+                    " pages the parent had populated (1 = the child shared the parent's PMD "
+                    "table; " +
+                    std::to_string(k_huge_touch) + " = no sharing)");
+  }
+  if (collapse_failures)
+    notes.push_back(std::to_string(collapse_failures) + " of " + std::to_string(collapse_calls) +
+                    " MADV_COLLAPSE calls failed (last: " + std::strerror(collapse_errno) +
+                    "); collapse needs Linux 6.1+, THP not 'never' in "
+                    "/sys/kernel/mm/transparent_hugepage/enabled, and free huge pages");
+  return notes;
+}
+
+}  // namespace sd::host
