@@ -112,9 +112,16 @@ command_fn add_host(CLI::App& app) {
       }
       if (pred->on) prediction = predict::predict(r, m);
       if (calibrate_out.wanted() && !r.interrupted_by) {
-        calibration = predict::calibrate(r, m, calibrated.costs);
-        calibrate_out.write(
-            workload::format_cost_file(predict::merge_into(std::move(calibrated), *calibration)));
+        try {
+          calibration = predict::calibrate(r, m, calibrated.costs);
+          calibrate_out.write(
+              workload::format_cost_file(predict::merge_into(std::move(calibrated), *calibration)));
+        } catch (...) {
+          // FILE stays as it was; the half-made file next to it goes.
+          std::error_code ignored;
+          std::filesystem::remove(pred->calibrate + ".tmp", ignored);
+          throw;
+        }
         std::error_code ec;
         std::filesystem::rename(pred->calibrate + ".tmp", pred->calibrate, ec);
         if (ec)
@@ -122,8 +129,10 @@ command_fn add_host(CLI::App& app) {
                                       ec.message());
       }
     }
-    if (calibrate_out.wanted() && !calibration)
-      std::filesystem::remove(pred->calibrate + ".tmp");  // interrupted: nothing to write
+    if (calibrate_out.wanted() && !calibration) {
+      std::error_code ignored;  // interrupted: nothing to write
+      std::filesystem::remove(pred->calibrate + ".tmp", ignored);
+    }
     if (json_out.wanted()) {
       nlohmann::ordered_json j = host::to_json(r);
       if (prediction) predict::add_to_json(j, *prediction);

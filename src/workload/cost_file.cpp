@@ -85,8 +85,9 @@ cost_file parse_cost_file(const std::string& text, const std::string& path) {
   // TOML does not order sections).
   if (const auto* src = root["source"].as_table())
     for (const auto& [sk, sv] : *src) {
+      const std::string name(sk.str());  // a structured binding is not captured (clang 14)
       const bool set = std::any_of(f.costs.begin(), f.costs.end(),
-                                   [&](const setting& s) { return s.key == sk.str(); });
+                                   [&](const setting& s) { return s.key == name; });
       if (!set)
         throw input_error(toml_where(path, sv, "[source] " + std::string(sk.str())) +
                           ": no such parameter in [cost]");

@@ -90,6 +90,21 @@ TEST(HostCalibrate, RefusesAScenarioThatPinsNoParameterBeforeRunning) {
   EXPECT_NE(r.out.find("pins down no cost parameter"), std::string::npos) << r.out;
 }
 
+TEST(HostCalibrate, AnotherMachinesFileIsLeftAsItWas) {
+  const std::string text =
+      "[calibration]\nkernel = \"0.0-elsewhere\"\n[cost]\npage_copy = \"1us\"\n";
+  const auto path = write_temp("sd_calibrate_other.toml", text);
+  const auto r = test::run_binary(
+      "host --scenario mprotect-none-rw --iterations 100 --repeat 1 "
+      "--calibrate " +
+      path);
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_NE(r.out.find("calibrated for another machine"), std::string::npos) << r.out;
+  std::ifstream in(path);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), text);
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+}
+
 predict::machine_guess machine(bool hypercall) {
   predict::machine_guess m;
   m.arch = "x86";
