@@ -3,7 +3,9 @@
 //
 // Strategies:
 //   dfs     every schedule with at most `bound` preemptions, depth first (stateless: each
-//           execution replays its prefix from a fresh kernel). A preemption is a choice other
+//           execution replays its prefix from a fresh kernel, without computing the options
+//           after each replayed choice until they are needed again: execution::advance).
+//           A preemption is a choice other
 //           than continuing the actor that moved last while it still can; switching when it
 //           blocks or ends is free. Hardware events (an IPI taken early, a speculative walk, a
 //           vCPU preempted) are choices too and cost a preemption when they cut in.
