@@ -66,6 +66,7 @@ command_fn add_host(CLI::App& app) {
   sub->add_option("--json", *json, "write the JSON result to FILE, or - for stdout")
       ->type_name("FILE|-");
   return [o, json, pred]() -> int {
+    const std::string partial = pred->calibrate + ".tmp";  // --calibrate writes here first
     if ((!pred->arch.empty() || !pred->patches.empty()) && !pred->on && pred->calibrate.empty())
       throw workload::input_error("--arch and --patches only apply with --predict or --calibrate");
     // --calibrate: the file's own values are the model's starting point and are kept; the
@@ -80,7 +81,7 @@ command_fn add_host(CLI::App& app) {
       if (std::filesystem::exists(pred->calibrate))
         calibrated = workload::load_cost_file(pred->calibrate);
       calibrated.path = pred->calibrate;
-      calibrate_out = output_file("--calibrate", pred->calibrate + ".tmp");
+      calibrate_out = output_file("--calibrate", partial);
     }
     if (!pred->patches.empty()) {
       try {
@@ -119,11 +120,11 @@ command_fn add_host(CLI::App& app) {
         } catch (...) {
           // FILE stays as it was; the half-made file next to it goes.
           std::error_code ignored;
-          std::filesystem::remove(pred->calibrate + ".tmp", ignored);
+          std::filesystem::remove(partial, ignored);
           throw;
         }
         std::error_code ec;
-        std::filesystem::rename(pred->calibrate + ".tmp", pred->calibrate, ec);
+        std::filesystem::rename(partial, pred->calibrate, ec);
         if (ec)
           throw workload::input_error("--calibrate: cannot replace " + pred->calibrate + ": " +
                                       ec.message());
@@ -131,7 +132,7 @@ command_fn add_host(CLI::App& app) {
     }
     if (calibrate_out.wanted() && !calibration) {
       std::error_code ignored;  // interrupted: nothing to write
-      std::filesystem::remove(pred->calibrate + ".tmp", ignored);
+      std::filesystem::remove(partial, ignored);
     }
     if (json_out.wanted()) {
       nlohmann::ordered_json j = host::to_json(r);

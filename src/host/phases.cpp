@@ -325,10 +325,12 @@ phase_sample hugetlb_rounds(const context& ctx, unsigned concurrent) {
         if (concurrent > 1 && pipe(gate) != 0) throw std::runtime_error("pipe failed");
         for (unsigned i = 0; i < concurrent; ++i) {
           kids.push_back(spawn_child(region, report[1], gate));
-          // Serial: the child is pinned to the parent's CPU and cannot run before the
-          // parent waits, so the counts so far are the fork's own.
-          if (concurrent == 1) fork_done();
-          if (concurrent == 1) waitpid(kids.back(), nullptr, 0);
+          if (concurrent == 1) {
+            // The child is pinned to the parent's CPU and cannot run before the parent
+            // waits, so the counts so far are the fork's own.
+            fork_done();
+            waitpid(kids.back(), nullptr, 0);
+          }
         }
         if (concurrent > 1) {
           close(gate[0]);

@@ -67,10 +67,13 @@ std::optional<double> model_ns_per_op(const std::string& scenario, const std::st
          tw->ops;
 }
 
+std::string param_name(cost::param p) {
+  return std::string(cost::params()[static_cast<std::size_t>(p)].name);
+}
+
 std::vector<workload::setting> with_value(std::vector<workload::setting> costs, cost::param p,
                                           sim::sim_time ns) {
-  const std::string name(cost::params()[static_cast<std::size_t>(p)].name);
-  costs.push_back({name, std::to_string(ns) + "ns", "host --calibrate"});
+  costs.push_back({param_name(p), std::to_string(ns) + "ns", "host --calibrate"});
   return costs;
 }
 
@@ -103,16 +106,6 @@ void fit(fitted_param& f, const std::function<std::optional<double>(sim::sim_tim
       return;
     }
     const double exact = static_cast<double>(p1) + (f.measured_ns - t1) / slope;
-    if (exact < 0) {
-      const double floor = *model_at(0);
-      if (floor > f.measured_ns) {
-        f.not_fitted = fmt::format(
-            "the model takes {} per op with the parameter at 0, more than measured: another "
-            "cost of the phase is too high for this machine",
-            us(floor));
-        return;
-      }
-    }
     if (exact > static_cast<double>(max)) {
       f.not_fitted = fmt::format("the fit exceeds the largest accepted value ({})",
                                  workload::format_time_ns(max));
@@ -120,6 +113,13 @@ void fit(fitted_param& f, const std::function<std::optional<double>(sim::sim_tim
     }
     const auto p = static_cast<sim::sim_time>(std::llround(std::max(0.0, exact)));
     const double t = *model_at(p);
+    if (p == 0 && t > f.measured_ns) {
+      f.not_fitted = fmt::format(
+          "the model takes {} per op with the parameter at 0, more than measured: another "
+          "cost of the phase is too high for this machine",
+          us(t));
+      return;
+    }
     p0 = p1;
     t0 = t1;
     p1 = p;
@@ -128,10 +128,6 @@ void fit(fitted_param& f, const std::function<std::optional<double>(sim::sim_tim
   }
   f.value = p1;
   f.model_fitted_ns = t1;
-}
-
-std::string param_name(cost::param p) {
-  return std::string(cost::params()[static_cast<std::size_t>(p)].name);
 }
 
 }  // namespace
@@ -156,7 +152,10 @@ calibration calibrate(const host::host_result& measured, const machine_guess& m,
   c.scenario = measured.scenario;
   // The values in effect: the preset, the base's (an earlier calibration), then each fit.
   cost::cost_model now(arch::find_arch(m.arch)->costs);
-  for (const auto& s : base) now.set(*cost::find_param(s.key), workload::parse_time_ns(s.text));
+  for (const auto& s : base) {
+    const auto [p, ns] = workload::cost_value(s);
+    now.set(p, ns);
+  }
   std::vector<workload::setting> fitted = base;
   for (const auto& t : k_targets) {
     if (measured.scenario != t.scenario) continue;
@@ -176,13 +175,13 @@ calibration calibrate(const host::host_result& measured, const machine_guess& m,
       continue;
     }
     const auto ph = measured_ns_per_op(measured, t.phase);
-    const auto base =
+    const auto baseline_ns =
         *t.baseline ? measured_ns_per_op(measured, t.baseline) : std::optional<double>(0.0);
-    if (!ph || !base) {
+    if (!ph || !baseline_ns) {
       r.not_fitted = fmt::format("phase {} was not measured", !ph ? t.phase : t.baseline);
       continue;
     }
-    r.measured_ns = *ph - *base;
+    r.measured_ns = *ph - *baseline_ns;
     std::string why;
     auto model_at = [&](sim::sim_time v) -> std::optional<double> {
       const auto costs = with_value(fitted, t.param, v);

@@ -62,8 +62,8 @@ twin rounds_twin(const std::string& setup, const round_ops& round, bool siblings
     std::string ops = "\"enter p\"" + others.waits;
     if (siblings) ops += ", \"user 50us\"";
     if (!setup.empty()) ops += ", " + setup;
-    for (unsigned i = 0; i < k_base + k_rounds; ++i) {
-      if (i >= measured && !prepare) break;
+    const unsigned rounds = prepare ? k_base + k_rounds : measured;  // prepared: all of them
+    for (unsigned i = 0; i < rounds; ++i) {
       if (prepare) ops += ", " + prepare(i);
       if (i < measured) ops += ", " + round(i);
     }

@@ -165,6 +165,20 @@ std::string workload_name(const run_config& cfg) {
   return cfg.program ? "program " + cfg.program->name : cfg.scenario;
 }
 
+std::pair<cost::param, sim::sim_time> cost_value(const setting& s) {
+  const auto p = cost::find_param(s.key);
+  if (!p) throw input_error(s.origin + ": unknown cost parameter (see 'shootdown list costs')");
+  try {
+    const auto ns = parse_time_ns(s.text);
+    if (ns > cost::max_value(*p))
+      throw std::invalid_argument("at most " + format_time_ns(cost::max_value(*p)) +
+                                  " (a real machine's range), got " + s.text);
+    return {*p, ns};
+  } catch (const std::invalid_argument& e) {
+    throw input_error(s.origin + ": " + e.what());
+  }
+}
+
 run_config resolve(const scenario_spec& spec) {
   run_config cfg;
   const builtin_scenario* b = nullptr;
@@ -238,18 +252,9 @@ run_config resolve(const scenario_spec& spec) {
   cfg.costs = cost::cost_model(arch::find_arch(cfg.arch)->costs);
   cfg.cost_file = spec.cost_file;
   for (const auto& s : spec.costs) {
-    auto p = cost::find_param(s.key);
-    if (!p) throw input_error(s.origin + ": unknown cost parameter (see 'shootdown list costs')");
-    try {
-      const auto ns = workload::parse_time_ns(s.text);
-      if (ns > cost::max_value(*p))
-        throw std::invalid_argument("at most " + format_time_ns(cost::max_value(*p)) +
-                                    " (a real machine's range), got " + s.text);
-      cfg.costs.set(*p, ns);
-      cfg.cost_overrides[s.key] = ns;
-    } catch (const std::invalid_argument& e) {
-      throw input_error(s.origin + ": " + e.what());
-    }
+    const auto [p, ns] = cost_value(s);
+    cfg.costs.set(p, ns);
+    cfg.cost_overrides[s.key] = ns;
   }
   for (const auto& s : spec.knobs) {
     auto kb = patches::find_knob(s.key);

@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cost/cost_model.h"
@@ -73,6 +74,9 @@ inline constexpr unsigned k_default_cpus = 8;
 scenario_spec load_scenario(const std::string& name_or_file);
 scenario_spec parse_scenario_toml(const std::string& text, const std::string& path);
 run_config resolve(const scenario_spec& spec);
+// A cost setting checked: a known parameter (shootdown list costs) and a time within what a
+// real machine takes; else an input_error naming where it was set.
+std::pair<cost::param, sim::sim_time> cost_value(const setting& s);
 // What runs, for reports: the scenario's name or "program NAME".
 std::string workload_name(const run_config& cfg);
 
