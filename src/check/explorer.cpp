@@ -313,9 +313,17 @@ class dfs_explorer {
 // The subtrees of one bound, in dfs order: the first execution's path, then for each of
 // its nodes from the deepest up, each further alternative. They partition the tree, so
 // running them on any number of threads and merging in this order gives the serial result.
+// A subtree is the first path's nodes up to `depth`, the last of them at alternative `pos`;
+// its prefix is copied when it runs (copying them all up front took memory quadratic in the
+// length of an execution: 1.2 GB for hugetlb-unshare-last at 3 CPUs).
 struct subtree {
-  std::vector<node> prefix;
-  std::size_t frozen;
+  std::size_t depth;
+  std::size_t pos;
+  std::vector<node> prefix(const std::vector<node>& path) const {
+    std::vector<node> p(path.begin(), path.begin() + static_cast<std::ptrdiff_t>(depth) + 1);
+    p.back().pos = pos;
+    return p;
+  }
 };
 
 explore_result explore_bound(const check_config& cfg, const explore_options& opt, unsigned bound,
@@ -332,15 +340,11 @@ explore_result explore_bound(const check_config& cfg, const explore_options& opt
   }
   std::vector<subtree> tasks;
   for (std::size_t d = path.size(); d-- > 0;)
-    for (std::size_t p = 1; p < path[d].order.size(); ++p) {
-      std::vector<node> prefix(path.begin(), path.begin() + static_cast<std::ptrdiff_t>(d) + 1);
-      prefix.back().pos = p;
-      tasks.push_back({std::move(prefix), d + 1});
-    }
+    for (std::size_t p = 1; p < path[d].order.size(); ++p) tasks.push_back({d, p});
   std::vector<explore_result> results(tasks.size());
   std::atomic<std::size_t> first_violation{tasks.size()};
   auto run_task = [&](std::size_t i) {
-    dfs_explorer x(cfg, opt, bound, executed, tasks[i].prefix, tasks[i].frozen);
+    dfs_explorer x(cfg, opt, bound, executed, tasks[i].prefix(path), tasks[i].depth + 1);
     results[i] = x.run([&] { return first_violation.load() < i; });
     if (results[i].violation) {
       std::size_t cur = first_violation.load();

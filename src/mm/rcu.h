@@ -31,10 +31,10 @@ class rcu_state {
   // The grace-period kthread's program; it exits when `done()` says the workload ended and
   // nothing is queued.
   sim::task<> gp_kthread(kern::kernel& k);
-  void set_done(sim::engine& e, std::function<bool()> done) {
-    done_ = std::move(done);
-    e.wake_all(has_callbacks_);
-  }
+  // Not a wake-up: the kthread sleeps until a callback is queued or poke() says the
+  // workload ended. A wake here would give it a step that finds nothing to do, which
+  // `check` would have to place at every point of every schedule.
+  void set_done(std::function<bool()> done) { done_ = std::move(done); }
   void poke(sim::engine& e) { e.wake_all(has_callbacks_); }
   std::size_t pending() const { return pending_.size(); }
 

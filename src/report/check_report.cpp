@@ -31,7 +31,9 @@ std::string coverage(const check_report& r) {
     case check::strategy::dfs:
       how = fmt::format("every schedule with at most {} preemption{}", r.opt.bound,
                         r.opt.bound == 1 ? "" : "s");
-      if (!e.exhausted)
+      if (e.violation)
+        how += " (stopped at the first violation: not all of them)";
+      else if (!e.exhausted)
         how +=
             fmt::format(" (stopped at --max-executions {}: not all of them)", r.opt.max_executions);
       break;

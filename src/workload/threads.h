@@ -13,7 +13,7 @@ using thread_fn = std::function<sim::task<>(kern::kernel&, unsigned cpu)>;
 class thread_group {
  public:
   explicit thread_group(kern::kernel& k) : k_(k) {
-    k_.rcu.set_done(k_.eng, [this] { return live_ == 0; });
+    k_.rcu.set_done([this] { return live_ == 0; });
   }
   thread_group(const thread_group&) = delete;
   thread_group& operator=(const thread_group&) = delete;

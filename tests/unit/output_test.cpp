@@ -127,6 +127,18 @@ TEST(Output, ProgressOnlyOnATerminal) {
   EXPECT_FALSE(has(quiet.out, " executions, ")) << quiet.out;
 }
 
+// What a dfs verdict covered says why the search stopped: at the first violation, at
+// --max-executions, or not at all (every schedule within the bound).
+TEST(Output, CheckCoverageSaysWhyTheSearchStopped) {
+  const auto covered = [](const std::string& args) {
+    const auto r = run_binary("check --program zap-access --json - " + args);
+    return nlohmann::json::parse(r.out)["coverage"]["covered"].get<std::string>();
+  };
+  EXPECT_TRUE(has(covered("--knob flush_before_page_free=off"), "stopped at the first violation"));
+  EXPECT_TRUE(has(covered("--max-executions 3"), "stopped at --max-executions 3"));
+  EXPECT_EQ(covered(""), "every schedule with at most 2 preemptions");
+}
+
 // Item 18: compare --plot draws with gnuplot; without gnuplot it says so, before any run.
 TEST(Output, ComparePlotIsDrawnAndGnuplotsAbsenceIsAClearError) {
   const std::string svg = testing::TempDir() + "/sweep.svg";

@@ -82,7 +82,7 @@ TEST(Triage, Seed003HugetlbUnshareGatherIsRequiredOnArm64AndNotWhatDecidesOnX86)
   o.from = "v6.17";
   o.to = "v6.17-backport";
   o.arches = {"x86", "arm64"};
-  // hugetlb-unshare-gup-fast exhausts in 219,836 / 293,906 counted executions on x86
+  // hugetlb-unshare-gup-fast exhausts in 25,340 counted executions for the pair on x86
   o.jobs = 2;
   const result r = run(o);
   // arm64: before 8ce720d, huge_pmd_unshare flushed with flush_hugetlb_tlb_range, a
