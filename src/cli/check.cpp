@@ -153,9 +153,11 @@ command_fn add_check(CLI::App& app) {
   sub->add_flag("--no-reduction", o->no_reduction,
                 "dfs: explore equivalent orders of independent hardware events too (to measure "
                 "the reduction)");
-  sub->add_option("--replay", o->replay,
-                  "run this schedule (as printed with a counterexample) instead of exploring")
-      ->type_name("SCHEDULE");
+  CLI::Option* replay_opt =
+      sub->add_option("--replay", o->replay,
+                      "run this schedule (as printed with a counterexample) instead of exploring; "
+                      "'' runs the default schedule (each actor until it blocks or ends)")
+          ->type_name("SCHEDULE");
   sub->add_option("--json", o->json, "write the verdict as JSON to FILE, or - for stdout")
       ->type_name("FILE|-");
   sub->add_option("--trace", o->trace,
@@ -163,7 +165,7 @@ command_fn add_check(CLI::App& app) {
                   "counterexample: a trace without events)")
       ->type_name("FILE|-");
   sub->add_flag("--quiet", o->quiet, "no human report");
-  return [o]() -> int {
+  return [o, replay_opt]() -> int {
     const check::check_config cfg = resolve(*o);
     check::explore_options opt;
     opt.strat = o->strategy == "random" ? check::strategy::random
@@ -181,7 +183,7 @@ command_fn add_check(CLI::App& app) {
     std::optional<check::explore_result> explored;
     std::vector<check::choice> schedule;
     bool want_run = true;
-    if (!o->replay.empty()) {
+    if (replay_opt->count() > 0) {  // '' is a schedule too: the default one
       try {
         schedule = check::decode_schedule(o->replay);
       } catch (const std::invalid_argument& e) {

@@ -164,9 +164,9 @@ void print_check(std::ostream& out, const check_report& r) {
     out << fmt::format(" object: {}; at: {}\n {}\n", v.object, v.step, v.detail);
   }
   out << fmt::format(
-      "\n counterexample, {} choices (consecutive steps of one CPU in one function "
+      "\n {}, {} choices (consecutive steps of one CPU in one function "
       "folded; » = the program op it starts):\n",
-      r.run->steps.size());
+      violation ? "counterexample" : "the schedule run", r.run->steps.size());
   print_counterexample(out, *r.run);
   out << fmt::format("\n replay: {}\n", r.replay_command);
 }

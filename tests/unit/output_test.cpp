@@ -139,6 +139,17 @@ TEST(Output, CheckCoverageSaysWhyTheSearchStopped) {
   EXPECT_EQ(covered(""), "every schedule with at most 2 preemptions");
 }
 
+// --replay '' is the default schedule, not "no --replay": it runs one execution and
+// explores nothing (it once ran the whole search).
+TEST(Output, CheckReplayOfTheEmptyScheduleRunsTheDefaultOne) {
+  const auto r = run_binary("check --program zap-access --replay '' --json -");
+  EXPECT_EQ(r.code, 0);
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_FALSE(j.contains("coverage")) << r.out;
+  EXPECT_FALSE(j["schedule"].get<std::string>().empty());
+  EXPECT_EQ(j["verdict"], "no violation");
+}
+
 // Item 18: compare --plot draws with gnuplot; without gnuplot it says so, before any run.
 TEST(Output, ComparePlotIsDrawnAndGnuplotsAbsenceIsAClearError) {
   const std::string svg = testing::TempDir() + "/sweep.svg";
