@@ -40,16 +40,12 @@ constexpr std::size_t k_gib = std::size_t{1} << 30;
 // libraries) with its aligned middle unmapped. A region mapped in the hole and unmapped
 // again frees its PTE tables and its PMD table (free_pgtables' floor/ceiling rule), and a
 // hugetlb mapping of the whole hole covers a full PUD range (needed for PMD sharing).
-std::uintptr_t gib_hole() {
-  static const std::uintptr_t hole = [] {
-    void* r =
-        mmap(nullptr, 3 * k_gib, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (r == MAP_FAILED) throw std::runtime_error("cannot reserve 3 GiB of address space");
-    const auto aligned = (reinterpret_cast<std::uintptr_t>(r) + k_gib - 1) & ~(k_gib - 1);
-    munmap(reinterpret_cast<void*>(aligned), k_gib);
-    return aligned;
-  }();
-  return hole;
+std::uintptr_t reserve_gib_hole() {
+  void* r = mmap(nullptr, 3 * k_gib, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (r == MAP_FAILED) throw std::runtime_error("cannot reserve 3 GiB of address space");
+  const auto aligned = (reinterpret_cast<std::uintptr_t>(r) + k_gib - 1) & ~(k_gib - 1);
+  munmap(reinterpret_cast<void*>(aligned), k_gib);
+  return aligned;
 }
 
 void* map_at(std::uintptr_t addr, std::size_t len) {
@@ -99,8 +95,9 @@ phase_sample with_siblings(const context& c) {
 // munmap-free-tables: map 4 MiB, touch 64 pages, unmap (frees 2 PTE tables + 1 PMD table).
 phase_sample munmap_round(const context& ctx) {
   constexpr std::size_t len = 4 << 20;
-  return measure(ctx, [](std::uint64_t) {
-    void* p = map_at(gib_hole(), len);
+  const std::uintptr_t hole = free_gib_hole();
+  return measure(ctx, [hole](std::uint64_t) {
+    void* p = map_at(hole, len);
     if (!p) throw std::runtime_error("mmap of the test region failed");
     touch(p, len, len / 64);
     munmap(p, len);
@@ -141,7 +138,7 @@ phase_sample dontneed_threads(const context& ctx, unsigned nthreads) {
 // toggle would split it out and merge it back (vma_modify), work the phase does not name.
 phase_sample mprotect_round(const context& ctx) {
   constexpr std::size_t len = 16 * k_page;
-  void* p = map_at(gib_hole() + k_gib / 2, len);
+  void* p = map_at(free_gib_hole() + k_gib / 2, len);
   if (!p) throw std::runtime_error("mmap of the test region failed");
   touch(p, len, k_page);
   phase_sample s = measure(ctx, [p](std::uint64_t) {
@@ -278,7 +275,7 @@ struct hugetlb_region {
                               std::string(std::strerror(errno)));
     if (ftruncate(fd, static_cast<off_t>(k_gib)) != 0)
       throw phase_unavailable("ftruncate of the hugetlb file failed");
-    void* m = mmap(reinterpret_cast<void*>(gib_hole()), k_gib, PROT_READ | PROT_WRITE,
+    void* m = mmap(reinterpret_cast<void*>(free_gib_hole()), k_gib, PROT_READ | PROT_WRITE,
                    MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0);
     if (m == MAP_FAILED)
       throw phase_unavailable("mmap of the hugetlb file failed: " +
@@ -353,6 +350,24 @@ phase_sample hugetlb_rounds(const context& ctx, unsigned concurrent) {
 }
 
 }  // namespace
+
+// host/phases.h. Checked once per phase, not per op (the check maps and unmaps). Between
+// phases anything else mapping with a null hint may be given the unmapped hole (the
+// sanitizer runtime's allocator did, and the next phase's MAP_FIXED_NOREPLACE failed with
+// EEXIST): then a new one is reserved.
+std::uintptr_t free_gib_hole() {
+  static std::uintptr_t hole = 0;
+  if (hole) {
+    void* probe = mmap(reinterpret_cast<void*>(hole), k_gib, PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+    if (probe != MAP_FAILED) {
+      munmap(probe, k_gib);
+      if (reinterpret_cast<std::uintptr_t>(probe) == hole) return hole;
+    }
+  }
+  hole = reserve_gib_hole();
+  return hole;
+}
 
 void pin_to(unsigned cpu) {
   cpu_set_t set;

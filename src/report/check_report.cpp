@@ -34,8 +34,10 @@ std::string coverage(const check_report& r) {
       if (e.violation)
         how += " (stopped at the first violation: not all of them)";
       else if (!e.exhausted)
-        how +=
-            fmt::format(" (stopped at --max-executions {}: not all of them)", r.opt.max_executions);
+        how += fmt::format(
+            " (stopped at --max-executions {}, which also counts the executions the reduction "
+            "cut short: not all of them)",
+            r.opt.max_executions);
       break;
     case check::strategy::random:
       how = fmt::format("{} uniformly random schedules (seed {})", e.executions, r.opt.seed);
