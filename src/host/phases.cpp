@@ -352,9 +352,9 @@ phase_sample hugetlb_rounds(const context& ctx, unsigned concurrent) {
 }  // namespace
 
 // host/phases.h. Checked once per phase, not per op (the check maps and unmaps). Between
-// phases anything else mapping with a null hint may be given the unmapped hole (the
-// sanitizer runtime's allocator did, and the next phase's MAP_FIXED_NOREPLACE failed with
-// EEXIST): then a new one is reserved.
+// phases anything else mapping with a null hint may be given the unmapped hole (in a
+// sanitizer build a phase's MAP_FIXED_NOREPLACE failed with EEXIST, most likely after the
+// runtime's allocator took it): then a new one is reserved.
 std::uintptr_t free_gib_hole() {
   static std::uintptr_t hole = 0;
   if (hole) {

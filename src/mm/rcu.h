@@ -32,8 +32,10 @@ class rcu_state {
   // nothing is queued.
   sim::task<> gp_kthread(kern::kernel& k);
   // Not a wake-up: the kthread sleeps until a callback is queued or poke() says the
-  // workload ended. A wake here would give it a step that finds nothing to do, which
-  // `check` would have to place at every point of every schedule.
+  // workload ended, as rcu_gp_kthread sleeps on gp_wq until a grace period is requested
+  // (kernel/rcu/tree.c, swait_event_idle_exclusive on RCU_GP_FLAG_INIT). A wake here would
+  // give it a step that finds nothing to do, which `check` would place at every point of
+  // every schedule.
   void set_done(std::function<bool()> done) { done_ = std::move(done); }
   void poke(sim::engine& e) { e.wake_all(has_callbacks_); }
   std::size_t pending() const { return pending_.size(); }

@@ -35,8 +35,9 @@ std::string coverage(const check_report& r) {
         how += " (stopped at the first violation: not all of them)";
       else if (!e.exhausted)
         how += fmt::format(
-            " (stopped at --max-executions {}, which also counts the executions the reduction "
-            "cut short: not all of them)",
+            " (stopped at --max-executions {}, which counts every execution run: also those "
+            "the reduction cut short and those a smaller bound already counted; not all of "
+            "them)",
             r.opt.max_executions);
       break;
     case check::strategy::random:

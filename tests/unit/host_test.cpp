@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <array>
-#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -236,9 +235,9 @@ TEST(Host, EachSerialHugetlbChildExitQueuesOneSyncPerOtherCpu) {
             rep["fork"]["flushes_by_reason"].value("local_mm_shootdown", 0.0));
 }
 
-// Between phases something else may be given the unmapped 1 GiB hole (a sanitizer build's
-// allocator was, and the next phase's MAP_FIXED_NOREPLACE mapping failed with EEXIST): the
-// next phase gets a new free hole instead.
+// Between phases something else may be given the unmapped 1 GiB hole (in a sanitizer build
+// the next phase's MAP_FIXED_NOREPLACE mapping failed with EEXIST): the next phase gets a
+// new free hole instead.
 TEST(Host, TheGibHoleIsReservedAnewWhenSomethingTookIt) {
   constexpr std::size_t gib = std::size_t{1} << 30;
   const std::uintptr_t hole = sd::host::free_gib_hole();
