@@ -1,3 +1,4 @@
+#include <fmt/format.h>
 #include <sys/utsname.h>
 
 #include <filesystem>
@@ -6,6 +7,8 @@
 #include "cli/commands.h"
 #include "cli/flags.h"
 #include "cli/output.h"
+#include "cli/run_options.h"
+#include "host/host_params.h"
 #include "host/host_report.h"
 #include "host/host_run.h"
 #include "patches/patches.h"
@@ -19,6 +22,7 @@ namespace sd::cli {
 command_fn add_host(CLI::App& app) {
   auto o = std::make_shared<host::host_options>();
   auto json = std::make_shared<std::string>();
+  auto sets = std::make_shared<std::vector<std::string>>();
   struct predict_opts {
     bool on = false;
     std::string arch, patches;
@@ -35,6 +39,18 @@ command_fn add_host(CLI::App& app) {
                   "operations per phase and repeat (default per scenario)")
       ->type_name("N")
       ->check(whole_number(1, 100'000'000));
+  std::string keys;
+  for (const auto& s : host::host_scenarios()) {
+    std::string own;
+    for (const auto& d : host::host_params(s.name))
+      own += (own.empty() ? "" : ", ") + std::string(d.name);
+    if (!own.empty()) keys += fmt::format("; {}: {}", s.name, own);
+  }
+  sub->add_option("--set", *sets,
+                  "a size of the scenario, KEY=VALUE (repeatable; --predict's model runs the same "
+                  "sizes)" +
+                      keys + " (README: host parameters)")
+      ->type_name("KEY=VALUE");
   sub->add_option("--repeat", o->repeat, "repeats per phase, for median/min/max")
       ->type_name("N")
       ->capture_default_str()
@@ -65,7 +81,8 @@ command_fn add_host(CLI::App& app) {
       ->type_name("SET");
   sub->add_option("--json", *json, "write the JSON result to FILE, or - for stdout")
       ->type_name("FILE|-");
-  return [o, json, pred]() -> int {
+  return [o, json, pred, sets]() -> int {
+    for (const auto& s : *sets) o->sets.push_back(split(s, "--set"));
     const std::string partial = pred->calibrate + ".tmp";  // --calibrate writes here first
     if ((!pred->arch.empty() || !pred->patches.empty()) && !pred->on && pred->calibrate.empty())
       throw workload::input_error("--arch and --patches only apply with --predict or --calibrate");

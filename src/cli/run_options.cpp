@@ -6,17 +6,12 @@
 
 namespace sd::cli {
 
-namespace {
-
-// "key=value" -> setting, or an input error naming the flag.
 workload::setting split(const std::string& kv, const char* flag) {
   const auto eq = kv.find('=');
   if (eq == std::string::npos || eq == 0)
     throw workload::input_error(std::string(flag) + " expects KEY=VALUE, got '" + kv + "'");
   return {kv.substr(0, eq), kv.substr(eq + 1), std::string(flag) + " " + kv.substr(0, eq)};
 }
-
-}  // namespace
 
 void add_run_options(CLI::App* sub, run_options& o) {
   CLI::Option* scenario =

@@ -23,5 +23,7 @@ struct run_options {
 void add_run_options(CLI::App* sub, run_options& o);
 // The scenario with the command-line overrides applied (not yet resolved).
 workload::scenario_spec build_spec(const run_options& o);
+// "KEY=VALUE" as given to `flag`, or an input error naming the flag.
+workload::setting split(const std::string& kv, const char* flag);
 
 }  // namespace sd::cli

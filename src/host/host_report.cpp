@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "host/host_params.h"
 #include "report/text_table.h"
 
 namespace sd::host {
@@ -45,13 +46,31 @@ double background_per_op(const phase_result& p, std::uint64_t events) {
   return static_cast<double>(events) / p.background.seconds * op_s;
 }
 
+namespace {
+
+// The scenario's sizes as simulate's JSON writes its parameters (format_param).
+nlohmann::ordered_json params_json(const host_result& r) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const auto& d : host_params(r.scenario))
+    j[std::string(d.name)] = workload::format_param(d, host_param(r.scenario, r.params, d.name));
+  return j;
+}
+
+// "key=value, ..." of the scenario's sizes, or "" when it has none.
+std::string params_text(const host_result& r) {
+  std::string t;
+  const nlohmann::ordered_json sizes = params_json(r);
+  for (const auto& [k, v] : sizes.items())
+    t += (t.empty() ? "" : ", ") + k + "=" + v.get<std::string>();
+  return t;
+}
+
+}  // namespace
+
 nlohmann::ordered_json to_json(const host_result& r) {
   nlohmann::ordered_json j;
-  j["config"] = {{"scenario", r.scenario},
-                 {"cpus", r.cpus},
-                 {"iterations", r.iterations},
-                 {"repeat", r.repeat},
-                 {"mode", "host"}};
+  j["config"] = {{"scenario", r.scenario}, {"cpus", r.cpus},           {"iterations", r.iterations},
+                 {"repeat", r.repeat},     {"params", params_json(r)}, {"mode", "host"}};
   j["available"] = {{"ipis", r.have_interrupts},
                     {"tlb_flush_tracepoint", r.have_tracepoint},
                     {"csd_queue_tracepoint", r.have_csd_tracepoint}};
@@ -119,6 +138,7 @@ void print_table(std::ostream& out, const host_result& r) {
              "\n Host measurements for '{}' on this machine ({} CPUs), {} ops x {} repeats "
              "(IPIs: totals over all CPUs; median [min-max] over the repeats):\n\n",
              r.scenario, r.cpus, r.iterations, r.repeat);
+  if (const std::string p = params_text(r); !p.empty()) fmt::print(out, " sizes: {}\n\n", p);
   std::vector<std::vector<std::string>> rows{{"phase", "time/op", "[min-max]", "TLB IPIs",
                                               "[min-max]", "CAL IPIs", "tlb_flush/op (median rep)",
                                               "calls queued/op (median rep)"}};

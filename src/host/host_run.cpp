@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "host/host_params.h"
 #include "host/hugetlb.h"
 #include "host/interrupts.h"
 #include "host/measure.h"
@@ -73,6 +74,7 @@ host_result run_host(const host_options& o) {
   }
   host_result r;
   r.scenario = o.scenario;
+  r.params = resolve_host_params(o.scenario, o.sets);  // before anything is changed or run
   r.cpus = static_cast<unsigned>(sysconf(_SC_NPROCESSORS_ONLN));
   r.iterations = o.iterations ? o.iterations : def->info.default_iterations;
   r.repeat = o.repeat;
@@ -118,7 +120,8 @@ host_result run_host(const host_options& o) {
       std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o.timeout_s)),
       tp.get(),
       csd.get(),
-      csd_all.get()};
+      csd_all.get(),
+      r.params};
   for (const auto& ph : def->phases) {
     phase_result pr{ph.name, ph.what, {}, "", {}, ""};
     if (ph.needs_two_cpus && r.cpus < 2) {

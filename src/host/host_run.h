@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "workload/config.h"
+#include "workload/params.h"
+
 namespace sd::host {
 
 struct phase_sample {
@@ -48,6 +51,7 @@ struct host_result {
   unsigned cpus = 0;
   std::uint64_t iterations = 0;
   unsigned repeat = 0;
+  workload::param_values params;  // the scenario's sizes, --set or default (host_params.h)
   bool have_interrupts = false;
   bool have_tracepoint = false;      // tlb:tlb_flush
   bool have_csd_tracepoint = false;  // csd:csd_queue_cpu
@@ -66,6 +70,7 @@ struct host_options {
   unsigned repeat = 3;
   double timeout_s = 20;                // per phase and repeat
   std::uint64_t reserve_hugepages = 0;  // as root: raise vm.nr_hugepages for the run
+  std::vector<workload::setting> sets;  // --set KEY=VALUE (host/host_params.h)
 };
 
 struct host_scenario_info {

@@ -9,6 +9,7 @@
 
 #include "host/host_run.h"
 #include "host/tracepoints.h"
+#include "workload/params.h"
 
 namespace sd::host {
 
@@ -26,6 +27,8 @@ struct context {
   tracepoint_counters* tracepoint;  // tlb:tlb_flush by reason (null: unavailable)
   tracepoint_counters* csd;         // csd:csd_queue_cpu by callback (null: unavailable)
   tracepoint_counters* csd_all;     // the same, any task on any CPU (null: unavailable)
+  workload::param_values params;    // the scenario's sizes (host/host_params.h)
+  std::int64_t param(std::string_view key) const { return params.at(std::string(key)); }
 };
 
 // SIGINT/SIGTERM: the handler records the signal (async-signal-safe); phases stop at their

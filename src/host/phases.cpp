@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "host/host_params.h"
 #include "host/hugetlb.h"
 #include "host/uffd_move.h"
 
@@ -92,14 +93,18 @@ phase_sample with_siblings(const context& c) {
   return Body(c);
 }
 
-// munmap-free-tables: map 4 MiB, touch 64 pages, unmap (frees 2 PTE tables + 1 PMD table).
+// munmap-free-tables: map `region`, write `touch_pages` pages spread over it, unmap (by
+// default 4 MiB and 64 pages: frees 2 PTE tables and the PMD table).
 phase_sample munmap_round(const context& ctx) {
-  constexpr std::size_t len = 4 << 20;
+  const auto len = static_cast<std::size_t>(ctx.param("region"));
+  const auto stride =
+      static_cast<std::size_t>(munmap_touch_stride(ctx.param("region"), ctx.param("touch_pages")));
+  const auto pages = static_cast<std::size_t>(ctx.param("touch_pages"));
   const std::uintptr_t hole = free_gib_hole();
-  return measure(ctx, [hole](std::uint64_t) {
+  return measure(ctx, [hole, len, stride, pages](std::uint64_t) {
     void* p = map_at(hole, len);
     if (!p) throw std::runtime_error("mmap of the test region failed");
-    touch(p, len, len / 64);
+    touch(p, pages * stride, stride);
     munmap(p, len);
   });
 }
@@ -132,16 +137,16 @@ phase_sample dontneed_threads(const context& ctx, unsigned nthreads) {
   return s;
 }
 
-// mprotect-none-rw: one op = PROT_NONE then PROT_READ|PROT_WRITE over 16 touched pages.
+// mprotect-none-rw: one op = PROT_NONE then PROT_READ|PROT_WRITE over `pages` touched pages.
 // The region is a VMA of its own, in the middle of the reserved hole with unmapped space on
 // both sides: next to another read-write anonymous VMA it would be merged with it, and every
 // toggle would split it out and merge it back (vma_modify), work the phase does not name.
 phase_sample mprotect_round(const context& ctx) {
-  constexpr std::size_t len = 16 * k_page;
+  const std::size_t len = static_cast<std::size_t>(ctx.param("pages")) * k_page;
   void* p = map_at(free_gib_hole() + k_gib / 2, len);
   if (!p) throw std::runtime_error("mmap of the test region failed");
   touch(p, len, k_page);
-  phase_sample s = measure(ctx, [p](std::uint64_t) {
+  phase_sample s = measure(ctx, [p, len](std::uint64_t) {
     mprotect(p, len, PROT_NONE);
     mprotect(p, len, PROT_READ | PROT_WRITE);
   });
@@ -180,7 +185,7 @@ phase_sample collapse_rounds(const context& ctx) {
 // already exited, so each write fault reuses the page; `copy`: the child lives, so each write
 // copies the page (and flushes the old translation).
 phase_sample cow_rounds(const context& ctx, bool child_lives) {
-  constexpr std::size_t pages = 64;
+  const auto pages = static_cast<std::size_t>(ctx.param("pages"));
   void* p =
       mmap(nullptr, pages * k_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   touch(p, pages * k_page, k_page);
@@ -209,12 +214,19 @@ phase_sample cow_rounds(const context& ctx, bool child_lives) {
   return s;
 }
 
-// uffd-move: UFFDIO_MOVE of 512 present pages. `aligned`: inside one PTE table on both
-// sides, one batch; `crossing`: starts 256 pages before a 2 MiB boundary, so batches are cut
-// at the PMD boundary (move_present_ptes batches never cross one).
-phase_sample uffd_move_rounds(const context& ctx, std::size_t offset_pages) {
+// uffd-move: UFFDIO_MOVE of `pages` present pages (512 by default). `aligned`: starts at a
+// 2 MiB boundary on both sides (512 pages: inside one PTE table, one batch); `crossing`:
+// starts pages/2 before one, so batches are cut at the PMD boundary (move_present_ptes
+// batches never cross one). Each area: 2 MiB of alignment slack, the pages before the
+// boundary rounded up to 2 MiB, then the rest.
+phase_sample uffd_move_rounds(const context& ctx, bool crossing) {
   constexpr std::size_t huge = 2 << 20;
-  constexpr std::size_t len = 512 * k_page;
+  const auto up = [](std::size_t n) { return (n + huge - 1) / huge * huge; };
+  const std::size_t len = static_cast<std::size_t>(ctx.param("pages")) * k_page;
+  const std::size_t before =
+      static_cast<std::size_t>(uffd_pages_before_boundary(ctx.param("pages"), crossing)) * k_page;
+  const std::size_t used = up(before) + up(len);  // from the aligned start of an area
+  const std::size_t area = huge + used;
   uffd_mover uffd;
   std::string why;
   if (!uffd_mover::open(uffd, why)) throw phase_unavailable(why);
@@ -229,15 +241,17 @@ phase_sample uffd_move_rounds(const context& ctx, std::size_t offset_pages) {
       ctx, 1,
       [&] {
         src_area = static_cast<char*>(
-            mmap(nullptr, 3 * huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+            mmap(nullptr, area, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
         dst_area = static_cast<char*>(
-            mmap(nullptr, 3 * huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-        madvise(src_area, 3 * huge, MADV_NOHUGEPAGE);
-        madvise(dst_area, 3 * huge, MADV_NOHUGEPAGE);
-        src = align(src_area) + huge - offset_pages * k_page;
-        dst = align(dst_area) + huge - offset_pages * k_page;
+            mmap(nullptr, area, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+        if (src_area == MAP_FAILED || dst_area == MAP_FAILED)
+          throw std::runtime_error("mmap of the UFFDIO_MOVE areas failed");
+        madvise(src_area, area, MADV_NOHUGEPAGE);
+        madvise(dst_area, area, MADV_NOHUGEPAGE);
+        src = align(src_area) + up(before) - before;
+        dst = align(dst_area) + up(before) - before;
         touch(src, len, k_page);
-        if (!uffd.register_range(align(dst_area), 2 * huge))
+        if (!uffd.register_range(align(dst_area), used))
           throw phase_unavailable("UFFDIO_REGISTER failed: " + std::string(std::strerror(errno)));
       },
       [&] {
@@ -246,29 +260,34 @@ phase_sample uffd_move_rounds(const context& ctx, std::size_t offset_pages) {
                                   std::to_string(len) + " bytes");
       },
       [&] {
-        munmap(src_area, 3 * huge);
-        munmap(dst_area, 3 * huge);
+        munmap(src_area, area);
+        munmap(dst_area, area);
       });
 }
 
 // hugetlb-fork-exit: a MAP_SHARED hugetlb file over a whole 1 GiB-aligned PUD range, so
-// that PMD tables can be shared (huge_pmd_share). The parent touches k_huge_touch pages;
-// each child touches the same pages and exits, unsharing its PMD table (huge_pmd_unshare).
-// Sharing shows in the child's faults: sharing the parent's table resolves every page the
-// parent populated with a single fault; without it each page faults.
+// that PMD tables can be shared (huge_pmd_share). The parent touches `touch` huge pages
+// (8 by default), evenly spread over the window; each child touches the same pages and
+// exits, unsharing its PMD table (huge_pmd_unshare). Sharing shows in the child's faults:
+// sharing the parent's table resolves every page the parent populated with a single fault;
+// without it each page faults.
 constexpr std::size_t k_huge = std::size_t{2} << 20;
-constexpr std::size_t k_huge_touch = 8;
 std::uint64_t g_child_faults = 0;
 std::uint64_t g_children = 0;
+std::size_t g_child_touch = 0;  // pages each child touched (the note's "no sharing" count)
 
 struct hugetlb_region {
   int fd = -1;
   char* p = nullptr;
-  hugetlb_region() {
-    if (hugepages_free().value_or(0) < k_huge_touch)
-      throw phase_unavailable("fewer than " + std::to_string(k_huge_touch) +
-                              " free huge pages: rerun as root with --reserve-hugepages 16, or "
-                              "echo 16 > /proc/sys/vm/nr_hugepages");
+  std::size_t touch = 0;   // huge pages written
+  std::size_t stride = 0;  // bytes between two of them
+  explicit hugetlb_region(std::size_t pages)
+      : touch(pages), stride(k_gib / pages / k_huge * k_huge) {
+    if (hugepages_free().value_or(0) < touch)
+      throw phase_unavailable("fewer than " + std::to_string(touch) +
+                              " free huge pages: rerun as root with --reserve-hugepages " +
+                              std::to_string(2 * touch) + ", or echo " + std::to_string(2 * touch) +
+                              " > /proc/sys/vm/nr_hugepages");
     fd = memfd_create("shootdown-hugetlb", MFD_CLOEXEC | MFD_HUGETLB);
     if (fd < 0)
       throw phase_unavailable("memfd_create(MFD_HUGETLB) failed: " +
@@ -281,7 +300,7 @@ struct hugetlb_region {
       throw phase_unavailable("mmap of the hugetlb file failed: " +
                               std::string(std::strerror(errno)));
     p = static_cast<char*>(m);
-    for (std::size_t i = 0; i < k_huge_touch; ++i) p[i * 64 * k_huge] = 1;
+    for (std::size_t i = 0; i < touch; ++i) p[i * stride] = 1;
   }
   ~hugetlb_region() {
     if (p) munmap(p, k_gib);
@@ -297,8 +316,8 @@ pid_t spawn_child(const hugetlb_region& r, int report_fd, const int gate[2]) {
   if (gate[1] >= 0) close(gate[1]);  // so that the parent closing its end means EOF
   rusage before{}, after{};
   getrusage(RUSAGE_SELF, &before);
-  for (std::size_t i = 0; i < k_huge_touch; ++i) {
-    volatile char& c = static_cast<volatile char*>(r.p)[i * 64 * k_huge];
+  for (std::size_t i = 0; i < r.touch; ++i) {
+    volatile char& c = static_cast<volatile char*>(r.p)[i * r.stride];
     c = static_cast<char>(c + 1);
   }
   getrusage(RUSAGE_SELF, &after);
@@ -309,8 +328,10 @@ pid_t spawn_child(const hugetlb_region& r, int report_fd, const int gate[2]) {
   _exit(0);
 }
 
-phase_sample hugetlb_rounds(const context& ctx, unsigned concurrent) {
-  hugetlb_region region;
+phase_sample hugetlb_rounds(const context& ctx, bool serial) {
+  const unsigned concurrent = serial ? 1 : static_cast<unsigned>(ctx.param("children"));
+  hugetlb_region region(static_cast<std::size_t>(ctx.param("touch")));
+  g_child_touch = region.touch;
   int report[2];
   if (pipe(report) != 0) throw std::runtime_error("pipe failed");
   std::vector<pid_t> kids;
@@ -389,7 +410,8 @@ void visit_every_cpu(unsigned ncpus) {
 const std::vector<scenario_def>& scenarios() {
   static const std::vector<scenario_def> k{
       {{"munmap-free-tables",
-        "map 4 MiB at a 1 GiB-aligned address, touch 64 pages, munmap (frees tables)", 2000},
+        "map `region` at a 1 GiB-aligned address, write `touch_pages` pages, munmap (frees tables)",
+        2000},
        {{"alone", "no other thread of the process runs", false,
          [](const context& c) { return munmap_round(c); }},
         {"with-siblings", "a sibling thread spins in user mode on every other CPU", true,
@@ -406,24 +428,25 @@ const std::vector<scenario_def>& scenarios() {
          [](const context& c) { return collapse_rounds(c); }},
         {"with-siblings", "a sibling thread spins in user mode on every other CPU", true,
          with_siblings<collapse_rounds>}}},
-      {{"fork-cow-reuse", "fork, then the parent writes 64 write-protected pages", 6400},
+      {{"fork-cow-reuse", "fork, then the parent writes `pages` write-protected pages", 6400},
        {{"reuse", "the child has exited: write faults reuse the pages", false,
          [](const context& c) { return cow_rounds(c, false); }},
         {"copy", "the child lives: write faults copy the pages", false,
          [](const context& c) { return cow_rounds(c, true); }}}},
       {{"hugetlb-fork-exit",
-        "children of a process with a shared 1 GiB hugetlb mapping touch 8 huge pages and exit",
+        "children of a process with a shared 1 GiB hugetlb mapping touch `touch` huge pages and "
+        "exit",
         64},
        {{"serial", "one child at a time: fork, touch, exit", false,
-         [](const context& c) { return hugetlb_rounds(c, 1); }},
-        {"concurrent", "8 children alive at once, then all exit", false,
-         [](const context& c) { return hugetlb_rounds(c, 8); }}}},
-      {{"uffd-move", "UFFDIO_MOVE of 512 contiguous present pages", 200},
-       {{"aligned", "source and destination inside one PTE table each", false,
-         [](const context& c) { return uffd_move_rounds(c, 512); }},
-        {"crossing", "starts 256 pages before a 2 MiB boundary", false,
-         [](const context& c) { return uffd_move_rounds(c, 256); }}}},
-      {{"mprotect-none-rw", "mprotect 16 touched pages PROT_NONE then read-write", 20000},
+         [](const context& c) { return hugetlb_rounds(c, true); }},
+        {"concurrent", "`children` children alive at once, then all exit", false,
+         [](const context& c) { return hugetlb_rounds(c, false); }}}},
+      {{"uffd-move", "UFFDIO_MOVE of `pages` contiguous present pages", 200},
+       {{"aligned", "source and destination start at a 2 MiB boundary", false,
+         [](const context& c) { return uffd_move_rounds(c, false); }},
+        {"crossing", "starts pages/2 before a 2 MiB boundary", false,
+         [](const context& c) { return uffd_move_rounds(c, true); }}}},
+      {{"mprotect-none-rw", "mprotect `pages` touched pages PROT_NONE then read-write", 20000},
        {{"alone", "no other thread of the process runs", false,
          [](const context& c) { return mprotect_round(c); }},
         {"with-siblings", "a sibling thread spins in user mode on every other CPU", true,
@@ -438,11 +461,13 @@ std::vector<std::string> workload_notes() {
     char avg[32];
     std::snprintf(avg, sizeof(avg), "%.2f",
                   static_cast<double>(g_child_faults) / static_cast<double>(g_children));
+    const std::string n = std::to_string(g_child_touch);
     notes.push_back(std::string("hugetlb PMD sharing: children took ") + avg +
-                    " faults on average for " + std::to_string(k_huge_touch) +
-                    " pages the parent had populated (1 = the child shared the parent's PMD "
-                    "table; " +
-                    std::to_string(k_huge_touch) + " = no sharing)");
+                    " faults on average for " + n + " pages the parent had populated" +
+                    (g_child_touch > 1
+                         ? " (1 = the child shared the parent's PMD table; " + n + " = no sharing)"
+                         : " (with one page the faults cannot tell whether the child shared the "
+                           "parent's PMD table: --set touch=2 or more)"));
   }
   if (collapse_failures)
     notes.push_back(std::to_string(collapse_failures) + " of " + std::to_string(collapse_calls) +

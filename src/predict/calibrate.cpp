@@ -58,8 +58,8 @@ std::optional<double> measured_ns_per_op(const host::host_result& r, const std::
 std::optional<double> model_ns_per_op(const std::string& scenario, const std::string& phase,
                                       const machine_guess& m,
                                       const std::vector<workload::setting>& costs,
-                                      std::string& why) {
-  const auto tw = twin_of(scenario, phase, m.cpus, why);
+                                      const workload::param_values& sizes, std::string& why) {
+  const auto tw = twin_of(scenario, phase, m.cpus, sizes, why);
   if (!tw) return std::nullopt;
   const auto with = run_twin(tw->with, m, costs);
   const auto without = run_twin(tw->without, m, costs);
@@ -185,10 +185,10 @@ calibration calibrate(const host::host_result& measured, const machine_guess& m,
     std::string why;
     auto model_at = [&](sim::sim_time v) -> std::optional<double> {
       const auto costs = with_value(fitted, t.param, v);
-      const auto a = model_ns_per_op(t.scenario, t.phase, m, costs, why);
+      const auto a = model_ns_per_op(t.scenario, t.phase, m, costs, measured.params, why);
       if (!a) return std::nullopt;
       if (!*t.baseline) return a;
-      const auto b = model_ns_per_op(t.scenario, t.baseline, m, costs, why);
+      const auto b = model_ns_per_op(t.scenario, t.baseline, m, costs, measured.params, why);
       return b ? std::optional<double>(*a - *b) : std::nullopt;
     };
     const auto start = model_at(r.start);

@@ -99,7 +99,7 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
     phase_prediction pp;
     pp.phase = ph.name;
     std::string why;
-    const auto tw = twin_of(measured.scenario, ph.name, m.cpus, why);
+    const auto tw = twin_of(measured.scenario, ph.name, m.cpus, measured.params, why);
     if (!tw) {
       pp.no_twin = why;
       p.phases.push_back(std::move(pp));

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "host/host_params.h"
 #include "program/program.h"
 
 namespace sd::predict {
@@ -72,50 +73,74 @@ twin rounds_twin(const std::string& setup, const round_ops& round, bool siblings
   return {build(k_base + k_rounds), build(k_base), k_rounds, differs};
 }
 
-std::string touches(unsigned n, unsigned stride_kib) {
+std::string kib(std::int64_t bytes) {
+  return fmt::format("{}KiB", bytes / 1024);
+}
+
+// Writes of n contiguous pages from byte offset `off`: one op per 512 pages (a program's
+// touch takes at most 512).
+std::string write_pages(std::int64_t off, std::int64_t n) {
   std::string s;
-  for (unsigned i = 0; i < n; ++i)
-    s += fmt::format("{}\"touch {}KiB 1 write\"", s.empty() ? "" : ", ", i * stride_kib);
+  for (std::int64_t done = 0; done < n; done += 512)
+    s += fmt::format("{}\"touch {} {} write\"", s.empty() ? "" : ", ", kib(off + done * 4096),
+                     std::min<std::int64_t>(512, n - done));
   return s;
 }
 
-// fork-cow-reuse (host_run.cpp cow_rounds): the parent, pinned to CPU 0, forks; the child
-// inherits the pinning. `reuse`: the child exits before the parent writes its 64 pages;
-// `copy`: it lives until the parent is done. The window covers the 64 writes only, so
+// Writes of n pages `stride` bytes apart from offset 0.
+std::string touches(std::int64_t n, std::int64_t stride) {
+  if (stride == 4096) return write_pages(0, n);
+  std::string s;
+  for (std::int64_t i = 0; i < n; ++i)
+    s += fmt::format("{}\"touch {} 1 write\"", s.empty() ? "" : ", ", kib(i * stride));
+  return s;
+}
+
+// fork-cow-reuse (host phases.cpp cow_rounds): the parent, pinned to CPU 0, forks; the
+// child inherits the pinning. `reuse`: the child exits before the parent writes its `pages`
+// pages; `copy`: it lives until the parent is done. The window covers the writes only, so
 // `without` is the same rounds without them.
-twin cow_twin(bool child_lives, unsigned cpus) {
+twin cow_twin(bool child_lives, unsigned cpus, std::int64_t pages) {
   const lazy_others others = lazy_cpus(cpus, true);
+  const std::string write_all = write_pages(0, pages);
   auto build = [&](bool writes) {
     std::vector<std::string> procs{"p"};
-    std::string ops = "\"enter p\"" + others.waits + ", \"mmap 0 256KiB\", \"touch 0 64 write\"";
+    std::string ops =
+        "\"enter p\"" + others.waits + ", \"mmap 0 " + kib(pages * 4096) + "\", " + write_all;
     for (unsigned i = 0; i < k_rounds; ++i) {
       const std::string child = fmt::format("c{}", i);
       procs.push_back(child);
-      const std::string write = writes ? ", \"touch 0 64 write\"" : "";
+      const std::string write = writes ? ", " + write_all : "";
       const std::string child_runs = fmt::format(", \"enter {}\", \"exit\", \"enter p\"", child);
       ops += fmt::format(", \"fork {}\"", child);
       ops += child_lives ? write + child_runs : child_runs + write;
     }
     return header(procs) + cpu_section(0, ops) + others.sections;
   };
-  return {build(true), build(false), k_rounds * 64, ""};
+  return {build(true), build(false), static_cast<unsigned>(k_rounds * pages), ""};
 }
 
-// uffd-move (uffd_move_rounds): fresh source and destination areas each round, 512 present
-// source pages starting `offset_pages` before a 2 MiB boundary; the window covers the move.
-twin uffd_twin(unsigned offset_pages, unsigned cpus) {
+// uffd-move (uffd_move_rounds): fresh source and destination areas each round, `pages`
+// present source pages starting `before` pages before a 2 MiB boundary (the host's areas
+// past their alignment slack: the pages before the boundary rounded up to 2 MiB, then the
+// rest); the window covers the move.
+twin uffd_twin(std::int64_t pages, std::int64_t before, unsigned cpus) {
   const lazy_others others = lazy_cpus(cpus, true);
+  constexpr std::int64_t huge = 2 << 20;
+  const auto up = [](std::int64_t n) { return (n + huge - 1) / huge * huge; };
+  const std::int64_t len = pages * 4096, head = up(before * 4096), area = head + up(len);
   auto build = [&](bool move) {
     std::string ops = "\"enter p\"" + others.waits;
     for (unsigned i = 0; i < k_rounds; ++i) {
-      // 6 MiB per area and round: source at 0 + 12 MiB * i, destination 6 MiB above it.
-      const unsigned src_mib = 12 * i, dst_mib = src_mib + 6;
-      const std::string src = fmt::format("{}KiB", (src_mib + 2) * 1024 - offset_pages * 4);
-      const std::string dst = fmt::format("{}KiB", (dst_mib + 2) * 1024 - offset_pages * 4);
-      ops += fmt::format(", \"mmap {}MiB 6MiB\", \"mmap {}MiB 6MiB\", \"touch {} 512 write\"",
-                         src_mib, dst_mib, src);
-      if (move) ops += fmt::format(", \"uffd_move {} {} 2MiB\"", dst, src);
-      ops += fmt::format(", \"munmap {}MiB 6MiB\", \"munmap {}MiB 6MiB\"", src_mib, dst_mib);
+      // Per round: the source area, then the destination area right above it.
+      const std::int64_t src_area = 2 * area * i, dst_area = src_area + area;
+      const std::string src = kib(src_area + head - before * 4096);
+      const std::string dst = kib(dst_area + head - before * 4096);
+      ops += fmt::format(", \"mmap {0} {2}\", \"mmap {1} {2}\", {3}", kib(src_area), kib(dst_area),
+                         kib(area), write_pages(src_area + head - before * 4096, pages));
+      if (move) ops += fmt::format(", \"uffd_move {} {} {}\"", dst, src, kib(len));
+      ops += fmt::format(", \"munmap {0} {2}\", \"munmap {1} {2}\"", kib(src_area), kib(dst_area),
+                         kib(area));
     }
     return header({"p"}) + cpu_section(0, ops) + others.sections;
   };
@@ -124,13 +149,15 @@ twin uffd_twin(unsigned offset_pages, unsigned cpus) {
 }
 
 // hugetlb-fork-exit (hugetlb_rounds), `serial`: a 1 GiB MAP_SHARED hugetlb file at a 1 GiB-
-// aligned address; the parent writes 8 huge pages 128 MiB apart; each child (pinned to
-// CPU 0 like the parent) writes the same 8 pages and exits. The window covers fork, writes
-// and exit.
-twin hugetlb_serial_twin(unsigned cpus) {
+// aligned address; the parent writes `touch` huge pages evenly spread (8: 128 MiB apart);
+// each child (pinned to CPU 0 like the parent) writes the same pages and exits. The window
+// covers fork, writes and exit.
+twin hugetlb_serial_twin(unsigned cpus, std::int64_t touch) {
   const lazy_others others = lazy_cpus(cpus, true);
+  const std::int64_t stride_mib = 1024 / touch / 2 * 2;
   std::string writes;
-  for (unsigned i = 0; i < 8; ++i) writes += fmt::format(", \"touch {}MiB 1 write\"", 128 * i);
+  for (std::int64_t i = 0; i < touch; ++i)
+    writes += fmt::format(", \"touch {}MiB 1 write\"", stride_mib * i);
   auto build = [&](unsigned n) {
     std::vector<std::string> procs{"p"};
     std::string ops = "\"enter p\"" + others.waits + ", \"mmap_hugetlb f 0 1GiB\"" + writes;
@@ -163,24 +190,34 @@ workload::run_result run_twin(const std::string& text, const machine_guess& m,
 }
 
 std::optional<twin> twin_of(const std::string& scenario, const std::string& phase, unsigned cpus,
-                            std::string& why) {
+                            const workload::param_values& sizes, std::string& why) {
+  const auto size = [&](std::string_view key) { return host::host_param(scenario, sizes, key); };
   const bool siblings = phase == "with-siblings" || phase == "all-cpus";
   if (siblings && cpus < 2) {
     why = "needs 2 CPUs";
     return std::nullopt;
   }
-  // host_run.cpp munmap_round: map 4 MiB at a 1 GiB-aligned hole, write one byte every
-  // 64 KiB (64 pages, two PTE tables), munmap.
-  if (scenario == "munmap-free-tables")
+  // host phases.cpp munmap_round: map `region` at a 1 GiB-aligned hole, write `touch_pages`
+  // pages spread over it (by default 4 MiB, one every 64 KiB: two PTE tables), munmap.
+  if (scenario == "munmap-free-tables") {
+    const std::int64_t region = size("region");
+    const std::string ops =
+        "\"mmap 0 " + kib(region) + "\", " +
+        touches(size("touch_pages"), host::munmap_touch_stride(region, size("touch_pages"))) +
+        ", \"munmap 0 " + kib(region) + "\"";
     return rounds_twin(
-        "", [](unsigned) { return "\"mmap 0 4MiB\", " + touches(64, 64) + ", \"munmap 0 4MiB\""; },
-        siblings, cpus, !siblings);
-  // mprotect_round: 16 touched pages in a VMA of their own; PROT_NONE, then read-write.
-  if (scenario == "mprotect-none-rw")
+        "", [&ops](unsigned) { return ops; }, siblings, cpus, !siblings);
+  }
+  // mprotect_round: `pages` touched pages in a VMA of their own; PROT_NONE, then read-write.
+  if (scenario == "mprotect-none-rw") {
+    const std::string len = kib(size("pages") * 4096);
     return rounds_twin(
-        "\"mmap 0 64KiB\", \"touch 0 16 write\"",
-        [](unsigned) { return std::string("\"mprotect 0 64KiB none\", \"mprotect 0 64KiB rw\""); },
+        fmt::format("\"mmap 0 {}\", {}", len, write_pages(0, size("pages"))),
+        [&len](unsigned) {
+          return fmt::format("\"mprotect 0 {0} none\", \"mprotect 0 {0} rw\"", len);
+        },
         siblings, cpus, !siblings);
+  }
   // dontneed_threads: write a page, MADV_DONTNEED it; all-cpus: every other CPU does the
   // same on a page of its own for as long as CPU 0 runs.
   if (scenario == "tlb-flush-threads") {
@@ -218,15 +255,18 @@ std::optional<twin> twin_of(const std::string& scenario, const std::string& phas
         [](unsigned i) {
           return fmt::format("\"mmap {0}MiB 2MiB\", \"touch {0}MiB 512 write\"", 2 * i);
         });
-  if (scenario == "fork-cow-reuse") return cow_twin(phase == "copy", cpus);
-  if (scenario == "uffd-move") return uffd_twin(phase == "crossing" ? 256 : 512, cpus);
-  if (scenario == "hugetlb-fork-exit" && phase == "serial") return hugetlb_serial_twin(cpus);
+  if (scenario == "fork-cow-reuse") return cow_twin(phase == "copy", cpus, size("pages"));
+  if (scenario == "uffd-move")
+    return uffd_twin(size("pages"),
+                     host::uffd_pages_before_boundary(size("pages"), phase == "crossing"), cpus);
+  if (scenario == "hugetlb-fork-exit" && phase == "serial")
+    return hugetlb_serial_twin(cpus, size("touch"));
   if (scenario == "hugetlb-fork-exit") {
     // Eight children alive at once on one CPU: each runs, is switched away from, and runs
     // again to exit; a program's "enter" always starts another thread, so it cannot say this.
     why =
         "no model twin: programs cannot switch back to a process's existing thread, which "
-        "8 children alive on the parent's CPU need";
+        "children alive together on the parent's CPU need";
     return std::nullopt;
   }
   why = "no model twin yet for " + scenario + " " + phase + " (issue 9 item 10)";

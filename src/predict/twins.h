@@ -8,6 +8,7 @@
 
 #include "predict/machine.h"
 #include "workload/config.h"
+#include "workload/params.h"
 #include "workload/run.h"
 
 namespace sd::predict {
@@ -22,9 +23,10 @@ struct twin {
   std::string differs;  // how the twin differs from the host phase ("" if it does not)
 };
 
-// nullopt when the phase has no twin; `why` then says why.
+// nullopt when the phase has no twin; `why` then says why. `sizes`: the host scenario's
+// parameters as the phase ran them (host/host_params.h; a missing one is its default).
 std::optional<twin> twin_of(const std::string& scenario, const std::string& phase, unsigned cpus,
-                            std::string& why);
+                            const workload::param_values& sizes, std::string& why);
 
 // Runs a twin program (timed) on the model of machine m, with cost parameters `costs` over
 // the arch's preset.

@@ -120,7 +120,7 @@ predict::machine_guess machine(bool hypercall) {
 double model_ns(const std::string& scenario, const std::string& phase,
                 const std::vector<workload::setting>& costs) {
   std::string why;
-  const auto tw = predict::twin_of(scenario, phase, 2, why);
+  const auto tw = predict::twin_of(scenario, phase, 2, {}, why);
   const auto a = predict::run_twin(tw->with, machine(false), costs);
   const auto b = predict::run_twin(tw->without, machine(false), costs);
   return static_cast<double>(a.program_ended_ns[0] - b.program_ended_ns[0]) / tw->ops;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "host/host_params.h"
 #include "predict/machine.h"
 #include "predict/predict.h"
 
@@ -173,10 +174,11 @@ TEST(Predict, BackgroundInterruptsWidenTheTolerance) {
       row(predict(r, m).phases[0], "flushes_by_reason.local_mm_shootdown")->equal.value_or(true));
 }
 
-double model_per_op(const std::string& scenario, const std::string& phase,
-                    const std::string& count) {
+double model_per_op(const std::string& scenario, const std::string& phase, const std::string& count,
+                    const workload::param_values& sizes = {}) {
   host::host_result r;
   r.scenario = scenario;
+  r.params = sizes;
   r.phases.push_back({phase, "", {}, "", {}, ""});
   machine_guess m;
   m.arch = "x86";
@@ -235,6 +237,80 @@ TEST(Predict, AloneTwinsStartWithTheOtherCpusHoldingTheMmLazily) {
   EXPECT_DOUBLE_EQ(model_per_op("mprotect-none-rw", "alone", "tlb_interrupts"), 0.0);
   EXPECT_DOUBLE_EQ(
       model_per_op("tlb-flush-threads", "one-thread", "flushes_by_reason.remote_send_ipi"), 1.0);
+}
+
+// host --set: the twins run the sizes the phases ran (issue 9 item 10).
+TEST(Predict, TwinsRunTheSizesTheHostRan) {
+  // mm/mmu_gather.c: a gather holds MMU_GATHER_BUNDLE (8) pages, then up to
+  // MAX_GATHER_BATCH_COUNT (10000 / 510 = 19) batches of MAX_GATHER_BATCH ((4096 - 16) / 8 =
+  // 510): 9698 pages. The page that fills them forces a flush (zap_pte_range force_flush).
+  // 64 touched pages: one flush per munmap; 16384: one forced after 9698, then the final one.
+  EXPECT_DOUBLE_EQ(
+      model_per_op("munmap-free-tables", "alone", "flushes_by_reason.local_mm_shootdown"), 1.0);
+  EXPECT_DOUBLE_EQ(
+      model_per_op("munmap-free-tables", "alone", "flushes_by_reason.local_mm_shootdown",
+                   {{"region", 64 << 20}, {"touch_pages", 16384}}),
+      2.0);
+  // 65536 pages: forced flushes after 9698 x 1..6 (58188 pages), then the final one.
+  EXPECT_DOUBLE_EQ(
+      model_per_op("munmap-free-tables", "alone", "flushes_by_reason.local_mm_shootdown",
+                   {{"region", 256 << 20}, {"touch_pages", 65536}}),
+      7.0);
+  // move_present_ptes batches end at the source's and destination's PMD boundaries: 16
+  // pages from a boundary are one batch; 16 starting 8 before one are two; 8192 pages from
+  // a boundary are 16 PTE tables, 16 batches.
+  EXPECT_DOUBLE_EQ(
+      model_per_op("uffd-move", "aligned", "flushes_by_reason.local_mm_shootdown", {{"pages", 16}}),
+      1.0);
+  EXPECT_DOUBLE_EQ(model_per_op("uffd-move", "crossing", "flushes_by_reason.local_mm_shootdown",
+                                {{"pages", 16}}),
+                   2.0);
+  EXPECT_DOUBLE_EQ(model_per_op("uffd-move", "aligned", "flushes_by_reason.local_mm_shootdown",
+                                {{"pages", 8192}}),
+                   16.0);
+  // wp_page_copy flushes each copied page: per written page, whatever their number.
+  EXPECT_DOUBLE_EQ(model_per_op("fork-cow-reuse", "copy", "flushes_by_reason.local_mm_shootdown",
+                                {{"pages", 1024}}),
+                   1.0);
+  // One 1 GiB window, one shared PMD table, however many of its pages are written: one sync
+  // per last-sharer exit (v7.0).
+  EXPECT_DOUBLE_EQ(model_per_op("hugetlb-fork-exit", "serial",
+                                "csd_queued.tlb_remove_table_smp_sync", {{"touch", 1}}),
+                   1.0);
+}
+
+TEST(HostParams, DefaultsSetValuesAndErrorsNameTheKey) {
+  using host::resolve_host_params;
+  const auto d = resolve_host_params("munmap-free-tables", {});
+  EXPECT_EQ(d.at("region"), 4 << 20);
+  EXPECT_EQ(d.at("touch_pages"), 64);
+  EXPECT_EQ(host::munmap_touch_stride(d.at("region"), d.at("touch_pages")), 64 << 10);
+  const auto s = resolve_host_params("uffd-move", {{"pages", "8192", "--set pages"}});
+  EXPECT_EQ(s.at("pages"), 8192);
+  EXPECT_EQ(host::uffd_pages_before_boundary(16, true), 8);
+  EXPECT_EQ(host::uffd_pages_before_boundary(16, false), 0);
+  auto error = [](const std::string& scenario, const std::vector<workload::setting>& sets) {
+    try {
+      resolve_host_params(scenario, sets);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(error("munmap-free-tables", {{"pages", "1", "--set pages"}}),
+            "--set pages: host scenario munmap-free-tables has no parameter 'pages' (it has: "
+            "region, touch_pages)");
+  EXPECT_EQ(error("khugepaged-collapse", {{"pages", "1", "--set pages"}}),
+            "--set pages: host scenario khugepaged-collapse takes no parameters");
+  EXPECT_EQ(error("munmap-free-tables", {{"touch_pages", "2000", "--set touch_pages"}}),
+            "--set touch_pages: 2000 pages do not fit in region 4MiB");
+  EXPECT_EQ(error("munmap-free-tables", {{"region", "12289", "--set region"}}),
+            "--set region: must be whole 4 KiB pages, got 12289");
+  EXPECT_NE(error("hugetlb-fork-exit", {{"touch", "513", "--set touch"}}).find("between 1 and 512"),
+            std::string::npos);
+  EXPECT_EQ(
+      error("mprotect-none-rw", {{"pages", "2", "--set pages"}, {"pages", "3", "--set pages"}}),
+      "--set pages: given twice");
 }
 
 TEST(Predict, PhasesWithoutATwinSaySo) {
