@@ -42,12 +42,16 @@ constexpr param_decl k_uffd[] = {
      "present pages moved per op; `crossing` starts pages/2 of them before a 2 MiB boundary",
      fixed<512>, 2, k_gib / k_page},
 };
-// The hugetlb file covers one 1 GiB window: 512 huge pages.
+// The hugetlb file covers `windows` 1 GiB windows (PUD ranges) of 512 huge pages each: one
+// PMD table per window that a child shares and unshares.
 constexpr param_decl k_hugetlb[] = {
     {"touch", param_kind::count,
-     "huge pages the parent and each child write, evenly spread over the 1 GiB window (needs as "
-     "many free huge pages)",
+     "huge pages the parent and each child write per window, evenly spread over it (needs "
+     "touch x windows free huge pages)",
      fixed<8>, 1, k_gib / k_huge},
+    {"windows", param_kind::count,
+     "1 GiB windows the hugetlb file is mapped over: PMD tables each child shares and unshares",
+     fixed<1>, 1, 64},
     {"children", param_kind::count, "`concurrent`: children alive at once", fixed<8>, 2, 64},
 };
 

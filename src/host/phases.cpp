@@ -36,16 +36,18 @@ constexpr int k_madv_collapse = 25;  // Linux 6.1
 constexpr std::size_t k_page = 4096;
 constexpr std::size_t k_gib = std::size_t{1} << 30;
 
-// A free 1 GiB-aligned 1 GiB hole whose neighbours end and begin exactly at its bounds: a
-// PROT_NONE reservation chosen by the kernel (so it avoids sanitizer shadow memory and
-// libraries) with its aligned middle unmapped. A region mapped in the hole and unmapped
+// A free 1 GiB-aligned hole of `gib` GiB whose neighbours end and begin exactly at its
+// bounds: a PROT_NONE reservation chosen by the kernel (so it avoids sanitizer shadow memory
+// and libraries) with its aligned middle unmapped. A region mapped in the hole and unmapped
 // again frees its PTE tables and its PMD table (free_pgtables' floor/ceiling rule), and a
-// hugetlb mapping of the whole hole covers a full PUD range (needed for PMD sharing).
-std::uintptr_t reserve_gib_hole() {
-  void* r = mmap(nullptr, 3 * k_gib, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (r == MAP_FAILED) throw std::runtime_error("cannot reserve 3 GiB of address space");
+// hugetlb mapping of the whole hole covers full PUD ranges (needed for PMD sharing).
+std::uintptr_t reserve_gib_hole(std::size_t gib) {
+  void* r = mmap(nullptr, (gib + 2) * k_gib, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                 -1, 0);
+  if (r == MAP_FAILED)
+    throw std::runtime_error("cannot reserve " + std::to_string(gib + 2) + " GiB of address space");
   const auto aligned = (reinterpret_cast<std::uintptr_t>(r) + k_gib - 1) & ~(k_gib - 1);
-  munmap(reinterpret_cast<void*>(aligned), k_gib);
+  munmap(reinterpret_cast<void*>(aligned), gib * k_gib);
   return aligned;
 }
 
@@ -265,45 +267,49 @@ phase_sample uffd_move_rounds(const context& ctx, bool crossing) {
       });
 }
 
-// hugetlb-fork-exit: a MAP_SHARED hugetlb file over a whole 1 GiB-aligned PUD range, so
-// that PMD tables can be shared (huge_pmd_share). The parent touches `touch` huge pages
-// (8 by default), evenly spread over the window; each child touches the same pages and
-// exits, unsharing its PMD table (huge_pmd_unshare). Sharing shows in the child's faults:
-// sharing the parent's table resolves every page the parent populated with a single fault;
-// without it each page faults.
+// hugetlb-fork-exit: a MAP_SHARED hugetlb file over `windows` whole 1 GiB-aligned PUD
+// ranges, so that PMD tables can be shared (huge_pmd_share). The parent touches `touch` huge
+// pages per window (8 in one window by default), evenly spread; each child touches the same
+// pages and exits, unsharing its PMD tables (huge_pmd_unshare). Sharing shows in the child's
+// faults: sharing the parent's table resolves every page the parent populated in that
+// window with a single fault; without it each page faults.
 constexpr std::size_t k_huge = std::size_t{2} << 20;
 std::uint64_t g_child_faults = 0;
 std::uint64_t g_children = 0;
-std::size_t g_child_touch = 0;  // pages each child touched (the note's "no sharing" count)
+std::size_t g_child_touch = 0;    // pages each child touched (the note's "no sharing" count)
+std::size_t g_child_windows = 0;  // windows they are in (the note's "sharing" count)
 
 struct hugetlb_region {
   int fd = -1;
   char* p = nullptr;
-  std::size_t touch = 0;   // huge pages written
-  std::size_t stride = 0;  // bytes between two of them
-  explicit hugetlb_region(std::size_t pages)
-      : touch(pages), stride(k_gib / pages / k_huge * k_huge) {
-    if (hugepages_free().value_or(0) < touch)
-      throw phase_unavailable("fewer than " + std::to_string(touch) +
+  std::size_t len = 0;
+  std::vector<std::size_t> pages;  // offsets of the huge pages written
+  hugetlb_region(std::size_t touch, std::size_t windows) : len(windows * k_gib) {
+    const std::size_t stride = k_gib / touch / k_huge * k_huge;
+    for (std::size_t w = 0; w < windows; ++w)
+      for (std::size_t i = 0; i < touch; ++i) pages.push_back(w * k_gib + i * stride);
+    const std::size_t n = pages.size();
+    if (hugepages_free().value_or(0) < n)
+      throw phase_unavailable("fewer than " + std::to_string(n) +
                               " free huge pages: rerun as root with --reserve-hugepages " +
-                              std::to_string(2 * touch) + ", or echo " + std::to_string(2 * touch) +
+                              std::to_string(2 * n) + ", or echo " + std::to_string(2 * n) +
                               " > /proc/sys/vm/nr_hugepages");
     fd = memfd_create("shootdown-hugetlb", MFD_CLOEXEC | MFD_HUGETLB);
     if (fd < 0)
       throw phase_unavailable("memfd_create(MFD_HUGETLB) failed: " +
                               std::string(std::strerror(errno)));
-    if (ftruncate(fd, static_cast<off_t>(k_gib)) != 0)
+    if (ftruncate(fd, static_cast<off_t>(len)) != 0)
       throw phase_unavailable("ftruncate of the hugetlb file failed");
-    void* m = mmap(reinterpret_cast<void*>(free_gib_hole()), k_gib, PROT_READ | PROT_WRITE,
+    void* m = mmap(reinterpret_cast<void*>(free_gib_hole(windows)), len, PROT_READ | PROT_WRITE,
                    MAP_SHARED | MAP_NORESERVE | MAP_FIXED_NOREPLACE, fd, 0);
     if (m == MAP_FAILED)
       throw phase_unavailable("mmap of the hugetlb file failed: " +
                               std::string(std::strerror(errno)));
     p = static_cast<char*>(m);
-    for (std::size_t i = 0; i < touch; ++i) p[i * stride] = 1;
+    for (std::size_t off : pages) p[off] = 1;
   }
   ~hugetlb_region() {
-    if (p) munmap(p, k_gib);
+    if (p) munmap(p, len);
     if (fd >= 0) close(fd);  // the memfd leaves no file behind
   }
 };
@@ -316,8 +322,8 @@ pid_t spawn_child(const hugetlb_region& r, int report_fd, const int gate[2]) {
   if (gate[1] >= 0) close(gate[1]);  // so that the parent closing its end means EOF
   rusage before{}, after{};
   getrusage(RUSAGE_SELF, &before);
-  for (std::size_t i = 0; i < r.touch; ++i) {
-    volatile char& c = static_cast<volatile char*>(r.p)[i * r.stride];
+  for (std::size_t off : r.pages) {
+    volatile char& c = static_cast<volatile char*>(r.p)[off];
     c = static_cast<char>(c + 1);
   }
   getrusage(RUSAGE_SELF, &after);
@@ -330,8 +336,10 @@ pid_t spawn_child(const hugetlb_region& r, int report_fd, const int gate[2]) {
 
 phase_sample hugetlb_rounds(const context& ctx, bool serial) {
   const unsigned concurrent = serial ? 1 : static_cast<unsigned>(ctx.param("children"));
-  hugetlb_region region(static_cast<std::size_t>(ctx.param("touch")));
-  g_child_touch = region.touch;
+  const auto windows = static_cast<std::size_t>(ctx.param("windows"));
+  hugetlb_region region(static_cast<std::size_t>(ctx.param("touch")), windows);
+  g_child_touch = region.pages.size();
+  g_child_windows = windows;
   int report[2];
   if (pipe(report) != 0) throw std::runtime_error("pipe failed");
   std::vector<pid_t> kids;
@@ -376,17 +384,20 @@ phase_sample hugetlb_rounds(const context& ctx, bool serial) {
 // phases anything else mapping with a null hint may be given the unmapped hole (in a
 // sanitizer build a phase's MAP_FIXED_NOREPLACE failed with EEXIST, most likely after the
 // runtime's allocator took it): then a new one is reserved.
-std::uintptr_t free_gib_hole() {
+// A hole of another size is reserved anew too (its neighbours must end at its bounds).
+std::uintptr_t free_gib_hole(std::size_t gib) {
   static std::uintptr_t hole = 0;
-  if (hole) {
-    void* probe = mmap(reinterpret_cast<void*>(hole), k_gib, PROT_NONE,
+  static std::size_t hole_gib = 0;
+  if (hole && hole_gib == gib) {
+    void* probe = mmap(reinterpret_cast<void*>(hole), gib * k_gib, PROT_NONE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
     if (probe != MAP_FAILED) {
-      munmap(probe, k_gib);
+      munmap(probe, gib * k_gib);
       if (reinterpret_cast<std::uintptr_t>(probe) == hole) return hole;
     }
   }
-  hole = reserve_gib_hole();
+  hole = reserve_gib_hole(gib);
+  hole_gib = gib;
   return hole;
 }
 
@@ -434,8 +445,8 @@ const std::vector<scenario_def>& scenarios() {
         {"copy", "the child lives: write faults copy the pages", false,
          [](const context& c) { return cow_rounds(c, true); }}}},
       {{"hugetlb-fork-exit",
-        "children of a process with a shared 1 GiB hugetlb mapping touch `touch` huge pages and "
-        "exit",
+        "children of a process with a shared hugetlb mapping of `windows` 1 GiB windows touch "
+        "`touch` huge pages in each and exit",
         64},
        {{"serial", "one child at a time: fork, touch, exit", false,
          [](const context& c) { return hugetlb_rounds(c, true); }},
@@ -461,13 +472,15 @@ std::vector<std::string> workload_notes() {
     char avg[32];
     std::snprintf(avg, sizeof(avg), "%.2f",
                   static_cast<double>(g_child_faults) / static_cast<double>(g_children));
-    const std::string n = std::to_string(g_child_touch);
-    notes.push_back(std::string("hugetlb PMD sharing: children took ") + avg +
-                    " faults on average for " + n + " pages the parent had populated" +
-                    (g_child_touch > 1
-                         ? " (1 = the child shared the parent's PMD table; " + n + " = no sharing)"
-                         : " (with one page the faults cannot tell whether the child shared the "
-                           "parent's PMD table: --set touch=2 or more)"));
+    const std::string n = std::to_string(g_child_touch), w = std::to_string(g_child_windows);
+    notes.push_back(
+        std::string("hugetlb PMD sharing: children took ") + avg + " faults on average for " + n +
+        " pages the parent had populated in " + w + " window(s)" +
+        (g_child_touch > g_child_windows
+             ? " (" + w + " = the child shared the parent's PMD table of each window; " + n +
+                   " = no sharing)"
+             : " (with one page per window the faults cannot tell whether the child shared the "
+               "parent's PMD tables: --set touch=2 or more)"));
   }
   if (collapse_failures)
     notes.push_back(std::to_string(collapse_failures) + " of " + std::to_string(collapse_calls) +

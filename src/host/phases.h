@@ -28,9 +28,9 @@ struct scenario_def {
 const std::vector<scenario_def>& scenarios();
 
 void pin_to(unsigned cpu);
-// A free 1 GiB-aligned 1 GiB range whose neighbours end exactly at its bounds (phases map
-// their regions there); checked at each call and reserved anew if something took it.
-std::uintptr_t free_gib_hole();
+// A free 1 GiB-aligned range of `gib` GiB whose neighbours end exactly at its bounds (phases
+// map their regions there); checked at each call and reserved anew if something took it.
+std::uintptr_t free_gib_hole(std::size_t gib = 1);
 // Before the phases: a thread of this process runs once on every other CPU and exits, so
 // each of those CPUs idles holding the mm lazily, with its bit in mm_cpumask (x86 keeps it
 // until a flush trims it). Without this, which CPUs hold the mm depends on where the

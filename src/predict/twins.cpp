@@ -148,19 +148,21 @@ twin uffd_twin(std::int64_t pages, std::int64_t before, unsigned cpus) {
           "the source and destination are unmapped at the end of each round in both programs"};
 }
 
-// hugetlb-fork-exit (hugetlb_rounds), `serial`: a 1 GiB MAP_SHARED hugetlb file at a 1 GiB-
-// aligned address; the parent writes `touch` huge pages evenly spread (8: 128 MiB apart);
-// each child (pinned to CPU 0 like the parent) writes the same pages and exits. The window
-// covers fork, writes and exit.
-twin hugetlb_serial_twin(unsigned cpus, std::int64_t touch) {
+// hugetlb-fork-exit (hugetlb_rounds), `serial`: a MAP_SHARED hugetlb file over `windows`
+// 1 GiB windows at a 1 GiB-aligned address; the parent writes `touch` huge pages per window
+// evenly spread (8: 128 MiB apart); each child (pinned to CPU 0 like the parent) writes the
+// same pages and exits. The window covers fork, writes and exit.
+twin hugetlb_serial_twin(unsigned cpus, std::int64_t touch, std::int64_t windows) {
   const lazy_others others = lazy_cpus(cpus, true);
   const std::int64_t stride_mib = 1024 / touch / 2 * 2;
   std::string writes;
-  for (std::int64_t i = 0; i < touch; ++i)
-    writes += fmt::format(", \"touch {}MiB 1 write\"", stride_mib * i);
+  for (std::int64_t w = 0; w < windows; ++w)
+    for (std::int64_t i = 0; i < touch; ++i)
+      writes += fmt::format(", \"touch {}MiB 1 write\"", 1024 * w + stride_mib * i);
   auto build = [&](unsigned n) {
     std::vector<std::string> procs{"p"};
-    std::string ops = "\"enter p\"" + others.waits + ", \"mmap_hugetlb f 0 1GiB\"" + writes;
+    std::string ops = "\"enter p\"" + others.waits +
+                      fmt::format(", \"mmap_hugetlb f 0 {}GiB\"", windows) + writes;
     for (unsigned i = 0; i < n; ++i) {
       procs.push_back(fmt::format("c{}", i));
       ops += fmt::format(", \"fork c{0}\", \"enter c{0}\"{1}, \"exit\", \"enter p\"", i, writes);
@@ -260,7 +262,7 @@ std::optional<twin> twin_of(const std::string& scenario, const std::string& phas
     return uffd_twin(size("pages"),
                      host::uffd_pages_before_boundary(size("pages"), phase == "crossing"), cpus);
   if (scenario == "hugetlb-fork-exit" && phase == "serial")
-    return hugetlb_serial_twin(cpus, size("touch"));
+    return hugetlb_serial_twin(cpus, size("touch"), size("windows"));
   if (scenario == "hugetlb-fork-exit") {
     // Eight children alive at once on one CPU: each runs, is switched away from, and runs
     // again to exit; a program's "enter" always starts another thread, so it cannot say this.

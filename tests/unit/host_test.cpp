@@ -384,3 +384,29 @@ TEST(Host, HugetlbChildrenShareTheParentsPmdTableAndTheReservationIsRestored) {
 }
 
 }  // namespace
+
+namespace {
+
+// host --set windows: the hugetlb file is mapped over 4 PUD ranges, and each child shares
+// the parent's PMD table of every one (huge_pmd_share): 4 faults map the 8 pages the parent
+// populated, 2 per window. The parameters reach the phase and the report.
+TEST(Host, HugetlbChildrenShareOnePmdTablePerWindow) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to reserve huge pages";
+  int code = 0;
+  const std::string out = run_json(
+      "host --scenario hugetlb-fork-exit --set windows=4 --set touch=2 --iterations 4 --repeat 1 "
+      "--reserve-hugepages 16 --json -",
+      code);
+  ASSERT_EQ(code, 0) << out;
+  const auto j = nlohmann::json::parse(out.substr(out.find('{')));
+  if (j["phases"][0].contains("skipped")) GTEST_SKIP() << j["phases"][0]["skipped"];
+  EXPECT_EQ(j["config"]["params"]["windows"], "4") << out;
+  bool shared = false;
+  for (const auto& n : j["notes"])
+    shared = shared || n.get<std::string>().find(
+                           "children took 4.00 faults on average for 8 "
+                           "pages the parent had populated in 4 window(s)") != std::string::npos;
+  EXPECT_TRUE(shared) << out;
+}
+
+}  // namespace
