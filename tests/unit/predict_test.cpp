@@ -126,12 +126,18 @@ TEST(Predict, MprotectNoneRwFlushesOncePerPairOnX86) {
   EXPECT_EQ(j["model"]["patches"], "v7.0");
 }
 
-TEST(Predict, FlushIpiRowsOfAHypercallGuestAreExplained) {
+// A 2-vCPU KVM guest whose hypervisor flushes remote TLBs by hypercall (as this one's).
+machine_guess hypercall_guest(const std::string& patches) {
   machine_guess m;
   m.arch = "x86-kvm";
   m.cpus = 2;
-  m.patches = "v7.0";
+  m.patches = patches;
   m.hypercall_flush = true;
+  return m;
+}
+
+TEST(Predict, FlushIpiRowsOfAHypercallGuestAreExplained) {
+  const machine_guess m = hypercall_guest("v7.0");
   host::host_result r = mprotect_measured(1);
   for (auto& ph : r.phases)
     ph.repeats[0].tlb_ipis_per_cpu = ph.repeats[0].cal_ipis_per_cpu = {0, 0};
@@ -158,11 +164,7 @@ TEST(Predict, FlushIpiRowsOfAHypercallGuestAreExplained) {
 // per exit, all call-function interrupts, no flush call), the measured kernel once: that
 // difference is not the backend's.
 TEST(Predict, AHypercallFlushDoesNotExplainMissingSyncInterrupts) {
-  machine_guess m;
-  m.arch = "x86-kvm";
-  m.cpus = 2;
-  m.patches = "v6.17";
-  m.hypercall_flush = true;
+  const machine_guess m = hypercall_guest("v6.17");
   host::host_result r;
   r.scenario = "hugetlb-fork-exit";
   r.params = {{"touch", 2}, {"windows", 8}};
