@@ -1,0 +1,144 @@
+// Issue 9 item 13: for every host scenario, what this machine's kernel does and what the
+// model of this machine predicts for the same workload (`host --predict`) agree, count by
+// count. Runs where the machine allows (tracepoints readable, huge pages reservable), skips
+// saying why otherwise.
+//
+// A row passes when it is equal (within host --predict's tolerance: 0.05 or 2% per op, plus
+// for the machine-wide interrupt lines what the idle window before the phase saw), when the
+// prediction explains the difference (a guest whose hypervisor flushes remote TLBs by
+// hypercall: no flush IPI arrives), or when it is one of the differences listed below with
+// its cause. The machine-wide interrupt lines get 0.2 per op more: other activity on the
+// machine adds to them while a phase runs, more than the idle window before it can show.
+// Every passing difference is printed, so a run shows what it allowed.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "run_binary.h"
+
+namespace {
+
+struct case_def {
+  const char* scenario;
+  const char* args;  // short runs: the counts per op do not depend on the op count
+};
+
+// (scenario, phase, count) -> why the host and the model differ there, as established.
+const std::map<std::string, std::string>& known_differences() {
+  static const std::map<std::string, std::string> k{
+      // predict/twins.cpp: the twin's other CPUs run as many rounds as CPU 0; the host's
+      // loop at their own pace until CPU 0 stops, so the process's flushes per CPU 0 op are
+      // about, not exactly, one per CPU.
+      // predict/twins.cpp cow_twin.
+      {"fork-cow-reuse/copy/flushes_by_reason.local_mm_shootdown",
+       "copy-on-write faults on the host process's own pages in the window, about 8 to 10 per "
+       "fork"},
+      {"fork-cow-reuse/copy/flushes_by_reason.remote_send_ipi",
+       "copy-on-write faults on the host process's own pages in the window, about 8 to 10 per "
+       "fork"},
+      {"tlb-flush-threads/all-cpus/flushes_by_reason.local_mm_shootdown",
+       "the other CPUs' threads loop at their own pace, not once per op of CPU 0"},
+      {"tlb-flush-threads/all-cpus/flushes_by_reason.remote_send_ipi",
+       "the other CPUs' threads loop at their own pace, not once per op of CPU 0"},
+      // predict/twins.cpp hugetlb_serial_twin; README hugetlb-fork-exit.
+      {"hugetlb-fork-exit/serial/flushes_by_reason.local_mm_shootdown",
+       "copy-on-write faults on the host process's own pages between fork and exit"},
+      {"hugetlb-fork-exit/serial/flushes_by_reason.remote_send_ipi",
+       "copy-on-write faults on the host process's own pages between fork and exit"},
+      {"hugetlb-fork-exit/serial/flushes_by_reason.task_switch",
+       "the host's parent and child switch at the fork and the wait, the twin's fewer"},
+      {"hugetlb-fork-exit/serial/call_function_interrupts",
+       "a machine-wide line over ops of about 4 ms of fork and exit: 0.4 to 0.8 per op above "
+       "the model's one sync in runs by hand (the idle window sees about 0.3), below it in "
+       "fresh-clone CI runs (10 to 16 of 16 syncs; cause not established, host_test "
+       "EachSerialHugetlbChildExitQueuesOneSyncPerOtherCpu)"},
+      {"hugetlb-fork-exit/serial/csd_queued.tlb_remove_table_smp_sync",
+       "10 to 16 of 16 syncs seen in fresh-clone CI runs, 16 in runs by hand (cause not "
+       "established)"},
+  };
+  return k;
+}
+
+bool interrupt_line(const std::string& count) {
+  return count == "tlb_interrupts" || count == "call_function_interrupts";
+}
+
+class Fidelity : public testing::TestWithParam<case_def> {};
+
+TEST_P(Fidelity, EveryHostPhaseCountEqualsTheModels) {
+  const case_def& c = GetParam();
+  const std::string file = testing::TempDir() + "/fidelity-" + c.scenario + ".json";
+  std::filesystem::remove(file);
+  const auto r = sd::test::run_binary(std::string("host --scenario ") + c.scenario + " " + c.args +
+                                      " --repeat 1 --predict --json " + file);
+  if (r.code == 3) GTEST_SKIP() << "nothing measured on this machine:\n" << r.out;
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::ifstream in(file);
+  const auto j = nlohmann::json::parse(in);
+  if (!j["available"]["tlb_flush_tracepoint"].get<bool>())
+    GTEST_SKIP() << "tlb:tlb_flush is not readable here: " << j["notes"].dump();
+  unsigned compared = 0;
+  for (const auto& ph : j["phases"]) {
+    const std::string phase = ph["name"];
+    if (ph.contains("skipped")) {
+      std::cout << "  " << phase << ": skipped: " << ph["skipped"].get<std::string>() << "\n";
+      continue;
+    }
+    if (ph.contains("predict_unavailable")) {
+      std::cout << "  " << phase
+                << ": no prediction: " << ph["predict_unavailable"].get<std::string>() << "\n";
+      continue;
+    }
+    for (const auto& [count, row] : ph["predict"].items()) {
+      if (row["equal"].is_null()) continue;  // not measured on this machine
+      ++compared;
+      const double measured = row["measured"], model = row["model"];
+      const std::string where = std::string(c.scenario) + "/" + phase + "/" + count;
+      const auto shown = [&] {
+        return where + ": measured " + std::to_string(measured) + ", model " +
+               std::to_string(model);
+      };
+      if (row["equal"].get<bool>()) continue;
+      if (row.contains("explained")) {
+        std::cout << "  " << shown() << " (explained: " << row["explained"].get<std::string>()
+                  << ")\n";
+        continue;
+      }
+      if (const auto k = known_differences().find(where); k != known_differences().end()) {
+        std::cout << "  " << shown() << " (known: " << k->second << ")\n";
+        continue;
+      }
+      if (interrupt_line(count) && std::fabs(measured - model) <= 0.2) {
+        std::cout << "  " << shown() << " (machine-wide line, within 0.2 per op)\n";
+        continue;
+      }
+      ADD_FAILURE() << shown() << "\n" << r.out;
+    }
+  }
+  if (compared == 0) GTEST_SKIP() << "no phase had a count to compare:\n" << r.out;
+}
+
+// Every host scenario (shootdown host --help).
+INSTANTIATE_TEST_SUITE_P(HostScenarios, Fidelity,
+                         testing::Values(case_def{"munmap-free-tables", "--iterations 200"},
+                                         case_def{"tlb-flush-threads", "--iterations 2000"},
+                                         case_def{"khugepaged-collapse", "--iterations 40"},
+                                         case_def{"fork-cow-reuse", "--iterations 640"},
+                                         case_def{"hugetlb-fork-exit",
+                                                  "--iterations 16 --reserve-hugepages 16"},
+                                         case_def{"uffd-move", "--iterations 40"},
+                                         case_def{"mprotect-none-rw", "--iterations 2000"}),
+                         [](const testing::TestParamInfo<case_def>& i) {
+                           std::string name = i.param.scenario;
+                           for (auto& ch : name)
+                             if (ch == '-') ch = '_';
+                           return name;
+                         });
+
+}  // namespace
