@@ -92,7 +92,8 @@ nlohmann::ordered_json to_json(const host_result& r) {
     if (p.background.seconds > 0)
       pj["background"] = {{"seconds", p.background.seconds},
                           {"tlb_ipis", p.background.tlb_ipis},
-                          {"call_function_ipis", p.background.cal_ipis}};
+                          {"call_function_ipis", p.background.cal_ipis},
+                          {"csd_queued_machine", p.background.csd_queued_all}};
     pj["wall_ns_per_op"] = spread_json(over(p, [](const phase_sample& s) { return s.ns_per_op; }));
     pj["ipis_received_total"] = spread_json(over(
         p, [](const phase_sample& s) { return static_cast<double>(sum(s.tlb_ipis_per_cpu)); }));

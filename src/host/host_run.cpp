@@ -45,14 +45,24 @@ bool measured_anything(const host_result& r) {
 // the hugetlb children's unshare syncs (tlb_remove_table_smp_sync, queued from
 // __unmap_hugepage_range in their exit_mmap) are traced system-wide, one per serial child,
 // while the counters the children inherited count none (perf record -a against a per-task
-// perf stat; cause not found). The every-task count of the same window tells: well above
-// ours (more than other activity adds) means ours is not the workload's count.
+// perf stat; cause not found). The every-task count of the same window tells: above ours by
+// more than other activity adds (the rate the idle window before the phase saw, over the
+// repeat's time, plus 2; a tenth of the ops when there was no idle window) means ours is not
+// the workload's count.
 std::string csd_calls_unseen(const phase_result& p) {
   for (const auto& s : p.repeats)
     for (const auto& [name, all] : s.csd_queued_all) {
       const auto it = s.csd_queued.find(name);
       const std::uint64_t ours = it == s.csd_queued.end() ? 0 : it->second;
-      if (all > ours + 2 + s.ops / 10)
+      double others = static_cast<double>(s.ops) / 10;
+      if (p.background.seconds > 0) {
+        const auto bg = p.background.csd_queued_all.find(name);
+        const double rate = bg == p.background.csd_queued_all.end()
+                                ? 0
+                                : static_cast<double>(bg->second) / p.background.seconds;
+        others = rate * s.ns_per_op * static_cast<double>(s.ops) * 1e-9;
+      }
+      if (static_cast<double>(all) > static_cast<double>(ours) + 2 + others)
         return "the process's counters saw " + std::to_string(ours) + " of the " +
                std::to_string(all) + " " + name +
                " calls queued on this machine during a repeat: the rest were queued where "

@@ -33,6 +33,9 @@ struct background_sample {
   double seconds = 0;  // 0: not measured
   std::uint64_t tlb_ipis = 0;
   std::uint64_t cal_ipis = 0;
+  // csd:csd_queue_cpu by callback, queued by any task (khugepaged's collapses elsewhere
+  // queue tlb_remove_table_smp_sync on an otherwise idle machine).
+  std::map<std::string, std::uint64_t> csd_queued_all;
 };
 
 struct phase_result {

@@ -104,7 +104,8 @@ background_sample measure_background(const context& ctx) {
   if (s.tlb_ipis_per_cpu.empty()) return {};  // no /proc/interrupts
   return {std::chrono::duration<double>(d).count(),
           std::accumulate(s.tlb_ipis_per_cpu.begin(), s.tlb_ipis_per_cpu.end(), std::uint64_t{0}),
-          std::accumulate(s.cal_ipis_per_cpu.begin(), s.cal_ipis_per_cpu.end(), std::uint64_t{0})};
+          std::accumulate(s.cal_ipis_per_cpu.begin(), s.cal_ipis_per_cpu.end(), std::uint64_t{0}),
+          s.csd_queued_all};
 }
 
 phase_sample measure(const context& ctx, const std::function<void(std::uint64_t)>& body) {

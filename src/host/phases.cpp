@@ -344,6 +344,13 @@ phase_sample hugetlb_rounds(const context& ctx, bool serial) {
   if (pipe(report) != 0) throw std::runtime_error("pipe failed");
   std::vector<pid_t> kids;
   int gate[2] = {-1, -1};
+  auto read_report = [&] {
+    long f = 0;
+    if (read(report[0], &f, sizeof(f)) == sizeof(f)) {
+      g_child_faults += static_cast<std::uint64_t>(f);
+      ++g_children;
+    }
+  };
   phase_sample s = measure_rounds(
       ctx, concurrent, [&] { kids.clear(); },
       [&](const std::function<void()>& fork_done) {
@@ -359,19 +366,17 @@ phase_sample hugetlb_rounds(const context& ctx, bool serial) {
           }
         }
         if (concurrent > 1) {
+          // Every child has faulted (shares the tables) before any exits: without waiting
+          // for their reports, a child scheduled only after the gate closed touched and
+          // exited alone, and its exit was a last-sharer unshare (a sync) too.
+          for (unsigned i = 0; i < concurrent; ++i) read_report();
           close(gate[0]);
           close(gate[1]);  // every child reads EOF and exits
           for (pid_t k : kids) waitpid(k, nullptr, 0);
         }
       },
       [&] {
-        for (std::size_t i = 0; i < kids.size(); ++i) {
-          long f = 0;
-          if (read(report[0], &f, sizeof(f)) == sizeof(f)) {
-            g_child_faults += static_cast<std::uint64_t>(f);
-            ++g_children;
-          }
-        }
+        if (concurrent == 1) read_report();
       });
   close(report[0]);
   close(report[1]);

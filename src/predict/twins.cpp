@@ -157,24 +157,38 @@ twin uffd_twin(std::int64_t pages, std::int64_t before, unsigned cpus) {
           "the source and destination are unmapped at the end of each round in both programs"};
 }
 
-// hugetlb-fork-exit (hugetlb_rounds), `serial`: a MAP_SHARED hugetlb file over `windows`
+// hugetlb-fork-exit (hugetlb_rounds). `serial`: a MAP_SHARED hugetlb file over `windows`
 // 1 GiB windows at a 1 GiB-aligned address; the parent writes `touch` huge pages per window
 // evenly spread (8: 128 MiB apart); each child (pinned to CPU 0 like the parent) writes the
 // same pages and exits. The window covers fork, writes and exit.
-twin hugetlb_serial_twin(unsigned cpus, std::int64_t touch, std::int64_t windows) {
+// `concurrent` (children > 1): the parent forks them all and waits until each has written
+// its pages (each shares the tables), then lets them exit one after the other; the window
+// covers a round, `children` ops. Their threads are switched away from and back to on CPU 0.
+twin hugetlb_twin(unsigned cpus, std::int64_t touch, std::int64_t windows, std::int64_t children) {
   const lazy_others others = lazy_cpus(cpus, true);
   const std::int64_t stride_mib = 1024 / touch / 2 * 2;
   std::string writes;
   for (std::int64_t w = 0; w < windows; ++w)
     for (std::int64_t i = 0; i < touch; ++i)
       writes += fmt::format(", \"touch {}MiB 1 write\"", 1024 * w + stride_mib * i);
-  auto build = [&](unsigned n) {
+  auto build = [&](unsigned rounds) {
     std::vector<std::string> procs{"p"};
     std::string ops = "\"enter p\"" + others.waits +
                       fmt::format(", \"mmap_hugetlb f 0 {}GiB\"", windows) + writes;
-    for (unsigned i = 0; i < n; ++i) {
-      procs.push_back(fmt::format("c{}", i));
-      ops += fmt::format(", \"fork c{0}\", \"enter c{0}\"{1}, \"exit\", \"enter p\"", i, writes);
+    for (unsigned r = 0; r < rounds; ++r) {
+      const auto first = static_cast<unsigned>(r * children);
+      const auto last = static_cast<unsigned>(first + children);
+      for (unsigned i = first; i < last; ++i) procs.push_back(fmt::format("c{}", i));
+      if (children == 1) {
+        ops +=
+            fmt::format(", \"fork c{0}\", \"enter c{0}\"{1}, \"exit\", \"enter p\"", first, writes);
+        continue;
+      }
+      for (unsigned i = first; i < last; ++i) ops += fmt::format(", \"fork c{}\"", i);
+      for (unsigned i = first; i < last; ++i) ops += fmt::format(", \"enter c{}\"{}", i, writes);
+      ops += ", \"switch p\"";
+      for (unsigned i = first; i < last; ++i) ops += fmt::format(", \"switch c{}\", \"exit\"", i);
+      ops += ", \"switch p\"";
     }
     std::string text = header(procs);
     text.insert(text.find("processes"), "files = [\"f\"]\n");
@@ -188,8 +202,8 @@ twin hugetlb_serial_twin(unsigned cpus, std::int64_t touch, std::int64_t windows
   // record -e tlb:tlb_flush -g` on the phase: 58% of its flush events come from
   // ptep_clear_flush in such faults (__libc_fork, postfork handlers, copy_to_user), 1% from
   // dup_mmap's own flush.
-  return {build(k_base + k_rounds), build(k_base), k_rounds,
-          "the host's parent and child also write their own pages between fork and exit "
+  return {build(k_base + k_rounds), build(k_base), static_cast<unsigned>(k_rounds * children),
+          "the host's parent and children also write their own pages between fork and exit "
           "(stack, libc's fork handlers, the measuring code), each a copy-on-write copy with a "
           "flush (do_wp_page, ptep_clear_flush): local_mm_shootdown and remote_send_ipi read "
           "more on the host; the twin's processes write only the hugetlb pages"};
@@ -279,16 +293,9 @@ std::optional<twin> twin_of(const std::string& scenario, const std::string& phas
   if (scenario == "uffd-move")
     return uffd_twin(size("pages"),
                      host::uffd_pages_before_boundary(size("pages"), phase == "crossing"), cpus);
-  if (scenario == "hugetlb-fork-exit" && phase == "serial")
-    return hugetlb_serial_twin(cpus, size("touch"), size("windows"));
-  if (scenario == "hugetlb-fork-exit") {
-    // Eight children alive at once on one CPU: each runs, is switched away from, and runs
-    // again to exit; a program's "enter" always starts another thread, so it cannot say this.
-    why =
-        "no model twin: programs cannot switch back to a process's existing thread, which "
-        "children alive together on the parent's CPU need";
-    return std::nullopt;
-  }
+  if (scenario == "hugetlb-fork-exit")
+    return hugetlb_twin(cpus, size("touch"), size("windows"),
+                        phase == "serial" ? 1 : size("children"));
   why = "no model twin yet for " + scenario + " " + phase + " (issue 9 item 10)";
   return std::nullopt;
 }

@@ -17,7 +17,7 @@ namespace {
 using workload::input_error;
 
 constexpr std::string_view k_ops_help =
-    "enter P, exit, idle, user [TIME], kthread_use_mm P, kthread_unuse_mm, mmap OFF LEN, "
+    "enter P, switch P, exit, idle, user [TIME], kthread_use_mm P, kthread_unuse_mm, mmap OFF LEN, "
     "mmap_hugetlb FILE OFF LEN [PGOFF], munmap OFF LEN, touch OFF [PAGES] [read|write], "
     "mprotect OFF LEN none|rw, madvise_dontneed OFF LEN, fork CHILD, "
     "gup_fast OFF [PAGES] [read|write], collapse P OFF, uffd_move DST SRC LEN, signal LABEL, "
@@ -60,6 +60,10 @@ class op_reader {
     if (name == "enter" || name == "kthread_use_mm") {
       o.kind = name == "enter" ? op_kind::enter : op_kind::kthread_use_mm;
       arity(2, 2, name + " PROCESS");
+      o.process = process(w_[1]);
+    } else if (name == "switch") {
+      o.kind = op_kind::switch_to;
+      arity(2, 2, "switch PROCESS");
       o.process = process(w_[1]);
     } else if (name == "user") {
       o.kind = op_kind::user;
@@ -214,6 +218,30 @@ void read_cpu(cpu_program& cpu, const std::string& name, const toml::table& t,
   }
 }
 
+// `switch P` resumes a thread of P that an `enter P` started on the same CPU and that has not
+// exited since, and that is not the one running: a CPU's threads, in the order of its ops.
+void check_threads(const cpu_program& c, const program& p) {
+  std::vector<int> alive(p.processes.size(), 0);
+  int current = -1;
+  for (const auto& o : c.ops) {
+    if (o.kind == op_kind::enter) {
+      ++alive[static_cast<std::size_t>(o.process)];
+      current = o.process;
+    } else if (o.kind == op_kind::switch_to) {
+      const int others =
+          alive[static_cast<std::size_t>(o.process)] - (current == o.process ? 1 : 0);
+      if (others < 1)
+        throw input_error(o.origin + ": no other thread of '" + p.processes[o.process] +
+                          "' on this CPU to switch back to ('enter " + p.processes[o.process] +
+                          "' starts one)");
+      current = o.process;
+    } else if (o.kind == op_kind::exit && current >= 0) {
+      --alive[static_cast<std::size_t>(current)];
+      current = -1;
+    }
+  }
+}
+
 // Checks across CPUs: every waited label is signalled, every process is entered or
 // forked before it is used, and collects the addresses speculative walks may target.
 void validate(program& p, const std::string& path) {
@@ -238,6 +266,7 @@ void validate(program& p, const std::string& path) {
       }
     }
   if (p.cpus.empty()) throw input_error(path + ": no [cpu.N] table: a program needs a CPU");
+  for (const cpu_program* c : all) check_threads(*c, p);
 }
 
 }  // namespace

@@ -25,6 +25,7 @@ namespace sd::program {
 
 enum class op_kind : std::uint8_t {
   enter,             // enter P: a thread of P runs here (context switch to P's mm)
+  switch_to,         // switch P: P's thread that this CPU switched away from runs again
   exit,              // exit: the thread exits; the last thread of its process runs exit_mmap
   idle,              // idle: switch to idle; the mm stays loaded lazily (lazy TLB)
   user,              // user [TIME]: run user code (IRQs on) for TIME (default 1us), one step

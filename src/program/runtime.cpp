@@ -26,6 +26,12 @@ sim::task<> run_op(kernel& k, unsigned cpu, const op& o, runtime& rt) {
       co_await p.enter(k, cpu);
       break;
     }
+    case op_kind::switch_to: {  // context_switch to a thread that exists: no new user
+      workload::process& p = *rt.processes[static_cast<std::size_t>(o.process)];
+      rt.current[cpu] = o.process;
+      co_await p.enter(k, cpu);
+      break;
+    }
     case op_kind::exit: {
       workload::process& p = current_process(rt, cpu, o);
       rt.current[cpu] = -1;

@@ -525,7 +525,14 @@ TEST(Check, ProgramFilesAreStrict) {
   expect_program_error("description = \"d\"\n[cpu.1]\nops = []\n", "[cpu.0] .. [cpu.0]");
   expect_program_error("processes = []\n[cpu.0]\nops = []\n", "missing key 'description'");
   expect_program_error(head + "ops = []\n[extra]\nops = [\"signal x\"]\n",
-                       "may wait but not signal");
+                       "may wait but not signal");  // switch P resumes a thread of P this CPU left,
+                                                    // never the running one or an exited one.
+  expect_program_error(head + "ops = [\"switch p\"]\n",
+                       "t.toml:4: [cpu.0] ops[0]: no other thread of 'p' on this CPU to switch "
+                       "back to ('enter p' starts one)");
+  expect_program_error(head + "ops = [\"enter p\", \"switch p\"]\n", "no other thread of 'p'");
+  expect_program_error(head + "ops = [\"enter p\", \"exit\", \"switch p\"]\n",
+                       "no other thread of 'p'");
 }
 
 TEST(CheckCli, ExitCodesReplayAndJson) {

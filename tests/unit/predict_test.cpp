@@ -311,7 +311,15 @@ TEST(Predict, TwinsRunTheSizesTheHostRan) {
   EXPECT_DOUBLE_EQ(
       model_per_op("hugetlb-fork-exit", "serial", "csd_queued.tlb_remove_table_smp_sync",
                    {{"touch", 2}, {"windows", 8}}),
-      1.0);
+      1.0);  // concurrent: 8 children share the parent's table at once; only the exit that leaves
+             // the
+  // parent the last sharer syncs (8ce720d): one per 8 children; 4 children: one per 4.
+  EXPECT_DOUBLE_EQ(
+      model_per_op("hugetlb-fork-exit", "concurrent", "csd_queued.tlb_remove_table_smp_sync"),
+      0.125);
+  EXPECT_DOUBLE_EQ(model_per_op("hugetlb-fork-exit", "concurrent",
+                                "csd_queued.tlb_remove_table_smp_sync", {{"children", 4}}),
+                   0.25);
 }
 
 TEST(HostParams, DefaultsSetValuesAndErrorsNameTheKey) {
