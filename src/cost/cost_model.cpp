@@ -74,6 +74,15 @@ constexpr std::array<param_info, param_count> k_params{{
      "huge_pmd_share: walk the file's i_mmap interval tree for a shareable PMD table", "estimate",
      300, 300},
 }};
+
+// params()[p] is p's entry (kernel::step labels its steps with the name, calibrate names its
+// fits): the table is in the enum's order.
+constexpr bool in_enum_order() {
+  for (std::size_t i = 0; i < k_params.size(); ++i)
+    if (static_cast<std::size_t>(k_params[i].id) != i) return false;
+  return true;
+}
+static_assert(in_enum_order(), "k_params must list the parameters in enum order");
 }  // namespace
 
 const std::array<param_info, param_count>& params() {

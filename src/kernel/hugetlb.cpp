@@ -149,6 +149,20 @@ sim::task<> unmap_hugepage_range(kernel& k, unsigned cpu, mm::mmu_gather& tlb,
     }
     mm::pt_entry& pmd = k.mem.table(pud->pfn).e[mm::pt_index(addr, 2)];
     if (pmd.none()) {
+      // check: the following none entries of this exclusive table in one step (explores()).
+      // Nobody else can write them: the VMA is detached (unmap_vmas' callers: munmap, exit),
+      // and sharing the table needs i_mmap_rwsem, held here for write.
+      if (k.explores() && k.mem[pud->pfn].pt_share_count == 0) {
+        const auto& table = k.mem.table(pud->pfn);
+        std::int64_t run = 0;
+        for (va_t next = addr + mm::PMD_SIZE;
+             next < end && (next & mm::PUD_MASK) == (addr & mm::PUD_MASK) &&
+             table.e[mm::pt_index(next, 2)].none();
+             next += mm::PMD_SIZE)
+          ++run;
+        if (run) co_await k.step(cost::param::pt_read, 3 * run);
+        addr += static_cast<va_t>(run) * mm::PMD_SIZE;
+      }
       mm.page_table_lock.unlock(k.eng);
       continue;
     }

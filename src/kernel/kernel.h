@@ -91,6 +91,12 @@ struct kernel {
   // A seed feature: read where the kernel has its `if` (patches/patches.h).
   bool patch(patches::feature f) const { return patches[f]; }
   sim::sim_time c(cost::param p) const { return cost[p]; }
+  // check explores the interleavings (no simulated time). A kernel loop whose iterations
+  // touch only entries no other CPU can write then reads a run of them in one step: every
+  // interleaving between those reads is equivalent to one before or after the run (they
+  // commute with every other step), so exploring them would only repeat schedules. simulate
+  // keeps one step per iteration (an IPI is taken between any two, as in the kernel).
+  bool explores() const { return !eng.timed(); }
   // One step costing `n` times parameter p.
   sim::engine::step_awaiter step(cost::param p, std::int64_t n = 1) {
     return eng.step(cost[p] * n, cost::params()[static_cast<std::size_t>(p)].name.data());

@@ -5,6 +5,7 @@
 // Only whole-VMA unmaps are modeled (no VMA split).
 #include <algorithm>
 #include <stdexcept>
+#include <utility>
 
 #include "kernel/paths.h"
 #include "kernel/zap.h"
@@ -155,19 +156,41 @@ sim::task<> unmap_vmas(kernel& k, unsigned cpu, mmu_gather& tlb, const vma_list&
 
 namespace {
 
+// Whether the level-`lvl` entry for a maps only inside `owned` (the detached VMA's range,
+// which nothing else can fault into), so that no other CPU writes it meanwhile.
+bool entry_owned(va_t a, unsigned lvl, std::pair<va_t, va_t> owned) {
+  const va_t size = va_t{1} << mm::level_shift(lvl);
+  const va_t base = a & ~(size - 1);
+  return base >= owned.first && base + size <= owned.second && base + size > base;
+}
+
 // free_pte_range .. free_pud_range: free lower tables under [addr, end), then the table
 // itself when its whole span lies within [floor, ceiling) (mm/memory.c free_pmd_range etc.).
+// `owned`: the range of the detached VMA being freed.
 sim::task<> free_range(kernel& k, unsigned cpu, mmu_gather& tlb, mm::pt_entry& parent, unsigned lvl,
-                       va_t addr, va_t end, va_t floor, va_t ceiling) {
+                       va_t addr, va_t end, va_t floor, va_t ceiling, std::pair<va_t, va_t> owned) {
   const pfn_t table = parent.pfn;
   va_t start = addr;
   if (lvl > 1) {
     for (va_t a = addr; a != end;) {
-      const va_t next = mm::entry_addr_end(a, end, lvl);
+      va_t next = mm::entry_addr_end(a, end, lvl);
       co_await k.step(cost::param::pt_read);
+      const auto& t = k.mem.table(table);
       mm::pt_entry& e = k.mem.table(table).e[mm::pt_index(a, lvl)];
-      if (e.present() && !e.huge())
-        co_await free_range(k, cpu, tlb, e, lvl - 1, a, next, floor, ceiling);
+      if (e.present() && !e.huge()) {
+        co_await free_range(k, cpu, tlb, e, lvl - 1, a, next, floor, ceiling, owned);
+      } else if (k.explores() && k.mem[table].pt_share_count == 0 && entry_owned(a, lvl, owned)) {
+        // check: the following entries with no table under them, that nobody else can
+        // write (kernel::explores), in one step.
+        std::int64_t run = 0;
+        while (next != end && entry_owned(next, lvl, owned)) {
+          const mm::pt_entry& n = t.e[mm::pt_index(next, lvl)];
+          if (n.present() && !n.huge()) break;
+          ++run;
+          next = mm::entry_addr_end(next, end, lvl);
+        }
+        if (run) co_await k.step(cost::param::pt_read, run);
+      }
       a = next;
     }
   }
@@ -191,6 +214,7 @@ sim::task<> free_range(kernel& k, unsigned cpu, mmu_gather& tlb, mm::pt_entry& p
 // free_pgd_range(): rounds to PMD boundaries against floor and ceiling, then walks.
 sim::task<> free_pgd_range(kernel& k, unsigned cpu, mmu_gather& tlb, va_t addr, va_t end,
                            va_t floor, va_t ceiling) {
+  const std::pair<va_t, va_t> owned{addr, end};  // the detached VMA's own range
   addr &= mm::PMD_MASK;
   if (addr < floor) {
     addr += mm::PMD_SIZE;
@@ -207,7 +231,7 @@ sim::task<> free_pgd_range(kernel& k, unsigned cpu, mmu_gather& tlb, va_t addr, 
     const va_t next = mm::entry_addr_end(a, end, 4);
     co_await k.step(cost::param::pt_read);
     mm::pt_entry& e = k.mem.table(pgd).e[mm::pt_index(a, 4)];
-    if (e.present()) co_await free_range(k, cpu, tlb, e, 3, a, next, floor, ceiling);
+    if (e.present()) co_await free_range(k, cpu, tlb, e, 3, a, next, floor, ceiling, owned);
     a = next;
   }
 }

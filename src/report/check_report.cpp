@@ -51,6 +51,40 @@ std::string coverage(const check_report& r) {
   return how;
 }
 
+// The steps of a row, a run of one repeated group written once with its count: a loop such
+// as __unmap_hugepage_range's 512 "pt_read, spin_lock" reads "512 x (pt_read, spin_lock)".
+// Only runs of at least 8 steps, so that short rows read step by step.
+std::string steps_text(const std::vector<std::string>& w) {
+  constexpr std::size_t k_min_run = 8, k_max_group = 4;
+  std::vector<std::string> parts;
+  for (std::size_t i = 0; i < w.size();) {
+    std::size_t best_len = 0, best_count = 0;
+    for (std::size_t len = 1; len <= k_max_group && i + len <= w.size(); ++len) {
+      std::size_t count = 1;
+      while (i + (count + 1) * len <= w.size() &&
+             std::equal(w.begin() + static_cast<std::ptrdiff_t>(i),
+                        w.begin() + static_cast<std::ptrdiff_t>(i + len),
+                        w.begin() + static_cast<std::ptrdiff_t>(i + count * len)))
+        ++count;
+      if (count >= 2 && count * len >= k_min_run && count * len > best_count * best_len) {
+        best_len = len;
+        best_count = count;
+      }
+    }
+    if (best_len == 0) {
+      parts.push_back(w[i++]);
+      continue;
+    }
+    const auto group =
+        fmt::format("{}", fmt::join(w.begin() + static_cast<std::ptrdiff_t>(i),
+                                    w.begin() + static_cast<std::ptrdiff_t>(i + best_len), ", "));
+    parts.push_back(best_len == 1 ? fmt::format("{} x {}", best_count, group)
+                                  : fmt::format("{} x ({})", best_count, group));
+    i += best_len * best_count;
+  }
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
 // A row of the counterexample: one actor's consecutive steps inside one kernel function
 // (or the program op it starts).
 struct row {
@@ -62,7 +96,7 @@ struct row {
   bool is_op = false;
   std::string text() const {
     if (is_op) return head;
-    return head + fmt::format("{}", fmt::join(whats, ", ")) + (irqs_off ? " [irqs off]" : "");
+    return head + steps_text(whats) + (irqs_off ? " [irqs off]" : "");
   }
 };
 

@@ -95,6 +95,8 @@ class engine {
   // progress indicator; it must not touch the model).
   void set_progress(std::function<void(std::uint64_t, sim_time)> f) { progress_ = std::move(f); }
 
+  // Whether a timed scheduler picks who moves (simulate), not an explorer (check).
+  bool timed() const { return timed_; }
   // Time at which the current step began, and at which it ends.
   sim_time now() const { return now_; }
   sim_time step_end() const { return actors_[current_].clock; }

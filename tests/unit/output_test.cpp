@@ -150,6 +150,25 @@ TEST(Output, CheckReplayOfTheEmptyScheduleRunsTheDefaultOne) {
   EXPECT_EQ(j["verdict"], "no violation");
 }
 
+// A counterexample row names each step by the cost it is charged, and a long loop is written
+// once with its count: munmap of 64 written pages zaps them one PTE at a time
+// (zap_pte_range), then flushes the whole TLB on x86 (more than 33 pages: flush_full; the label
+// once read "invlpgb_op", the parameter table not being in the enum's order).
+TEST(Output, CheckRowsNameTheirStepsAndFoldLoops) {
+  const std::string file = testing::TempDir() + "/loop.toml";
+  std::ofstream(file) << "description = \"munmap of 64 written pages\"\nprocesses = [\"p\"]\n"
+                         "[cpu.0]\nops = [\"enter p\", \"mmap 0 256KiB\", \"touch 0 64 write\", "
+                         "\"munmap 0 256KiB\"]\n";
+  const auto r = run_binary("check --program " + file + " --replay ''");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_TRUE(has(r.out, "64 x (pt_read, pt_write)")) << r.out;
+  EXPECT_TRUE(has(r.out, "flush_tlb_mm_range: pt_read, remote_read, flush_full [irqs off]"))
+      << r.out;
+  EXPECT_FALSE(has(r.out, "invlpgb_op")) << r.out;
+  // Short runs stay step by step.
+  EXPECT_TRUE(has(r.out, "pt_read, pt_read, pt_read, spin_lock")) << r.out;
+}
+
 // Item 18: compare --plot draws with gnuplot; without gnuplot it says so, before any run.
 TEST(Output, ComparePlotIsDrawnAndGnuplotsAbsenceIsAClearError) {
   const std::string svg = testing::TempDir() + "/sweep.svg";
