@@ -279,13 +279,15 @@ std::optional<twin> twin_of(const std::string& scenario, const std::string& phas
   }
   // collapse_rounds: 512 touched small pages in an aligned 2 MiB range (outside the window),
   // then MADV_COLLAPSE; one fresh range per round (a collapsed range cannot be collapsed
-  // again).
+  // again). madvise_collapse reaches the same collapse_huge_page as khugepaged (mm/khugepaged.c),
+  // here on the caller's CPU, which runs the mm: the twin's CPU 0 entered p first.
   if (scenario == "khugepaged-collapse")
     return rounds_twin(
         "", [](unsigned i) { return fmt::format("\"collapse p {}MiB\"", 2 * i); }, siblings, cpus,
         !siblings,
-        "the model collapses as khugepaged does (collapse_huge_page from a kthread); the host "
-        "calls MADV_COLLAPSE from the process on its own CPU",
+        "the model runs collapse_huge_page on CPU 0 with the process's mm loaded, as MADV_COLLAPSE "
+        "does, without madvise_collapse's system call and scan around it (time per op, not the "
+        "counts)",
         [](unsigned i) {
           return fmt::format("\"mmap {0}MiB 2MiB\", \"touch {0}MiB 512 write\"", 2 * i);
         });
