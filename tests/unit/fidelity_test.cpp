@@ -7,8 +7,10 @@
 // for the machine-wide interrupt lines what the idle window before the phase saw), when the
 // prediction explains the difference (a guest whose hypervisor flushes remote TLBs by
 // hypercall: no flush IPI arrives), or when it is one of the differences listed below with
-// its cause. The machine-wide interrupt lines get 0.2 per op more: other activity on the
-// machine adds to them while a phase runs, more than the idle window before it can show.
+// its cause. The machine-wide interrupt lines get 0.2 per op more, plus 300 per second of
+// the op's time: other activity on the machine adds to them while a phase runs, more than the
+// idle window before it can show (a CI run under ASan saw 0.225 more call-function
+// interrupts per 0.94 ms collapse than the model's one sync: about 240 per second).
 // Every passing difference is printed, so a run shows what it allowed.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -129,8 +131,9 @@ TEST_P(Fidelity, EveryHostPhaseCountEqualsTheModels) {
         std::cout << "  " << shown() << " (known: " << k->second << ")\n";
         continue;
       }
-      if (interrupt_line(count) && std::fabs(measured - model) <= 0.2) {
-        std::cout << "  " << shown() << " (machine-wide line, within 0.2 per op)\n";
+      const double op_s = ph["wall_ns_per_op"]["median"].get<double>() * 1e-9;
+      if (interrupt_line(count) && std::fabs(measured - model) <= 0.2 + 300 * op_s) {
+        std::cout << "  " << shown() << " (machine-wide line, within 0.2 + 300/s per op)\n";
         continue;
       }
       ADD_FAILURE() << shown() << "\n" << r.out;
