@@ -118,4 +118,18 @@ std::int64_t uffd_pages_before_boundary(std::int64_t pages, bool crossing) {
   return crossing ? pages / 2 : 0;
 }
 
+uffd_layout uffd_area_layout(std::int64_t pages, bool crossing) {
+  const auto up = [](std::int64_t n) { return (n + k_huge - 1) / k_huge * k_huge; };
+  uffd_layout l{};
+  l.len = pages * k_page;
+  l.before = uffd_pages_before_boundary(pages, crossing) * k_page;
+  l.head = up(l.before);
+  l.used = l.head + up(l.len);
+  return l;
+}
+
+std::int64_t hugetlb_touch_stride(std::int64_t touch) {
+  return k_gib / touch / k_huge * k_huge;
+}
+
 }  // namespace sd::host

@@ -29,5 +29,17 @@ std::int64_t host_param(std::string_view scenario, const workload::param_values&
 std::int64_t munmap_touch_stride(std::int64_t region, std::int64_t touch_pages);
 // uffd-move `crossing`: pages moved before the 2 MiB boundary (`aligned`: 0).
 std::int64_t uffd_pages_before_boundary(std::int64_t pages, bool crossing);
+// uffd-move: where the moved pages sit in the source and the destination area, in bytes
+// from the area's 2 MiB-aligned start (the host maps 2 MiB more for the alignment): the
+// pages start at head - before, and the area's used part ends at `used`.
+struct uffd_layout {
+  std::int64_t len;     // bytes moved
+  std::int64_t before;  // of them before the 2 MiB boundary
+  std::int64_t head;    // `before` rounded up to 2 MiB: where the boundary is
+  std::int64_t used;    // head + len rounded up to 2 MiB
+};
+uffd_layout uffd_area_layout(std::int64_t pages, bool crossing);
+// hugetlb-fork-exit: bytes between two written huge pages of a window (`touch` per window).
+std::int64_t hugetlb_touch_stride(std::int64_t touch);
 
 }  // namespace sd::host

@@ -223,12 +223,11 @@ phase_sample cow_rounds(const context& ctx, bool child_lives) {
 // boundary rounded up to 2 MiB, then the rest.
 phase_sample uffd_move_rounds(const context& ctx, bool crossing) {
   constexpr std::size_t huge = 2 << 20;
-  const auto up = [](std::size_t n) { return (n + huge - 1) / huge * huge; };
-  const std::size_t len = static_cast<std::size_t>(ctx.param("pages")) * k_page;
-  const std::size_t before =
-      static_cast<std::size_t>(uffd_pages_before_boundary(ctx.param("pages"), crossing)) * k_page;
-  const std::size_t used = up(before) + up(len);  // from the aligned start of an area
-  const std::size_t area = huge + used;
+  const uffd_layout l = uffd_area_layout(ctx.param("pages"), crossing);
+  const auto len = static_cast<std::size_t>(l.len);
+  const auto start = static_cast<std::size_t>(l.head - l.before);  // from an area's aligned start
+  const auto used = static_cast<std::size_t>(l.used);
+  const std::size_t area = huge + used;  // 2 MiB of alignment slack
   uffd_mover uffd;
   std::string why;
   if (!uffd_mover::open(uffd, why)) throw phase_unavailable(why);
@@ -250,8 +249,8 @@ phase_sample uffd_move_rounds(const context& ctx, bool crossing) {
           throw std::runtime_error("mmap of the UFFDIO_MOVE areas failed");
         madvise(src_area, area, MADV_NOHUGEPAGE);
         madvise(dst_area, area, MADV_NOHUGEPAGE);
-        src = align(src_area) + up(before) - before;
-        dst = align(dst_area) + up(before) - before;
+        src = align(src_area) + start;
+        dst = align(dst_area) + start;
         touch(src, len, k_page);
         if (!uffd.register_range(align(dst_area), used))
           throw phase_unavailable("UFFDIO_REGISTER failed: " + std::string(std::strerror(errno)));
@@ -288,7 +287,8 @@ struct hugetlb_region {
       : len(n_windows * k_gib),
         touch(per_window),
         windows(n_windows),
-        stride(k_gib / per_window / k_huge * k_huge) {
+        stride(
+            static_cast<std::size_t>(hugetlb_touch_stride(static_cast<std::int64_t>(per_window)))) {
     const std::size_t n = touch * windows;
     if (hugepages_free().value_or(0) < n)
       throw phase_unavailable("fewer than " + std::to_string(n) +

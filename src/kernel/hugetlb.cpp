@@ -160,6 +160,8 @@ sim::task<> unmap_hugepage_range(kernel& k, unsigned cpu, mm::mmu_gather& tlb,
              table.e[mm::pt_index(next, 2)].none();
              next += mm::PMD_SIZE)
           ++run;
+        // Charged as the iterations it stands for (huge_pte_offset's reads and the PMD read);
+        // check runs without time, so the figure only labels the step.
         if (run) co_await k.step(cost::param::pt_read, 3 * run);
         addr += static_cast<va_t>(run) * mm::PMD_SIZE;
       }

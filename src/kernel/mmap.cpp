@@ -175,8 +175,8 @@ sim::task<> free_range(kernel& k, unsigned cpu, mmu_gather& tlb, mm::pt_entry& p
     for (va_t a = addr; a != end;) {
       va_t next = mm::entry_addr_end(a, end, lvl);
       co_await k.step(cost::param::pt_read);
-      const auto& t = k.mem.table(table);
-      mm::pt_entry& e = k.mem.table(table).e[mm::pt_index(a, lvl)];
+      mm::pt_table& t = k.mem.table(table);
+      mm::pt_entry& e = t.e[mm::pt_index(a, lvl)];
       if (e.present() && !e.huge()) {
         co_await free_range(k, cpu, tlb, e, lvl - 1, a, next, floor, ceiling, owned);
       } else if (k.explores() && k.mem[table].pt_share_count == 0 && entry_owned(a, lvl, owned)) {

@@ -129,24 +129,21 @@ twin cow_twin(bool child_lives, unsigned cpus, std::int64_t pages) {
                       : ""};
 }
 
-// uffd-move (uffd_move_rounds): fresh source and destination areas each round, `pages`
-// present source pages starting `before` pages before a 2 MiB boundary (the host's areas
-// past their alignment slack: the pages before the boundary rounded up to 2 MiB, then the
-// rest); the window covers the move.
-twin uffd_twin(std::int64_t pages, std::int64_t before, unsigned cpus) {
+// uffd-move (uffd_move_rounds): fresh source and destination areas each round, laid out as
+// the host's past their alignment slack (host::uffd_area_layout); the window covers the move.
+twin uffd_twin(std::int64_t pages, bool crossing, unsigned cpus) {
   const lazy_others others = lazy_cpus(cpus, true);
-  constexpr std::int64_t huge = 2 << 20;
-  const auto up = [](std::int64_t n) { return (n + huge - 1) / huge * huge; };
-  const std::int64_t len = pages * 4096, head = up(before * 4096), area = head + up(len);
+  const host::uffd_layout l = host::uffd_area_layout(pages, crossing);
+  const std::int64_t len = l.len, start = l.head - l.before, area = l.used;
   auto build = [&](bool move) {
     std::string ops = "\"enter p\"" + others.waits;
     for (unsigned i = 0; i < k_rounds; ++i) {
       // Per round: the source area, then the destination area right above it.
       const std::int64_t src_area = 2 * area * i, dst_area = src_area + area;
-      const std::string src = kib(src_area + head - before * 4096);
-      const std::string dst = kib(dst_area + head - before * 4096);
+      const std::string src = kib(src_area + start);
+      const std::string dst = kib(dst_area + start);
       ops += fmt::format(", \"mmap {0} {2}\", \"mmap {1} {2}\", {3}", kib(src_area), kib(dst_area),
-                         kib(area), write_pages(src_area + head - before * 4096, pages));
+                         kib(area), write_pages(src_area + start, pages));
       if (move) ops += fmt::format(", \"uffd_move {} {} {}\"", dst, src, kib(len));
       ops += fmt::format(", \"munmap {0} {2}\", \"munmap {1} {2}\"", kib(src_area), kib(dst_area),
                          kib(area));
@@ -166,7 +163,7 @@ twin uffd_twin(std::int64_t pages, std::int64_t before, unsigned cpus) {
 // covers a round, `children` ops. Their threads are switched away from and back to on CPU 0.
 twin hugetlb_twin(unsigned cpus, std::int64_t touch, std::int64_t windows, std::int64_t children) {
   const lazy_others others = lazy_cpus(cpus, true);
-  const std::int64_t stride_mib = 1024 / touch / 2 * 2;
+  const std::int64_t stride_mib = host::hugetlb_touch_stride(touch) >> 20;
   std::string writes;
   for (std::int64_t w = 0; w < windows; ++w)
     for (std::int64_t i = 0; i < touch; ++i)
@@ -292,9 +289,7 @@ std::optional<twin> twin_of(const std::string& scenario, const std::string& phas
           return fmt::format("\"mmap {0}MiB 2MiB\", \"touch {0}MiB 512 write\"", 2 * i);
         });
   if (scenario == "fork-cow-reuse") return cow_twin(phase == "copy", cpus, size("pages"));
-  if (scenario == "uffd-move")
-    return uffd_twin(size("pages"),
-                     host::uffd_pages_before_boundary(size("pages"), phase == "crossing"), cpus);
+  if (scenario == "uffd-move") return uffd_twin(size("pages"), phase == "crossing", cpus);
   if (scenario == "hugetlb-fork-exit")
     return hugetlb_twin(cpus, size("touch"), size("windows"),
                         phase == "serial" ? 1 : size("children"));

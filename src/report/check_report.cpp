@@ -52,7 +52,7 @@ std::string coverage(const check_report& r) {
 }
 
 // The steps of a row, a run of one repeated group written once with its count: a loop such
-// as __unmap_hugepage_range's 512 "pt_read, spin_lock" reads "512 x (pt_read, spin_lock)".
+// as zap_pte_range clearing 64 PTEs reads "64 x (pt_read, pt_write)".
 // Only runs of at least 8 steps, so that short rows read step by step.
 std::string steps_text(const std::vector<std::string>& w) {
   constexpr std::size_t k_min_run = 8, k_max_group = 4;

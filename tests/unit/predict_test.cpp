@@ -195,7 +195,7 @@ TEST(Predict, BackgroundInterruptsWidenTheTolerance) {
   r.phases[0].repeats[0].ns_per_op = 1e6;
   r.phases[0].repeats[0].cal_ipis_per_cpu = {10, 0};
   EXPECT_FALSE(row(predict(r, m).phases[0], "call_function_interrupts")->equal.value_or(true));
-  r.phases[0].background = {0.5, 0, 50};
+  r.phases[0].background = {0.5, 0, 50, {}};
   EXPECT_TRUE(row(predict(r, m).phases[0], "call_function_interrupts")->equal.value_or(false));
   // The flush counts are the process's own: no allowance there.
   r.phases[0].repeats[0].flushes_by_reason["local_mm_shootdown"] = 110;
