@@ -17,7 +17,9 @@ inline unsigned tlb_get_unmap_shift(const mm::mmu_gather& tlb) {
 // A broadcast invalidation issued by `cpu` (arm64 TLBI ... IS, x86 INVLPGB). When its
 // completion is waited for (DSB ISH, TLBSYNC) it has reached every CPU by then, so it is
 // applied to every TLB holding entries of its tag, in CPU order (the others have nothing to
-// drop; check still logs that every TLB was read, as its reduction needs). Otherwise only
+// drop; check still logs that every TLB was read, as its reduction needs); a range of a few
+// MiB is looked up in the memory's chunk directory, so only CPUs holding entries near it are
+// visited, in the same CPU order (the others would drop nothing). Otherwise only
 // the local completion is sure: the other CPUs get it pending, landing at a time check
 // chooses (timed runs never land it: a pessimistic bound).
 inline void broadcast_invalidation(kern::kernel& k, unsigned cpu, const hw::invalidation& inv,
@@ -33,7 +35,12 @@ inline void broadcast_invalidation(kern::kernel& k, unsigned cpu, const hw::inva
   }
   if (k.mem.log.on)
     for (const auto& c : k.cpus) k.mem.log.tlb(c.id);
-  k.mem.asids.for_each_cpu(inv.asid, [&](std::uint32_t c) { k.cpus[c].tlb.apply(inv); });
+  const auto apply = [&](std::uint32_t c) { k.cpus[c].tlb.apply(inv); };
+  std::vector<std::uint64_t> near;
+  if (hw::tlb::holders_of(k.mem, inv, near))
+    mm::chunk_directory::for_each(near, apply);
+  else
+    k.mem.asids.for_each_cpu(inv.asid, apply);
 }
 
 }  // namespace sd::arch

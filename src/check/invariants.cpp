@@ -30,7 +30,7 @@ void flush_completed(kern::kernel& k, unsigned cpu, const mm::mm_struct& mm, mm:
   if (mm.pte_change_seq != seq_at_start) return;
   const mm::va_t hi = end == mm::TLB_FLUSH_ALL ? mm::TASK_SIZE : end;
   if (hi <= start) return;
-  mm.loaded_on.for_each([&](unsigned id) {
+  const auto check_cpu = [&](unsigned id) {
     const hw::cpu& c = k.cpus[id];
     if (c.is_lazy || c.switching) return;
     c.tlb.for_each_leaf(c.loaded_asid, start, hi, [&](mm::va_t va, const hw::tlb_entry& e) {
@@ -47,6 +47,19 @@ void flush_completed(kern::kernel& k, unsigned cpu, const mm::mm_struct& mm, mm:
                                 c.id, va, cpu, where, start, hi),
                     k.eng.now()});
     });
+  };
+  // Only a CPU holding leaf entries near the range can fail: look those up in the chunk
+  // directory. A range too wide for it, and check (whose reduction logs every TLB read),
+  // visit every CPU running the mm.
+  std::vector<std::uint64_t> near;
+  const bool looked_up =
+      !k.mem.log.on && hw::tlb::leaf_holders(k.mem, mm::chunk_directory::any_tag, start, hi, near);
+  if (!looked_up) {
+    mm.loaded_on.for_each(check_cpu);
+    return;
+  }
+  mm::chunk_directory::for_each(near, [&](std::uint32_t id) {
+    if (mm.loaded_on.test(id)) check_cpu(id);
   });
 }
 

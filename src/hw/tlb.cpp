@@ -31,10 +31,12 @@ void tlb::insert(const key& k, tlb_entry e) {
   mem_->asids.added(cpu_, k.asid);
   mem_->add_holder(e.pfn, {cpu_, k.asid, &fresh.holder});
   const key c = chunk_of(k);
-  if (std::uint64_t* bits = chunks_.find(c))
+  if (std::uint64_t* bits = chunks_.find(c)) {
     *bits |= chunk_bit(k);
-  else
+  } else {
     chunks_.insert(c, chunk_bit(k));
+    mem_->chunks.added(cpu_, c.asid, c.lvl, c.index);
+  }
 }
 
 void tlb::erase_at(std::size_t i) {
@@ -46,7 +48,11 @@ void tlb::erase_at(std::size_t i) {
   const std::size_t c = chunks_.position(chunk_of(k));
   std::uint64_t& bits = chunks_.value_at(c);
   bits &= ~chunk_bit(k);
-  if (bits == 0) chunks_.erase_at(c);
+  if (bits == 0) {
+    const key ck = chunks_.slots()[c].key;
+    mem_->chunks.removed(cpu_, ck.asid, ck.lvl, ck.index);
+    chunks_.erase_at(c);
+  }
 }
 
 void tlb::collect(const key& first, const key& last) const {
@@ -129,6 +135,25 @@ std::uint64_t tlb::apply(const invalidation& inv) {
   std::uint64_t n = flush_leaf_range(inv.asid, inv.start, inv.end);
   if (!inv.leaf_only) n += flush_walk_range(inv.asid, inv.start, inv.end);
   return n;
+}
+
+bool tlb::leaf_holders(const mm::memory& mem, std::uint32_t asid, va_t start, va_t end,
+                       std::vector<std::uint64_t>& cpus) {
+  if (end <= start) return true;
+  return mem.chunks.gather(asid, 0, chunk_of(leaf_key(asid, start)).index,
+                           chunk_of(leaf_key(asid, end - 1)).index, cpus);
+}
+
+bool tlb::holders_of(const mm::memory& mem, const invalidation& inv,
+                     std::vector<std::uint64_t>& cpus) {
+  if (inv.whole_asid) return false;
+  if (!leaf_holders(mem, inv.asid, inv.start, inv.end, cpus)) return false;
+  if (inv.leaf_only || inv.end <= inv.start) return true;
+  for (unsigned l = 1; l <= 3; ++l)
+    if (!mem.chunks.gather(inv.asid, l, chunk_of(walk_key(inv.asid, l, inv.start)).index,
+                           chunk_of(walk_key(inv.asid, l, inv.end - 1)).index, cpus))
+      return false;
+  return true;
 }
 
 bool tlb::covers(va_t va) const {

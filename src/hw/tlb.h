@@ -89,6 +89,15 @@ class tlb {
   std::uint64_t flush_all();
   // What a broadcast invalidation removes here.
   std::uint64_t apply(const invalidation& inv);
+  // Which CPUs' TLBs may hold an entry that apply(inv), or a leaf flush of [start, end) of
+  // the tag (chunk_directory::any_tag: of every tag), would remove: ORed into the CPU bitmap
+  // `cpus`, a superset (CPUs holding something in a 64-entry chunk the range touches). False, with
+  // `cpus` to be discarded, when the range spans too many chunks to look up: then visit every
+  // holder of the tag.
+  static bool holders_of(const mm::memory& mem, const invalidation& inv,
+                         std::vector<std::uint64_t>& cpus);
+  static bool leaf_holders(const mm::memory& mem, std::uint32_t asid, va_t start, va_t end,
+                           std::vector<std::uint64_t>& cpus);
   // Whether any entry (leaf or walk cache, any tag) covers va, and dropping them all: the
   // hardware evicting them for capacity, which it may do at any time.
   bool covers(va_t va) const;

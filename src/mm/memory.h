@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "mm/asid_directory.h"
+#include "mm/chunk_directory.h"
 #include "mm/pgtable.h"
 
 namespace sd::mm {
@@ -93,7 +94,8 @@ class memory {
   }
 
   mutable access_log log;
-  asid_directory asids;  // which CPUs cache entries of which tag (hw::tlb keeps it)
+  asid_directory asids;    // which CPUs cache entries of which tag (hw::tlb keeps it)
+  chunk_directory chunks;  // ... and of which 64-entry chunk of a tag and level (same)
 
  private:
   pfn_t take_frame();
