@@ -49,15 +49,15 @@ void flush_completed(kern::kernel& k, unsigned cpu, const mm::mm_struct& mm, mm:
     });
   };
   // Only a CPU holding leaf entries near the range can fail: look those up in the chunk
-  // directory. A range too wide for it, and check (whose reduction logs every TLB read),
-  // visit every CPU running the mm.
-  std::vector<std::uint64_t> near;
-  const bool looked_up =
-      !k.mem.log.on && hw::tlb::leaf_holders(k.mem, mm::chunk_directory::any_tag, start, hi, near);
-  if (!looked_up) {
+  // directory; for a range too wide for it, take the CPUs whose TLB holds anything. check
+  // (whose reduction logs every TLB read) visits every CPU running the mm.
+  if (k.mem.log.on) {
     mm.loaded_on.for_each(check_cpu);
     return;
   }
+  std::vector<std::uint64_t> near;
+  if (!hw::tlb::leaf_holders(k.mem, mm::chunk_directory::any_tag, start, hi, near))
+    near = k.mem.asids.nonempty();
   mm::chunk_directory::for_each(near, [&](std::uint32_t id) {
     if (mm.loaded_on.test(id)) check_cpu(id);
   });

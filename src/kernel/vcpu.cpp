@@ -10,7 +10,10 @@ vcpu_preemption::vcpu_preemption(unsigned cpus, std::uint64_t seed, sim::sim_tim
   rng_.reserve(cpus);
   for (unsigned c = 0; c < cpus; ++c) rng_.emplace_back(seed, "vcpu-preempt", c);
   if (interval_ > 0)
-    for (unsigned c = 0; c < cpus; ++c) cursor_.push_back({0, gap(c, 0)});
+    for (unsigned c = 0; c < cpus; ++c) {
+      const sim::sim_time first = gap(c, 0);
+      cursor_.push_back({0, first, sim::later(first, duration_ + gap(c, 1))});
+    }
 }
 
 sim::sim_time vcpu_preemption::gap(unsigned cpu, std::uint64_t i) const {
@@ -34,15 +37,18 @@ sim::sim_time vcpu_preemption::preempted_until(unsigned cpu, sim::sim_time t) {
   // cursor to the last window starting at or before t (queries come from every CPU's
   // clock, so t can go back as well as forward).
   cursor& c = cursor_[cpu];
-  while (c.index > 0 && c.start > t) {
-    c.start = c.start - duration_ - gap(cpu, c.index);
-    --c.index;
-  }
-  for (;;) {
-    const sim::sim_time next = sim::later(c.start, duration_ + gap(cpu, c.index + 1));
-    if (next > t) break;
-    c.start = next;
-    ++c.index;
+  if (c.next <= t || (c.index > 0 && c.start > t)) {
+    while (c.index > 0 && c.start > t) {
+      c.start = c.start - duration_ - gap(cpu, c.index);
+      --c.index;
+    }
+    for (;;) {
+      const sim::sim_time next = sim::later(c.start, duration_ + gap(cpu, c.index + 1));
+      if (next > t) break;
+      c.start = next;
+      ++c.index;
+    }
+    c.next = sim::later(c.start, duration_ + gap(cpu, c.index + 1));
   }
   if (c.start > t) return 0;  // before the first window
   const sim::sim_time end = c.start + duration_;

@@ -35,10 +35,13 @@ class vcpu_preemption {
   std::uint64_t read_log() const { return reads_; }
 
  private:
-  // The window a CPU's last query fell in (or before): its index and start.
+  // The window a CPU's last query fell in (or before): its index and start, and the start
+  // of the window after it (every step of the CPU asks, almost always between the two:
+  // kept so that such a query draws no random gap).
   struct cursor {
     std::uint64_t index = 0;
     sim::sim_time start = 0;
+    sim::sim_time next = 0;
   };
   // Gap before window i: uniform in [interval/2, 3*interval/2), mean `interval`.
   sim::sim_time gap(unsigned cpu, std::uint64_t i) const;

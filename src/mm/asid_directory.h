@@ -19,11 +19,19 @@ class asid_directory {
       t.bits.resize(cpu / 64 + 1, 0);
     }
     if (t.count[cpu]++ == 0) t.bits[cpu / 64] |= std::uint64_t{1} << (cpu % 64);
+    if (cpu >= entries_.size()) {
+      entries_.resize(cpu + 1, 0);
+      nonempty_.resize(cpu / 64 + 1, 0);
+    }
+    if (entries_[cpu]++ == 0) nonempty_[cpu / 64] |= std::uint64_t{1} << (cpu % 64);
   }
   void removed(std::uint32_t cpu, std::uint32_t asid) {
     tag& t = find(asid);
     if (--t.count[cpu] == 0) t.bits[cpu / 64] &= ~(std::uint64_t{1} << (cpu % 64));
+    if (--entries_[cpu] == 0) nonempty_[cpu / 64] &= ~(std::uint64_t{1} << (cpu % 64));
   }
+  // Bit per CPU: its TLB holds an entry of any tag.
+  const std::vector<std::uint64_t>& nonempty() const { return nonempty_; }
   // Calls f(cpu) for each CPU holding an entry of the tag, in increasing CPU order. f may
   // remove entries (of any CPU already visited or the one it is given).
   template <typename F>
@@ -46,6 +54,8 @@ class asid_directory {
     return *last_;
   }
   std::unordered_map<std::uint32_t, tag> tags_;
+  std::vector<std::uint32_t> entries_;   // per CPU: entries of every tag
+  std::vector<std::uint64_t> nonempty_;  // per CPU: entries_ > 0
   std::uint32_t last_asid_ = 0;
   tag* last_ = nullptr;
 };

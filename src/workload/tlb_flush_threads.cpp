@@ -42,11 +42,14 @@ void build(kernel& k, const param_values& p, thread_group& threads) {
       co_await proc->enter(k, cpu);
       const va_t page = k_user_base + va_t{t} * mm::PMD_SIZE;  // own PTE table per thread
       co_await kern::sys_mmap(k, cpu, page, mm::PAGE_SIZE);
-      for (std::int64_t i = 0; i < p.at("iterations") && k.eng.now() < p.at("duration"); ++i) {
+      const std::int64_t iterations = p.at("iterations");
+      const sim::sim_time duration = p.at("duration");
+      const sim::sim_time user_work = p.at("user_work");
+      for (std::int64_t i = 0; i < iterations && k.eng.now() < duration; ++i) {
         co_await timed(k, cpu, "loop", [&]() -> sim::task<> {
           co_await kern::user_access(k, cpu, page, true);
           co_await kern::sys_madvise_dontneed(k, cpu, page, mm::PAGE_SIZE);
-          co_await kern::user_run(k, cpu, p.at("user_work"));
+          co_await kern::user_run(k, cpu, user_work);
         }());
         ++k.stats.ops_completed;
       }
