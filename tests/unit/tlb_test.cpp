@@ -2,11 +2,14 @@
 // (narrow ones go chunk by chunk, wide ones scan), tag flushes and evictions on two CPUs
 // sharing frames, every lookup agrees, every frame's holder list is the one that erasing in
 // key order gives (the order every output depends on), and each holder points back at its
-// entry.
+// entry. The memory's directories follow: which CPUs hold entries in each 64-entry chunk of
+// a tag and level (mm::chunk_directory, read by range broadcasts and the stale-TLB check)
+// and which CPUs hold anything (asid_directory::nonempty).
 #include <gtest/gtest.h>
 
 #include <map>
 #include <random>
+#include <set>
 #include <tuple>
 #include <vector>
 
@@ -83,6 +86,7 @@ TEST(Tlb, HashTableAgreesWithAnOrderedMapUnderChurn) {
     return lvl == 0 ? tlb::leaf_key(asid, va) : tlb::walk_key(asid, lvl, va);
   };
 
+  std::set<std::tuple<std::uint32_t, unsigned, std::uint64_t>> chunks_seen;
   for (int op = 0; op < 20000; ++op) {
     const auto cpu = static_cast<std::uint32_t>(pick(2));
     tlb& t = tlbs[cpu];
@@ -95,6 +99,7 @@ TEST(Tlb, HashTableAgreesWithAnOrderedMapUnderChurn) {
       e.writable = pick(2) == 1;
       t.insert(k, e);
       ref.insert(cpu, k, e);
+      chunks_seen.insert({k.asid, k.lvl, k.index >> 6});
     } else if (what < 92) {
       const auto asid = static_cast<std::uint32_t>(pick(3));
       const va_t start = pick(3) * mm::PUD_SIZE + pick(600) * mm::PAGE_SIZE;
@@ -122,6 +127,22 @@ TEST(Tlb, HashTableAgreesWithAnOrderedMapUnderChurn) {
       ASSERT_EQ(t.evict(va), keys.size());
     }
     if (op % 97 != 0) continue;
+    for (const auto& [asid, lvl, chunk] : chunks_seen) {
+      std::vector<std::uint64_t> mask;
+      ASSERT_TRUE(mem.chunks.gather(asid, lvl, chunk, chunk, mask));
+      for (std::uint32_t c = 0; c < 2; ++c) {
+        bool held = false;
+        for (const auto& [k, e] : ref.entries[c])
+          held = held || (k.asid == asid && k.lvl == lvl && k.index >> 6 == chunk);
+        EXPECT_EQ(!mask.empty() && (mask[0] >> c & 1) == 1, held)
+            << "cpu " << c << " tag " << asid << " level " << lvl << " chunk " << chunk << " op "
+            << op;
+      }
+    }
+    for (std::uint32_t c = 0; c < 2; ++c) {
+      const auto& nonempty = mem.asids.nonempty();
+      EXPECT_EQ(!nonempty.empty() && (nonempty[0] >> c & 1) == 1, !ref.entries[c].empty());
+    }
     for (std::uint32_t c = 0; c < 2; ++c) {
       ASSERT_EQ(tlbs[c].size(), ref.entries[c].size()) << "op " << op;
       for (const auto& [k, e] : ref.entries[c]) {
@@ -159,6 +180,14 @@ TEST(Tlb, HashTableAgreesWithAnOrderedMapUnderChurn) {
     if (k.asid == 1 && k.lvl == 0) want.push_back(k.index << mm::PAGE_SHIFT);
   EXPECT_EQ(seen, want);
   EXPECT_FALSE(want.empty());
+
+  // A range over more chunks than the directory looks up, or a whole tag: the caller must
+  // visit every holder of the tag instead.
+  std::vector<std::uint64_t> mask;
+  EXPECT_TRUE(tlb::holders_of(mem, {1, 0, 8 * mm::PAGE_SIZE, false, true}, mask));
+  EXPECT_EQ(mask.at(0) & 1, 1u);  // CPU 0 holds tag 1's pages 3 and 5
+  EXPECT_FALSE(tlb::holders_of(mem, {1, 0, 300 * 64 * mm::PAGE_SIZE, false, true}, mask));
+  EXPECT_FALSE(tlb::holders_of(mem, {1, 0, mm::PAGE_SIZE, true, false}, mask));
 }
 
 }  // namespace
