@@ -114,15 +114,28 @@ struct kernel {
     ++stats.flush_requests;
     ++stats.flush_requests_per_cpu[cpu];
   }
-  // The tlb:tlb_flush tracepoint (x86 reasons) or the arm64 flush kind.
-  void count_flush(std::string_view reason, std::uint64_t n = 1) {
-    auto it = stats.flushes_by_reason.find(reason);
-    if (it == stats.flushes_by_reason.end())
-      it = stats.flushes_by_reason.emplace(std::string(reason), 0).first;
-    it->second += n;
-    if (trace)
-      trace->instant(eng.current(), "tlb_flush", eng.now(), {{"reason", std::string(reason)}});
+  // The tlb:tlb_flush tracepoint (x86 reasons) or the arm64 flush kind. `reason` is a string
+  // literal: its address finds the counter without comparing strings (a map lookup by name
+  // on every flush handler was 2% of a run).
+  void count_flush(const char* reason, std::uint64_t n = 1) {
+    std::uint64_t* counter = nullptr;
+    for (const auto& [name, c] : flush_counters_)
+      if (name == reason) counter = c;
+    if (!counter) {
+      auto it = stats.flushes_by_reason.find(std::string_view(reason));
+      if (it == stats.flushes_by_reason.end())
+        it = stats.flushes_by_reason.emplace(std::string(reason), 0).first;
+      counter = &it->second;  // map nodes stay where they are
+      flush_counters_.emplace_back(reason, counter);
+    }
+    *counter += n;
+    if (trace) trace->instant(eng.current(), "tlb_flush", eng.now(), {{"reason", reason}});
   }
+
+ private:
+  std::vector<std::pair<const char*, std::uint64_t*>> flush_counters_;
+
+ public:
 };
 
 }  // namespace sd::kern
