@@ -186,7 +186,7 @@ void engine::pick(actor_id id) {
 }
 
 void engine::run(std::uint64_t max_steps) {
-  while (auto id = sched_.next()) {
+  while (auto id = heap_ ? heap_->next() : sched_.next()) {
     if (++steps_ > max_steps)
       throw std::runtime_error("simulation did not finish within " + std::to_string(max_steps) +
                                " steps (livelock in the model or workload too large)");
