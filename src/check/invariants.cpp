@@ -56,9 +56,9 @@ void flush_completed(kern::kernel& k, unsigned cpu, const mm::mm_struct& mm, mm:
     return;
   }
   std::vector<std::uint64_t> near;
-  if (!hw::tlb::leaf_holders(k.mem, mm::chunk_directory::any_tag, start, hi, near))
-    near = k.mem.asids.nonempty();
-  mm::chunk_directory::for_each(near, [&](std::uint32_t id) {
+  const bool looked_up =
+      hw::tlb::leaf_holders(k.mem, mm::chunk_directory::any_tag, start, hi, near);
+  mm::chunk_directory::for_each(looked_up ? near : k.mem.asids.nonempty(), [&](std::uint32_t id) {
     if (mm.loaded_on.test(id)) check_cpu(id);
   });
 }

@@ -115,12 +115,15 @@ struct kernel {
     ++stats.flush_requests_per_cpu[cpu];
   }
   // The tlb:tlb_flush tracepoint (x86 reasons) or the arm64 flush kind. `reason` is a string
-  // literal: its address finds the counter without comparing strings (a map lookup by name
-  // on every flush handler was 2% of a run).
+  // literal: its address finds the counter without comparing strings (the map lookup by name
+  // on every flush handler was 1.5% of munmap-free-tables' instructions at 256 CPUs).
   void count_flush(const char* reason, std::uint64_t n = 1) {
     std::uint64_t* counter = nullptr;
     for (const auto& [name, c] : flush_counters_)
-      if (name == reason) counter = c;
+      if (name == reason) {
+        counter = c;
+        break;
+      }
     if (!counter) {
       auto it = stats.flushes_by_reason.find(std::string_view(reason));
       if (it == stats.flushes_by_reason.end())
