@@ -45,6 +45,10 @@ struct cpu {
   bool nohz_full = false;               // isolated: context tracking follows user mode
   bool in_nmi = false;                  // an NMI handler runs (no nesting, no IRQs)
   bool polled_wakeup = false;           // the pending call was signalled without an IPI
+  // A task of the workload runs here and its perf context is live: what `shootdown host`'s
+  // per-process counters (perf inherit) see. False for idle, kthreads, and from the start of
+  // a task's exit (kernel/exit.c do_exit calls perf_event_exit_task before exit_mm).
+  bool perf_task = false;
   // Broadcast invalidations issued by another CPU that did not wait for their completion
   // (knobs arm64_dsb_after_tlbi / tlbsync_after_invlpgb off), oldest first. Timed runs never
   // complete them (a pessimistic bound); check lands each at a time it chooses. A vector:

@@ -24,6 +24,12 @@ struct metrics {
   // flush_tlb_func and tlb_remove_table_smp_sync (host::csd_callbacks). host --predict only.
   std::uint64_t csd_queued_flush = 0;
   std::uint64_t csd_queued_sync = 0;
+  // The same, and the flushes by reason, counted only while a task of the workload was
+  // current on the CPU that traced them (hw::cpu::perf_task): what host's per-process
+  // counters can see. host --predict only.
+  std::uint64_t csd_queued_flush_in_task = 0;
+  std::uint64_t csd_queued_sync_in_task = 0;
+  flush_counts flushes_by_reason_in_task;
   std::uint64_t idle_polled_wakeups = 0;  // calls to a polling idle CPU that needed no IPI
   std::uint64_t sync_broadcasts = 0;      // tlb_remove_table_sync_one calls that IPI'd
   std::uint64_t sync_skipped = 0;         // calls that returned early: the flush implied the IPIs

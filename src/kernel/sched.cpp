@@ -9,7 +9,11 @@ sim::task<> kthread_use_mm(kernel& k, unsigned cpu, mm::mm_struct& mm) {
   c.current_mm = &mm;
   c.mode = hw::cpu_mode::kernel;
   k.local_irq_disable(cpu);
+  // switch_mm_irqs_off traces in the context of the task switched from (perf swaps the
+  // cloned contexts of a parent and its child without scheduling their events out); the
+  // new task's events start afterwards, in finish_task_switch.
   co_await k.arch->switch_mm_irqs_off(k, cpu, mm);
+  c.perf_task = false;  // a kthread is not the workload
   k.local_irq_enable(cpu);
 }
 
@@ -17,10 +21,12 @@ sim::task<> switch_to_task(kernel& k, unsigned cpu, mm::mm_struct& mm) {
   // The same MMU switch as a kthread adopting the mm; the task then returns to user mode.
   co_await kthread_use_mm(k, cpu, mm);
   k.cpus[cpu].mode = hw::cpu_mode::user;
+  k.cpus[cpu].perf_task = true;
 }
 
 sim::task<> switch_to_idle(kernel& k, unsigned cpu) {
   hw::cpu& c = k.cpus[cpu];
+  c.perf_task = false;  // idle's own work (leave_mm below) is not the workload's
   co_await k.step(cost::param::switch_mm);
   c.current_mm = nullptr;
   k.arch->enter_lazy_tlb(k, cpu);

@@ -48,6 +48,10 @@ sim::task<> smp_call_function_many_cond(kernel& k, unsigned cpu, const mm::cpuma
       // kernel/smp.c traces csd:csd_queue_cpu here, per target, before llist_add (v6.5+).
       if (kind == ipi_kind::tlb_flush) ++k.stats.csd_queued_flush;
       if (kind == ipi_kind::table_sync) ++k.stats.csd_queued_sync;
+      if (k.cpus[cpu].perf_task) {  // traced in the sender's context
+        if (kind == ipi_kind::tlb_flush) ++k.stats.csd_queued_flush_in_task;
+        if (kind == ipi_kind::table_sync) ++k.stats.csd_queued_sync_in_task;
+      }
       auto& q = k.cpus[t].call_single_queue;
       const bool was_empty = q.empty();
       q.push_back(&csd);

@@ -22,14 +22,19 @@ namespace {
 
 using per_op = std::map<std::string, double>;
 
-// The counts a host phase sample and a model run both have, as totals.
-per_op model_totals(const kern::metrics& m) {
+// The counts a host phase sample and a model run both have, as totals. host counts the
+// flushes by reason, and the cross-calls unless `csd_machine_wide`, per process: the model's
+// twin of those counts only what fires while a task of the workload is current (idle CPUs'
+// flushes and everything after a task begins to exit are outside them).
+per_op model_totals(const kern::metrics& m, bool csd_machine_wide) {
   per_op t;
-  for (const auto& [k, v] : m.flushes_by_reason)
+  for (const auto& [k, v] : m.flushes_by_reason_in_task)
     t["flushes_by_reason." + k] = static_cast<double>(v);
   t["tlb_interrupts"] = static_cast<double>(m.tlb_irqs);
-  t["csd_queued.flush_tlb_func"] = static_cast<double>(m.csd_queued_flush);
-  t["csd_queued.tlb_remove_table_smp_sync"] = static_cast<double>(m.csd_queued_sync);
+  t["csd_queued.flush_tlb_func"] =
+      static_cast<double>(csd_machine_wide ? m.csd_queued_flush : m.csd_queued_flush_in_task);
+  t["csd_queued.tlb_remove_table_smp_sync"] =
+      static_cast<double>(csd_machine_wide ? m.csd_queued_sync : m.csd_queued_sync_in_task);
   t["call_function_interrupts"] = static_cast<double>(std::accumulate(
       m.ipis_received_per_cpu.begin(), m.ipis_received_per_cpu.end(), std::uint64_t{0}));
   return t;
@@ -107,8 +112,9 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
     }
     pp.differs = tw->differs;
     pp.ops = tw->ops;
-    const per_op a = model_totals(run_twin(tw->without, m).stats);
-    const per_op b = model_totals(run_twin(tw->with, m).stats);
+    const bool csd_machine_wide = !ph.csd_queued_missing.empty();  // see measured_per_op
+    const per_op a = model_totals(run_twin(tw->without, m).stats, csd_machine_wide);
+    const per_op b = model_totals(run_twin(tw->with, m).stats, csd_machine_wide);
     std::set<std::string> names;  // sorted, each once
     for (const auto& [k, v] : b) names.insert(k);
     for (const auto& [k, v] : a) names.insert(k);

@@ -22,6 +22,10 @@ struct process {
   sim::task<> enter(kern::kernel& k, unsigned cpu) { co_await kern::switch_to_task(k, cpu, *mm); }
   // The thread exits: the last one tears the mm down (exit_mmap), then the CPU idles.
   sim::task<> leave(kern::kernel& k, unsigned cpu) {
+    // kernel/exit.c do_exit: perf_event_exit_task (which hands the task's inherited counters
+    // to its parent) comes before exit_mm, so per-process counting sees none of the exit's
+    // flushes and syncs (2026 tree; on this machine's 6.18.44 too, traced with perf record).
+    k.cpus[cpu].perf_task = false;
     if (--users == 0) co_await kern::mmput_last(k, cpu);
     co_await kern::switch_to_idle(k, cpu);
   }
