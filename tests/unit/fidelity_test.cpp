@@ -66,19 +66,16 @@ const std::map<std::string, std::string>& known_differences() {
       {"hugetlb-fork-exit/concurrent/flushes_by_reason.remote_send_ipi",
        "copy-on-write faults on the host process's own pages between fork and exit"},
       // Traced machine-wide (perf record -a -e tlb:tlb_flush --filter 'reason == 0' -e
-      // sched:sched_process_exit around `host --scenario hugetlb-fork-exit --iterations 64
-      // --repeat 1`, events by pid): a serial child makes 2 switches (the lazy switch of its
-      // exit_mmap, its final switch), 3 in 7 of 64 children preempted once by a kworker; a
-      // concurrent child 4, the 2 more being its switches away when its report wakes the
-      // parent and when it blocks on the gate. The twin has neither wake-up.
-      {"hugetlb-fork-exit/serial/flushes_by_reason.task_switch",
-       "a child that another task preempts switches once more before its exit (7 of 64 "
-       "children traced machine-wide); otherwise the process counts the parent's switch to "
-       "each child, as the model"},
+      // sched:sched_switch -e sched:sched_process_exit around `host --scenario
+      // hugetlb-fork-exit --iterations 64 --repeat 1`, events by pid): a serial child makes 2
+      // switches (the lazy switch of its exit_mmap, its final switch), 3 in 7 of 64 children
+      // preempted once; a concurrent child 4, 2 of them before its exit: the parent and the
+      // children preempt one another as they are forked and woken (sched_switch prev_state
+      // R), and they exit in another order than they were forked.
       {"hugetlb-fork-exit/concurrent/flushes_by_reason.task_switch",
-       "the host's children also switch away when their report wakes the parent and when they "
-       "wait at the gate (traced machine-wide: 4 switches per concurrent child, 2 of them "
-       "before its exit); the twin's children do not wait"},
+       "the host's parent and children preempt one another as the children are forked and "
+       "report (traced machine-wide: a child switches away about twice before its exit); the "
+       "twin runs each child to its wait in turn"},
       {"hugetlb-fork-exit/concurrent/call_function_interrupts",
        "a machine-wide line: about 0.5 per child above the model's 1 sync per 8 children in "
        "runs by hand (cause not established; the syncs themselves are counted apart and equal)"},
