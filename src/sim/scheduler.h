@@ -44,6 +44,8 @@ class timed_scheduler final : public scheduler {
       i = heap_.size();
       heap_.push_back({*at, a});
     } else {
+      // Unchanged (an IRQ raised on an actor that is ready anyway): nothing moves.
+      if (heap_[i].at == *at) return;
       heap_[i].at = *at;
     }
     sift_down(sift_up(i));
