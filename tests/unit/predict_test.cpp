@@ -9,6 +9,7 @@
 #include "host/host_params.h"
 #include "predict/machine.h"
 #include "predict/predict.h"
+#include "predict/twins.h"
 
 namespace sd::predict {
 namespace {
@@ -255,6 +256,37 @@ TEST(Predict, PerProcessCountsSeeNothingOfAChildsExit) {
       model_per_op("hugetlb-fork-exit", "serial", "csd_queued.tlb_remove_table_smp_sync"), 0.0);
   EXPECT_DOUBLE_EQ(model_per_op("hugetlb-fork-exit", "serial", "flushes_by_reason.task_switch"),
                    1.0);
+}
+
+// An idle CPU's own flushes are not the process's. munmap-free-tables alone on 2 CPUs: CPU 1
+// enters the process once, then idles holding the mm lazily (host_run.cpp visit_every_cpu).
+// Traced (simulate --trace on the twin): both CPUs' first switch into the process comes from
+// idle, whose context it runs in (the new task's perf events start after the switch): 2
+// task_switch; CPU 0's first munmap frees tables and IPIs the lazy CPU 1, whose
+// flush_tlb_func switches it to init_mm in its idle loop: 1 more; the second munmap's IPI
+// finds CPU 1 on init_mm: remote_wrong_cpu, also in idle. None of these is the process's.
+// CPU 0's own flushes (local_mm_shootdown, one per munmap) all are.
+TEST(Predict, AnIdleCpusFlushIsNotTheProcesss) {
+  machine_guess m;
+  m.arch = "x86";
+  m.cpus = 2;
+  m.patches = "v7.0";
+  std::string why;
+  const auto tw = twin_of("munmap-free-tables", "alone", 2, {}, why);
+  ASSERT_TRUE(tw) << why;
+  const kern::metrics s = run_twin(tw->with, m).stats;
+  const std::uint64_t k_munmaps = 6;  // predict/twins.cpp: k_base + k_rounds rounds
+  const auto count = [](const kern::flush_counts& by, const char* reason) {
+    const auto it = by.find(reason);
+    return it == by.end() ? std::uint64_t{0} : it->second;
+  };
+  EXPECT_EQ(count(s.flushes_by_reason, "task_switch"), 3u);
+  EXPECT_EQ(count(s.flushes_by_reason_in_task, "task_switch"), 0u);
+  EXPECT_EQ(count(s.flushes_by_reason, "remote_wrong_cpu"), 1u);
+  EXPECT_EQ(count(s.flushes_by_reason_in_task, "remote_wrong_cpu"), 0u);
+  EXPECT_EQ(count(s.flushes_by_reason_in_task, "local_mm_shootdown"),
+            count(s.flushes_by_reason, "local_mm_shootdown"));
+  EXPECT_EQ(count(s.flushes_by_reason, "local_mm_shootdown"), k_munmaps);
 }
 
 // Calls queued by callback (csd:csd_queue_cpu), the counts host measures exactly. A collapse
