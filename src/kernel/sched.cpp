@@ -4,22 +4,32 @@
 
 namespace sd::kern {
 
-sim::task<> kthread_use_mm(kernel& k, unsigned cpu, mm::mm_struct& mm) {
+namespace {
+
+// The MMU half of a switch to `mm` (context_switch -> switch_mm_irqs_off, IRQs off).
+sim::task<> load_mm(kernel& k, unsigned cpu, mm::mm_struct& mm) {
   hw::cpu& c = k.cpus[cpu];
   c.current_mm = &mm;
   c.mode = hw::cpu_mode::kernel;
   k.local_irq_disable(cpu);
-  // switch_mm_irqs_off traces in the context of the task switched from (perf swaps the
-  // cloned contexts of a parent and its child without scheduling their events out); the
-  // new task's events start afterwards, in finish_task_switch.
   co_await k.arch->switch_mm_irqs_off(k, cpu, mm);
-  c.perf_task = false;  // a kthread is not the workload
   k.local_irq_enable(cpu);
 }
 
+}  // namespace
+
+sim::task<> kthread_use_mm(kernel& k, unsigned cpu, mm::mm_struct& mm) {
+  k.cpus[cpu].perf_task = false;  // the kthread itself switches: it is not the workload
+  co_await load_mm(k, cpu, mm);
+}
+
 sim::task<> switch_to_task(kernel& k, unsigned cpu, mm::mm_struct& mm) {
-  // The same MMU switch as a kthread adopting the mm; the task then returns to user mode.
-  co_await kthread_use_mm(k, cpu, mm);
+  // switch_mm_irqs_off traces in the context of the task switched from: between a parent
+  // and its child, whose perf contexts are clones, perf_event_context_sched_out
+  // (kernel/events/core.c) swaps the contexts without scheduling their events out, so a
+  // workload task's switch to another counts as its own (perf_task as it was); from idle,
+  // the new task's events start only in finish_task_switch, after the switch.
+  co_await load_mm(k, cpu, mm);
   k.cpus[cpu].mode = hw::cpu_mode::user;
   k.cpus[cpu].perf_task = true;
 }

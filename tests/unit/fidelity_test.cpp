@@ -66,16 +66,17 @@ const std::map<std::string, std::string>& known_differences() {
       {"hugetlb-fork-exit/concurrent/flushes_by_reason.remote_send_ipi",
        "copy-on-write faults on the host process's own pages between fork and exit"},
       // Traced machine-wide (perf record -a -e tlb:tlb_flush --filter 'reason == 0' -e
-      // sched:sched_switch -e sched:sched_process_exit around `host --scenario
-      // hugetlb-fork-exit --iterations 64 --repeat 1`, events by pid): a serial child makes 2
-      // switches (the lazy switch of its exit_mmap, its final switch), 3 in 7 of 64 children
-      // preempted once; a concurrent child 4, 2 of them before its exit: the parent and the
-      // children preempt one another as they are forked and woken (sched_switch prev_state
-      // R), and they exit in another order than they were forked.
+      // sched:sched_process_exit around `host --scenario hugetlb-fork-exit --iterations 64
+      // --repeat 1`, events by the pid of each process that exited): a serial child makes 2
+      // switches (the lazy switch of its exit_mmap, its final switch), 8 of 64 children 3; a
+      // concurrent child 4 (61 of 64; 3 in the others). A shorter run that also traced
+      // sched:sched_switch (--iterations 4) shows why: the parent and the concurrent children
+      // preempt one another as they are forked and woken (prev_state R), and exit in another
+      // order than they were forked.
       {"hugetlb-fork-exit/serial/flushes_by_reason.task_switch",
-       "a child that another task preempts switches once more before its exit (7 of 64 "
-       "children traced machine-wide); otherwise the process counts the parent's switch to "
-       "each child, as the model"},
+       "some children switch away once more before their exit (8 of 64 children traced "
+       "machine-wide had 3 switches instead of 2), which the process's counters see; "
+       "otherwise the process counts the parent's switch to each child, as the model"},
       {"hugetlb-fork-exit/concurrent/flushes_by_reason.task_switch",
        "the host's parent and children preempt one another as the children are forked and "
        "report (traced machine-wide: a child switches away about twice before its exit); the "
