@@ -33,8 +33,9 @@ kernel::kernel(const machine_config& c, sim::scheduler& sched)
   }
   if (arch->name() == "x86-kvm" && cfg.vcpu_preempt_interval > 0) {
     vcpu = vcpu_preemption(cfg.cpus, cfg.seed, cfg.vcpu_preempt_interval, cfg.vcpu_preempt_time);
-    eng.set_stall([this](sim::actor_id a, sim::sim_time t) -> sim::sim_time {
-      return a < ncpus() ? vcpu.preempted_until(a, t) : 0;
+    eng.set_stall([this](sim::actor_id a, sim::sim_time t) -> sim::stall_answer {
+      if (a < ncpus()) return vcpu.stall_at(a, t);
+      return {0, 0, sim::never};  // the RCU kthread is not a vCPU
     });
   }
   // The RCU grace-period kthread is the actor after the CPUs.

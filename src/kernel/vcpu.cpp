@@ -27,12 +27,12 @@ vcpu_preemption vcpu_preemption::explicit_choices(unsigned cpus) {
   return v;
 }
 
-sim::sim_time vcpu_preemption::preempted_until(unsigned cpu, sim::sim_time t) {
+sim::stall_answer vcpu_preemption::stall_at(unsigned cpu, sim::sim_time t) {
   if (is_explicit()) {
     reads_ |= cpu < 64 ? std::uint64_t{1} << cpu : ~std::uint64_t{0};
-    return preempted(cpu) ? sim::never : 0;
+    return {preempted(cpu) ? sim::never : 0, 0, 0};
   }
-  if (!enabled() || cpu >= cursor_.size()) return 0;
+  if (!enabled() || cpu >= cursor_.size()) return {0, 0, sim::never};
   // Windows: start(0) = gap(0); start(i+1) = start(i) + duration + gap(i+1). Move the
   // cursor to the last window starting at or before t (queries come from every CPU's
   // clock, so t can go back as well as forward).
@@ -50,9 +50,10 @@ sim::sim_time vcpu_preemption::preempted_until(unsigned cpu, sim::sim_time t) {
     }
     c.next = sim::later(c.start, duration_ + gap(cpu, c.index + 1));
   }
-  if (c.start > t) return 0;  // before the first window
+  if (c.start > t) return {0, 0, c.start};  // before the first window
   const sim::sim_time end = c.start + duration_;
-  return t < end ? end : 0;
+  if (t < end) return {end, 0, 0};
+  return {0, end, c.next};  // between this window and the next
 }
 
 }  // namespace sd::kern

@@ -23,7 +23,10 @@ class vcpu_preemption {
   static vcpu_preemption explicit_choices(unsigned cpus);
   bool enabled() const { return (interval_ > 0 && duration_ > 0) || !held_.empty(); }
   // End of the preemption window containing t on cpu, or 0 if it runs at t.
-  sim::sim_time preempted_until(unsigned cpu, sim::sim_time t);
+  sim::sim_time preempted_until(unsigned cpu, sim::sim_time t) { return stall_at(cpu, t).until; }
+  // The same, with the span around t free of windows (the engine's stall function; empty in
+  // explicit mode, where the explorer may preempt at any time).
+  sim::stall_answer stall_at(unsigned cpu, sim::sim_time t);
   bool is_explicit() const { return !held_.empty(); }
   void set_preempted(unsigned cpu, bool on) { held_[cpu] = on; }
   // What the explorer sees (no logging: its own reads are not the model's).

@@ -93,9 +93,15 @@ void engine::wake_all(wait_queue& q) {
   for (const auto& w : ws) wake(w);
 }
 
-std::optional<sim_time> engine::eligible_at(const actor& a) const {
+namespace {
+[[gnu::cold, noreturn]] void interrupted_on_top() {
+  throw std::logic_error("engine: interrupted context on top of the stack");
+}
+}  // namespace
+
+inline sim_time engine::eligible_time(const actor& a) const {
   const bool irq = a.irq_pending && a.irqs_on;
-  if (a.stack.empty()) return irq ? std::optional(std::max(a.irq_at, a.clock)) : std::nullopt;
+  if (a.stack.empty()) return irq ? std::max(a.irq_at, a.clock) : never;
   const context& top = a.stack.back();
   switch (top.st) {
     case status::ready:
@@ -104,11 +110,23 @@ std::optional<sim_time> engine::eligible_at(const actor& a) const {
       if (irq && a.irq_at < a.clock) return std::max(a.irq_at, top.run_start);
       return a.clock;
     case status::blocked:
-      return irq ? std::optional(std::max(a.irq_at, top.run_start)) : std::nullopt;
+      return irq ? std::max(a.irq_at, top.run_start) : never;
     case status::interrupted:
       break;  // never on top: only the context below an IRQ handler is interrupted
   }
-  throw std::logic_error("engine: interrupted context on top of the stack");
+  interrupted_on_top();
+}
+
+std::optional<sim_time> engine::eligible_at(const actor& a) const {
+  const sim_time t = eligible_time(a);
+  return t == never ? std::nullopt : std::optional(t);
+}
+
+void engine::reschedule(actor_id id) {
+  if (heap_)
+    heap_->update_time(id, eligible_time(actors_[id]));
+  else if (timed_)
+    sched_.update(id, eligible_at(actors_[id]));
 }
 
 bool engine::takes_irq(const actor& a, sim_time t) const {
@@ -153,11 +171,14 @@ void engine::after_resume(actor_id id) {
 
 void engine::pick(actor_id id) {
   actor& a = actors_[id];
-  const sim_time t = *eligible_at(a);
+  const sim_time t = eligible_time(a);
   now_ = t;
   current_ = id;
-  if (stall_) {
-    if (const sim_time until = stall_(id, t); until > t) {
+  if (stall_ && !(t >= a.runs_from && t < a.runs_to)) {
+    const stall_answer s = stall_(id, t);
+    a.runs_from = s.runs_from;
+    a.runs_to = s.runs_to;
+    if (const sim_time until = s.until; until > t) {
       if (takes_irq(a, t))
         a.irq_at = until;  // delivered when it runs again
       else if (!a.stack.empty() && a.stack.back().st != status::blocked)

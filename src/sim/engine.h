@@ -42,7 +42,7 @@ class engine {
   using irq_entry_fn = std::function<task<>(actor_id)>;
   // How long actor a is held off at time t (0: it runs). Models a hypervisor descheduling
   // a vCPU: no steps and no interrupts until then.
-  using stall_fn = std::function<sim_time(actor_id a, sim_time t)>;
+  using stall_fn = std::function<stall_answer(actor_id a, sim_time t)>;
 
   explicit engine(scheduler& s)
       : sched_(s), timed_(s.uses_time()), heap_(dynamic_cast<timed_scheduler*>(&s)) {}
@@ -143,11 +143,19 @@ class engine {
     bool irqs_on = true;
     bool irq_pending = false;
     sim_time irq_at = 0;
+    // The stall function's last answer: not held in [runs_from, runs_to), so a step in it
+    // need not ask (every step of a vCPU would otherwise).
+    sim_time runs_from = 0;
+    sim_time runs_to = 0;
   };
 
   void suspend_step(std::coroutine_handle<> h, sim_time cost, bool interruptible,
                     const char* label);
   void suspend_wait(std::coroutine_handle<> h, wait_queue& q);
+  // When actor a can next move (a step, or taking a pending IRQ); `never` if it cannot.
+  // A plain time, not an optional: this runs after every step, and an optional returned
+  // through memory cost a store-forwarding stall each time (perf, 18% of a run).
+  sim_time eligible_time(const actor& a) const;
   std::optional<sim_time> eligible_at(const actor& a) const;
   bool takes_irq(const actor& a, sim_time t) const;
   void pick(actor_id id);
@@ -156,12 +164,7 @@ class engine {
   void enter_handler(actor_id id, task<> handler);
   void resume_top(actor_id id);
   void after_resume(actor_id id);
-  void reschedule(actor_id id) {
-    if (heap_)
-      heap_->update(id, eligible_at(actors_[id]));
-    else if (timed_)
-      sched_.update(id, eligible_at(actors_[id]));
-  }
+  void reschedule(actor_id id);
   void wake(const wait_queue::waiter& w);
 
   scheduler& sched_;

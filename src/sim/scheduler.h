@@ -35,18 +35,22 @@ class timed_scheduler final : public scheduler {
  public:
   void resize(std::size_t actors) override { pos_.resize(actors, npos); }
   void update(actor_id a, std::optional<sim_time> at) override {
-    if (!at) {
+    update_time(a, at.value_or(never));
+  }
+  // The engine's call: `never` for not eligible.
+  void update_time(actor_id a, sim_time at) {
+    if (at == never) {
       if (pos_[a] != npos) remove(pos_[a]);
       return;
     }
     std::size_t i = pos_[a];
     if (i == npos) {
       i = heap_.size();
-      heap_.push_back({*at, a});
+      heap_.push_back({at, a});
     } else {
       // Unchanged (an IRQ raised on an actor that is ready anyway): nothing moves.
-      if (heap_[i].at == *at) return;
-      heap_[i].at = *at;
+      if (heap_[i].at == at) return;
+      heap_[i].at = at;
     }
     sift_down(sift_up(i));
   }

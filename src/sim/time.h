@@ -18,4 +18,14 @@ inline sim_time later(sim_time t, sim_time d) {
   return r;
 }
 
+// What an engine stall function (engine::set_stall) answers for an actor at time t: it is
+// held until `until` when that is later than t, and otherwise runs at t. [runs_from,
+// runs_to) is a span around t in which it is certainly not held (empty when not known), so
+// the engine asks again only outside it.
+struct stall_answer {
+  sim_time until = 0;
+  sim_time runs_from = 0;
+  sim_time runs_to = 0;
+};
+
 }  // namespace sd::sim

@@ -106,6 +106,36 @@ task<> user_run(engine& e, std::string& log, sim_time& end) {
   end = e.now();
 }
 
+// A stall function's answer is trusted for the span it gives: the engine asks again only for
+// a step outside it, and a held actor's step waits for the end of the hold. Steps of 30 ns
+// from 0; not held in [0, 100), held in [100, 200), not held from 200 on: the steps at 0, 30,
+// 60, 90 need one question, the one due at 120 is asked about (held until 200), and the one
+// at 200 is asked about once more (not held from there on): 3 questions, steps at 0, 30, 60,
+// 90, 200, 230.
+task<> six_steps(engine& e, std::vector<sim_time>& at) {
+  for (int i = 0; i < 6; ++i) {
+    co_await e.step(30);
+    at.push_back(e.now());  // when this step was taken
+  }
+}
+
+TEST(Engine, StallAnswerIsAskedAgainOnlyOutsideItsSpan) {
+  timed_scheduler s;
+  engine e(s);
+  std::vector<sim_time> at;
+  std::vector<sim_time> asked;
+  e.set_stall([&](actor_id, sim_time t) -> stall_answer {
+    asked.push_back(t);
+    if (t < 100) return {0, 0, 100};
+    if (t < 200) return {200, 0, 0};
+    return {0, 200, never};
+  });
+  e.start(e.add_actor(), six_steps(e, at));
+  e.run(1000);
+  EXPECT_EQ(asked, (std::vector<sim_time>{0, 120, 200}));
+  EXPECT_EQ(at, (std::vector<sim_time>{0, 30, 60, 90, 200, 230}));
+}
+
 TEST(Engine, IrqCutsInterruptibleRunAndTheRemainderFollows) {
   timed_scheduler s;
   engine e(s);
