@@ -7,11 +7,11 @@
 // for the machine-wide interrupt lines what the idle window before the phase saw), when the
 // prediction explains the difference (a guest whose hypervisor flushes remote TLBs by
 // hypercall: no flush IPI arrives), or when it is one of the differences listed below with
-// its cause. The machine-wide interrupt lines get 0.2 per op more, plus 300 per second of
-// the op's time: other activity on the machine adds to them while a phase runs, more than the
-// idle window before it can show (a CI run under ASan saw 0.225 more call-function
-// interrupts per 0.94 ms collapse than the model's one sync: about 240 per second).
-// Every passing difference is printed, so a run shows what it allowed.
+// its cause and stays within the range that cause can produce. The machine-wide interrupt lines get
+// 0.2 per op more, plus 300 per second of the op's time: other activity on the machine adds to them
+// while a phase runs, more than the idle window before it can show (a CI run under ASan saw 0.225
+// more call-function interrupts per 0.94 ms collapse than the model's one sync: about 240 per
+// second). Every passing difference is printed, so a run shows what it allowed.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -31,40 +31,55 @@ struct case_def {
   const char* args;  // short runs: the counts per op do not depend on the op count
 };
 
+// A difference whose cause is established, and the range of measured minus model (per op)
+// that cause can produce: a row outside it fails, so a waiver cannot hide a model or host
+// change that moves the count (a model back at 3 task switches per serial child, a host
+// count that falls below the model where the cause only adds). The ranges hold what runs
+// by hand and in CI measured on the development guest (the closing notes of issue 9), with
+// a margin.
+struct known_difference {
+  const char* why;
+  double lo, hi;  // measured - model, per op
+};
+
 // (scenario, phase, count) -> why the host and the model differ there, as established.
-const std::map<std::string, std::string>& known_differences() {
-  static const std::map<std::string, std::string> k{
+const std::map<std::string, known_difference>& known_differences() {
+  static const std::map<std::string, known_difference> k{
+      // predict/twins.cpp cow_twin. Each such fault adds one flush: seen +0.10 to +0.12.
+      {"fork-cow-reuse/copy/flushes_by_reason.local_mm_shootdown",
+       {"copy-on-write faults on the host process's own pages in the window, about 8 to 10 per "
+        "fork",
+        0, 0.5}},
+      {"fork-cow-reuse/copy/flushes_by_reason.remote_send_ipi",
+       {"copy-on-write faults on the host process's own pages in the window, about 8 to 10 per "
+        "fork",
+        0, 1}},
       // predict/twins.cpp: the twin's other CPUs run as many rounds as CPU 0; the host's
       // loop at their own pace until CPU 0 stops, so the process's flushes per CPU 0 op are
-      // about, not exactly, one per CPU.
-      // predict/twins.cpp cow_twin.
-      {"fork-cow-reuse/copy/flushes_by_reason.local_mm_shootdown",
-       "copy-on-write faults on the host process's own pages in the window, about 8 to 10 per "
-       "fork"},
-      {"fork-cow-reuse/copy/flushes_by_reason.remote_send_ipi",
-       "copy-on-write faults on the host process's own pages in the window, about 8 to 10 per "
-       "fork"},
+      // about, not exactly, one per CPU (seen +0.09 of 2).
       {"tlb-flush-threads/all-cpus/flushes_by_reason.local_mm_shootdown",
-       "the other CPUs' threads loop at their own pace, not once per op of CPU 0"},
+       {"the other CPUs' threads loop at their own pace, not once per op of CPU 0", -1, 1}},
       {"tlb-flush-threads/all-cpus/flushes_by_reason.remote_send_ipi",
-       "the other CPUs' threads loop at their own pace, not once per op of CPU 0"},
-      // predict/twins.cpp hugetlb_serial_twin; README hugetlb-fork-exit.
+       {"the other CPUs' threads loop at their own pace, not once per op of CPU 0", -1, 1}},
+      // predict/twins.cpp hugetlb_serial_twin; README hugetlb-fork-exit. Seen +41 to +45
+      // per child (perf record -g: 58% of them in ptep_clear_flush of such faults).
       {"hugetlb-fork-exit/serial/flushes_by_reason.local_mm_shootdown",
-       "copy-on-write faults on the host process's own pages between fork and exit"},
+       {"copy-on-write faults on the host process's own pages between fork and exit", 0, 200}},
       {"hugetlb-fork-exit/serial/flushes_by_reason.remote_send_ipi",
-       "copy-on-write faults on the host process's own pages between fork and exit"},
+       {"copy-on-write faults on the host process's own pages between fork and exit", 0, 200}},
       {"hugetlb-fork-exit/serial/call_function_interrupts",
-       "a machine-wide line over ops of about 4 ms of fork and exit: 0.4 to 0.8 per op above "
-       "the model's one sync in runs by hand (the idle window sees about 0.3), below it in "
-       "fresh-clone CI runs (10 to 16 of 16 syncs; cause not established, host_test "
-       "EachSerialHugetlbChildExitQueuesOneSyncPerOtherCpu). Traced machine-wide, the "
-       "other cross-calls to the other CPU in a run are mostly the host's own counter reads "
-       "(__perf_event_read: 60 in a 4-iteration run), scheduler wake-ups "
-       "(sched_ttwu_pending: 14) and nohz_csd_func (8)"},
+       {"a machine-wide line over ops of about 4 ms of fork and exit: 0.2 to 0.8 per op above "
+        "the model's one sync in runs by hand (the idle window sees about 0.3), below it in "
+        "fresh-clone CI runs (10 to 16 of 16 syncs; cause not established, host_test "
+        "EachSerialHugetlbChildExitQueuesOneSyncPerOtherCpu). Traced machine-wide, the "
+        "other cross-calls to the other CPU in a run are mostly the host's own counter reads "
+        "(__perf_event_read: 60 in a 4-iteration run), scheduler wake-ups "
+        "(sched_ttwu_pending: 14) and nohz_csd_func (8)",
+        -0.5, 1.5}},
       {"hugetlb-fork-exit/concurrent/flushes_by_reason.local_mm_shootdown",
-       "copy-on-write faults on the host process's own pages between fork and exit"},
+       {"copy-on-write faults on the host process's own pages between fork and exit", 0, 200}},
       {"hugetlb-fork-exit/concurrent/flushes_by_reason.remote_send_ipi",
-       "copy-on-write faults on the host process's own pages between fork and exit"},
+       {"copy-on-write faults on the host process's own pages between fork and exit", 0, 200}},
       // Traced machine-wide (perf record -a -e tlb:tlb_flush --filter 'reason == 0' -e
       // sched:sched_process_exit around `host --scenario hugetlb-fork-exit --iterations 64
       // --repeat 1`, events by the pid of each process that exited): a serial child makes 2
@@ -72,24 +87,34 @@ const std::map<std::string, std::string>& known_differences() {
       // concurrent child 4 (61 of 64; 3 in the others). A shorter run that also traced
       // sched:sched_switch (--iterations 4) shows why: the parent and the concurrent children
       // preempt one another as they are forked and woken (prev_state R), and exit in another
-      // order than they were forked.
+      // order than they were forked. Seen -0.19 to +0.44 (serial; below 0 only with a build
+      // running beside it), +0.88 to +1.69 (concurrent, which counts its forks too).
       {"hugetlb-fork-exit/serial/flushes_by_reason.task_switch",
-       "some children switch away once more before their exit (8 of 64 children traced "
-       "machine-wide had 3 switches instead of 2), which the process's counters see; "
-       "otherwise the process counts the parent's switch to each child, as the model"},
+       {"some children switch away once more before their exit (8 of 64 children traced "
+        "machine-wide had 3 switches instead of 2), which the process's counters see; "
+        "otherwise the process counts the parent's switch to each child, as the model; "
+        "with a build running beside it the count fell below one (0.81 and 0.94 per child: "
+        "not traced; a child that preempts its parent before fork() returns would move that "
+        "switch into the fork's own counts)",
+        -1, 1}},
       {"hugetlb-fork-exit/concurrent/flushes_by_reason.task_switch",
-       "the host's parent and children preempt one another as the children are forked and "
-       "report (traced machine-wide: a child switches away about twice before its exit); the "
-       "twin runs each child to its wait in turn"},
+       {"the host's parent and children preempt one another as the children are forked and "
+        "report (traced machine-wide: a child switches away about twice before its exit); the "
+        "twin runs each child to its wait in turn",
+        -0.25, 3}},
       {"hugetlb-fork-exit/concurrent/call_function_interrupts",
-       "a machine-wide line: about 0.5 per child above the model's 1 sync per 8 children in "
-       "runs by hand (cause not established; the syncs themselves are counted apart and equal)"},
+       {"a machine-wide line: about 0.5 per child above the model's 1 sync per 8 children in "
+        "runs by hand (cause not established; the syncs themselves are counted apart and "
+        "equal)",
+        -0.125, 1.5}},
       {"hugetlb-fork-exit/concurrent/csd_queued.tlb_remove_table_smp_sync",
-       "counted machine-wide, as in serial, where fresh-clone CI runs saw fewer syncs than runs "
-       "by hand"},
+       {"counted machine-wide, as in serial, where fresh-clone CI runs saw fewer syncs than "
+        "runs by hand",
+        -0.125, 0.25}},
       {"hugetlb-fork-exit/serial/csd_queued.tlb_remove_table_smp_sync",
-       "10 to 16 of 16 syncs seen in fresh-clone CI runs, 16 in runs by hand (cause not "
-       "established)"},
+       {"10 to 16 of 16 syncs seen in fresh-clone CI runs, 16 in runs by hand (cause not "
+        "established)",
+        -0.5, 0.25}},
   };
   return k;
 }
@@ -140,7 +165,17 @@ TEST_P(Fidelity, EveryHostPhaseCountEqualsTheModels) {
         continue;
       }
       if (const auto k = known_differences().find(where); k != known_differences().end()) {
-        std::cout << "  " << shown() << " (known: " << k->second << ")\n";
+        const known_difference& d = k->second;
+        const double diff = measured - model;
+        if (diff >= d.lo && diff <= d.hi) {
+          std::cout << "  " << shown() << " (known, " << diff << " within [" << d.lo << ", " << d.hi
+                    << "]: " << d.why << ")\n";
+          continue;
+        }
+        ADD_FAILURE() << shown() << ": a known difference (" << d.why << ") but " << diff
+                      << " per op is outside what its cause gives, [" << d.lo << ", " << d.hi
+                      << "]\n"
+                      << r.out;
         continue;
       }
       const double op_s = ph["wall_ns_per_op"]["median"].get<double>() * 1e-9;
