@@ -97,8 +97,10 @@ const std::map<std::string, known_difference>& known_differences() {
         "machine-wide had 3 switches instead of 2), which the process's counters see; "
         "otherwise the process counts the parent's switch to each child, as the model; "
         "with a build running beside it the count fell below one (0.81 and 0.94 per child: "
-        "not traced; a child that preempts its parent before fork() returns would move that "
-        "switch into the fork's own counts)",
+        "not traced; the phase's totals include the fork's part, so a candidate is a kernel "
+        "thread or the idle task running between the parent's wait and the child: it keeps "
+        "the parent's mm lazily and makes the switch to the child's mm in its own context, "
+        "which the process's counters do not see)",
         -1, 1}},
       {"hugetlb-fork-exit/concurrent/flushes_by_reason.task_switch",
        {"the host's parent and children preempt one another as the children are forked and "
