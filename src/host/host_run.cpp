@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <memory>
 #include <stdexcept>
@@ -50,9 +51,21 @@ bool measured_anything(const host_result& r) {
 // same window tells: above ours by more than other activity adds (the rate the idle window before
 // the phase saw, over the repeat's time, plus 2; a tenth of the ops when there was no idle window)
 // means ours is not the workload's count.
+// The machine-wide count: the process's callbacks and the scheduler's.
+const std::vector<std::string>& machine_csd_callbacks() {
+  static const std::vector<std::string> k = [] {
+    std::vector<std::string> v = csd_callbacks();
+    v.insert(v.end(), scheduler_csd_callbacks().begin(), scheduler_csd_callbacks().end());
+    return v;
+  }();
+  return k;
+}
+
 std::string csd_calls_unseen(const phase_result& p) {
   for (const auto& s : p.repeats)
     for (const auto& [name, all] : s.csd_queued_all) {
+      if (std::find(csd_callbacks().begin(), csd_callbacks().end(), name) == csd_callbacks().end())
+        continue;  // the scheduler's calls: counted machine-wide only
       const auto it = s.csd_queued.find(name);
       const std::uint64_t ours = it == s.csd_queued.end() ? 0 : it->second;
       double others = static_cast<double>(s.ops) / 10;
@@ -109,8 +122,8 @@ host_result run_host(const host_options& o) {
     r.notes.push_back("no csd_queued: /proc/kallsyms is unreadable");
   } else if (!(csd = tracepoint_counters::open_csd_queue(csd_callbacks(), kallsyms, why))) {
     r.notes.push_back("no csd_queued: " + why);
-  } else if (!(csd_all =
-                   tracepoint_counters::open_csd_queue(csd_callbacks(), kallsyms, why, true))) {
+  } else if (!(csd_all = tracepoint_counters::open_csd_queue(machine_csd_callbacks(), kallsyms, why,
+                                                             true))) {
     r.notes.push_back("csd_queued not cross-checked against the machine's count: " + why);
   }
   r.have_csd_tracepoint = csd != nullptr;
