@@ -316,12 +316,15 @@ struct hugetlb_region {
   }
 };
 
-// A child: touch the parent's pages, report its minor faults, exit.
-pid_t spawn_child(const hugetlb_region& r, int report_fd, const int gate[2]) {
+// A child: touch the parent's pages, report its minor faults, exit. With `go_fd` it first
+// waits for a byte there (serial: see hugetlb_rounds).
+pid_t spawn_child(const hugetlb_region& r, int report_fd, const int gate[2], int go_fd) {
   const pid_t pid = fork();
   if (pid != 0) return pid;
   const int gate_fd = gate[0];
   if (gate[1] >= 0) close(gate[1]);  // so that the parent closing its end means EOF
+  char c;
+  if (go_fd >= 0) (void)!read(go_fd, &c, 1);
   rusage before{}, after{};
   getrusage(RUSAGE_SELF, &before);
   // Offsets computed, not read from memory: between the two getrusage calls the child touches
@@ -334,7 +337,6 @@ pid_t spawn_child(const hugetlb_region& r, int report_fd, const int gate[2]) {
   getrusage(RUSAGE_SELF, &after);
   const long faults = after.ru_minflt - before.ru_minflt;
   (void)!write(report_fd, &faults, sizeof(faults));
-  char c;
   if (gate_fd >= 0) (void)!read(gate_fd, &c, 1);  // concurrent: wait until all are alive
   _exit(0);
 }
@@ -349,6 +351,13 @@ phase_sample hugetlb_rounds(const context& ctx, bool serial) {
   if (pipe(report) != 0) throw std::runtime_error("pipe failed");
   std::vector<pid_t> kids;
   int gate[2] = {-1, -1};
+  // Serial: the child starts only when the parent has split its counts (fork_done). Pinned
+  // to the parent's CPU it can still run before the parent waits, when the scheduler
+  // preempts the parent; it then ran and exited between the fork's window and the rest's,
+  // while the parent read its counters, and its sync was in neither (traced: 2 of 16 serial
+  // syncs queued after one window closed and before the next opened).
+  int go[2] = {-1, -1};
+  if (concurrent == 1 && pipe(go) != 0) throw std::runtime_error("pipe failed");
   auto read_report = [&] {
     long f = 0;
     if (read(report[0], &f, sizeof(f)) == sizeof(f)) {
@@ -362,11 +371,11 @@ phase_sample hugetlb_rounds(const context& ctx, bool serial) {
         gate[0] = gate[1] = -1;
         if (concurrent > 1 && pipe(gate) != 0) throw std::runtime_error("pipe failed");
         for (unsigned i = 0; i < concurrent; ++i) {
-          kids.push_back(spawn_child(region, report[1], gate));
+          kids.push_back(spawn_child(region, report[1], gate, go[0]));
           if (concurrent == 1) {
-            // The child is pinned to the parent's CPU and cannot run before the parent
-            // waits, so the counts so far are the fork's own.
-            fork_done();
+            fork_done();  // the counts so far are the fork's own: the child waits for `go`
+            const char c = 1;
+            if (write(go[1], &c, 1) != 1) throw std::runtime_error("write to the child failed");
             waitpid(kids.back(), nullptr, 0);
           }
         }
@@ -385,6 +394,10 @@ phase_sample hugetlb_rounds(const context& ctx, bool serial) {
       });
   close(report[0]);
   close(report[1]);
+  if (go[0] >= 0) {
+    close(go[0]);
+    close(go[1]);
+  }
   return s;
 }
 

@@ -234,18 +234,18 @@ TEST(Host, EachSerialHugetlbChildExitQueuesOneSyncPerOtherCpu) {
   const auto& serial = j["phases"][0];
   if (serial.contains("skipped")) GTEST_SKIP() << serial["skipped"];
   ASSERT_EQ(code, 0) << out;
-  // One sync per exit: each child is the last sharer of the parent's table. Never more;
-  // fewer in fresh-clone CI runs on this PVM guest (10, 13, 14 of 16 exits in a repeat,
-  // release and sanitizer builds alike; 16 of 16 in every run by hand, also beside a loop
-  // reading every process's /proc files). Cause not established (a child's exit_mmap
-  // deferred past the window by another holder of its mm would do it). So: never more
-  // than one per exit, and some in every repeat.
+  // One sync per exit: each child is the last sharer of the parent's table. Fresh-clone CI
+  // runs once saw 10 to 14 of 16: a child that preempted its parent ran and exited between
+  // the fork's window and the rest's, while the parent read its counters (traced with
+  // csd:csd_queue_cpu and the parent's /proc/interrupts reads as markers; reproduced beside
+  // a fork-exec loop: 55 to 58 of 64). The child now waits for the parent's go, so exactly
+  // one per exit (a sync of another process in the window would add: at most 5% more).
   const double others = j["config"]["cpus"].get<double>() - 1;
   for (const auto& r : serial["repeats"]) {
     const double per_op =
         r["csd_queued_machine"].value("tlb_remove_table_smp_sync", 0.0) / r["ops"].get<double>();
     EXPECT_LE(per_op, others * 1.05) << r;
-    EXPECT_GE(per_op, others * 0.5) << r;
+    EXPECT_GE(per_op, others) << r;
   }
   const auto& rep = serial["repeats"][0];
   EXPECT_EQ(serial.contains("csd_queued_missing"), !rep.contains("csd_queued")) << serial;
