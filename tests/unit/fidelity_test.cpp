@@ -69,16 +69,15 @@ const std::map<std::string, known_difference>& known_differences() {
        {"copy-on-write faults on the host process's own pages between fork and exit", 0, 200}},
       {"hugetlb-fork-exit/serial/flushes_by_reason.remote_send_ipi",
        {"copy-on-write faults on the host process's own pages between fork and exit", 0, 200}},
+      // The call-function lines: host counts the scheduler's cross-calls machine-wide, and
+      // predict explains an excess they cover (Predict.SchedulerCrossCalls...); traced, the
+      // line is the syncs plus those calls (a serial repeat of 64: 87 interrupts, 64 syncs,
+      // 28 scheduler calls). The ranges catch what they do not cover.
       {"hugetlb-fork-exit/serial/call_function_interrupts",
-       {"a machine-wide line over ops of about 4 ms of fork and exit: 0.2 to 0.8 per op above "
-        "the model's one sync in runs by hand (the idle window sees about 0.3; up to 0.94 in "
-        "the ASan + UBSan build), below it in "
-        "fresh-clone CI runs (10 to 16 of 16 syncs; cause not established, host_test "
-        "EachSerialHugetlbChildExitQueuesOneSyncPerOtherCpu). Traced machine-wide, the "
-        "other cross-calls to the other CPU in a run are mostly the host's own counter reads "
-        "(__perf_event_read: 60 in a 4-iteration run), scheduler wake-ups "
-        "(sched_ttwu_pending: 14) and nohz_csd_func (8)",
-        -0.5, 1.5}},
+       {"a machine-wide line over ops of about 4 ms of fork and exit: besides the model's "
+        "one sync, the scheduler's cross-calls (remote wake-ups, idle-balance kicks: 0.4 to "
+        "0.9 per op counted), which the model does not run",
+        -0.25, 1.5}},
       {"hugetlb-fork-exit/concurrent/flushes_by_reason.local_mm_shootdown",
        {"copy-on-write faults on the host process's own pages between fork and exit", 0, 200}},
       {"hugetlb-fork-exit/concurrent/flushes_by_reason.remote_send_ipi",
@@ -101,26 +100,28 @@ const std::map<std::string, known_difference>& known_differences() {
         "16): 7 of 16 serial children were first switched to from a kernel thread "
         "(ksoftirqd/0 5, rcu_preempt 2) that had kept the parent's mm lazily, and that "
         "thread's context made the task-switch flush to the child's mm, which the process's "
-        "counters do not see",
-        -1, 1}},
+        "counters do not see. A child that preempts its parent before fork() returns "
+        "switches back to it to wait for the parent's go and is switched to again: two more "
+        "in that round (1 to 6 of 64 rounds in quiet runs)",
+        -1, 2}},
       {"hugetlb-fork-exit/concurrent/flushes_by_reason.task_switch",
        {"the host's parent and children preempt one another as the children are forked and "
         "report (traced machine-wide: a child switches away about twice before its exit); the "
         "twin runs each child to its wait in turn",
         -0.25, 3}},
       {"hugetlb-fork-exit/concurrent/call_function_interrupts",
-       {"a machine-wide line: about 0.5 per child above the model's 1 sync per 8 children in "
-        "runs by hand (cause not established; the syncs themselves are counted apart and "
-        "equal)",
+       {"a machine-wide line: besides the model's 1 sync per 8 children, the scheduler's "
+        "cross-calls (0.3 to 0.7 per child counted), which the model does not run",
         -0.125, 1.5}},
+      // The syncs are counted machine-wide here (csd_queued_missing): another process's
+      // page-table-free sync in the window would count too, so a little more is allowed,
+      // never fewer. Serial runs missed 1 to 6 of 16 syncs before the children waited for
+      // the parent's go (host/phases.cpp hugetlb_rounds): a child that preempted its parent
+      // ran between two windows.
       {"hugetlb-fork-exit/concurrent/csd_queued.tlb_remove_table_smp_sync",
-       {"counted machine-wide, as in serial, where fresh-clone CI runs saw fewer syncs than "
-        "runs by hand",
-        -0.125, 0.25}},
+       {"counted machine-wide: any other process's sync in the window counts too", 0, 0.25}},
       {"hugetlb-fork-exit/serial/csd_queued.tlb_remove_table_smp_sync",
-       {"10 to 16 of 16 syncs seen in fresh-clone CI runs, 16 in runs by hand (cause not "
-        "established)",
-        -0.5, 0.25}},
+       {"counted machine-wide: any other process's sync in the window counts too", 0, 0.25}},
   };
   return k;
 }
