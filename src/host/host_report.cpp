@@ -102,6 +102,10 @@ nlohmann::ordered_json to_json(const host_result& r) {
       nlohmann::ordered_json sj;
       sj["ops"] = s.ops;
       sj["wall_ns_per_op"] = s.ns_per_op;
+      if (s.peers) {
+        sj["peers"] = s.peers;
+        sj["peer_ops"] = s.peer_ops;
+      }
       sj["ipis_received_per_cpu"] = s.tlb_ipis_per_cpu;
       sj["call_function_ipis_per_cpu"] = s.cal_ipis_per_cpu;
       nlohmann::ordered_json fr = nlohmann::ordered_json::object();

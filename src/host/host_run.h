@@ -25,6 +25,11 @@ struct phase_sample {
   bool has_fork_part = false;
   std::map<std::string, std::uint64_t> fork_flushes_by_reason;
   std::map<std::string, std::uint64_t> fork_csd_queued;
+  // Phases whose other threads loop beside the measured one (tlb-flush-threads all-cpus):
+  // how many they are and the iterations they completed in the window. The counts are the
+  // process's, so per round of every thread they are (ops + peer_ops) / (1 + peers).
+  unsigned peers = 0;
+  std::uint64_t peer_ops = 0;
 };
 
 // /proc/interrupts over a window just before a phase in which this process does nothing:

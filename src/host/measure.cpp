@@ -108,10 +108,12 @@ background_sample measure_background(const context& ctx) {
           s.csd_queued_all};
 }
 
-phase_sample measure(const context& ctx, const std::function<void(std::uint64_t)>& body) {
+phase_sample measure(const context& ctx, const std::function<void(std::uint64_t)>& body,
+                     const std::atomic<std::uint64_t>* peer_ops, unsigned peers) {
   phase_sample s;
   window w(ctx);
   w.open();
+  const std::uint64_t peers0 = peer_ops ? peer_ops->load() : 0;
   const auto t0 = clock_type::now();
   std::uint64_t i = 0;
   for (; i < ctx.iterations && !interrupted(); ++i) {
@@ -119,7 +121,10 @@ phase_sample measure(const context& ctx, const std::function<void(std::uint64_t)
     if ((i & 63) == 63 && clock_type::now() - t0 > ctx.timeout) break;
   }
   s.ops = i;
+  const std::uint64_t peers1 = peer_ops ? peer_ops->load() : 0;
   s.ns_per_op = ns_per(w.close(s), i);
+  s.peers = peer_ops ? peers : 0;
+  s.peer_ops = peers1 - peers0;
   return s;
 }
 

@@ -2,6 +2,7 @@
 // /proc/interrupts) and the clock around the workload, per repeat; and the idle window
 // before it. Linux only.
 #pragma once
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -41,8 +42,10 @@ int interrupting_signal();
 background_sample measure_background(const context& ctx);
 
 // Runs `body(i)` for up to ctx.iterations iterations (stopping early on timeout or Ctrl-C)
-// inside one window.
-phase_sample measure(const context& ctx, const std::function<void(std::uint64_t)>& body);
+// inside one window. `peers` other threads counting their iterations in `peer_ops` loop
+// beside it: what they complete in the window is kept too (phase_sample::peer_ops).
+phase_sample measure(const context& ctx, const std::function<void(std::uint64_t)>& body,
+                     const std::atomic<std::uint64_t>* peer_ops = nullptr, unsigned peers = 0);
 
 // A round's body may call `fork_done()` once, where its fork() returned in the parent: the
 // counts up to there are also kept apart as the fork's (the window closes and reopens

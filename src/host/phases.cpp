@@ -115,6 +115,7 @@ phase_sample munmap_round(const context& ctx) {
 phase_sample dontneed_threads(const context& ctx, unsigned nthreads) {
   std::atomic<unsigned> go{0};
   std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> peer_ops{0};  // the other threads' completed iterations
   std::vector<std::thread> others;
   for (unsigned cpu = 1; cpu < nthreads; ++cpu)
     others.emplace_back([&, cpu] {
@@ -124,15 +125,19 @@ phase_sample dontneed_threads(const context& ctx, unsigned nthreads) {
       while (!stop.load(std::memory_order_relaxed)) {
         static_cast<volatile char*>(p)[0] = 1;
         madvise(p, k_page, MADV_DONTNEED);
+        peer_ops.fetch_add(1, std::memory_order_relaxed);
       }
       munmap(p, k_page);
     });
   while (go.load() + 1 < nthreads) std::this_thread::yield();
   void* p = mmap(nullptr, k_page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  phase_sample s = measure(ctx, [p](std::uint64_t) {
-    static_cast<volatile char*>(p)[0] = 1;
-    madvise(p, k_page, MADV_DONTNEED);
-  });
+  phase_sample s = measure(
+      ctx,
+      [p](std::uint64_t) {
+        static_cast<volatile char*>(p)[0] = 1;
+        madvise(p, k_page, MADV_DONTNEED);
+      },
+      nthreads > 1 ? &peer_ops : nullptr, nthreads - 1);
   stop.store(true);
   for (auto& t : others) t.join();
   munmap(p, k_page);

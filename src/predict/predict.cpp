@@ -41,6 +41,13 @@ per_op model_totals(const kern::metrics& m, bool csd_machine_wide) {
   return t;
 }
 
+// The measured operations in the twins' terms: a twin's other CPUs run as many rounds as
+// CPU 0 (predict/twins.cpp), so where other threads looped beside the measured one at their
+// own pace, the process's counts are per round of every thread.
+double rounds_of(const host::phase_sample& s) {
+  return static_cast<double>(s.ops + s.peer_ops) / static_cast<double>(1 + s.peers);
+}
+
 // Per-op medians over the repeats of what host could measure.
 per_op measured_per_op(const host::host_result& r, const host::phase_result& p,
                        const std::set<std::string>& names) {
@@ -70,7 +77,7 @@ per_op measured_per_op(const host::host_result& r, const host::phase_result& p,
         total =
             static_cast<double>(std::accumulate(per_cpu.begin(), per_cpu.end(), std::uint64_t{0}));
       }
-      v.push_back(total / static_cast<double>(s.ops));
+      v.push_back(total / rounds_of(s));
     }
     if (!v.empty()) out[name] = host::spread_of(v).median;
   }
@@ -91,7 +98,7 @@ std::optional<double> scheduler_calls_per_op(const host::phase_result& p) {
         counted = true;
       }
     if (!counted) return std::nullopt;
-    v.push_back(static_cast<double>(n) / static_cast<double>(s.ops));
+    v.push_back(static_cast<double>(n) / rounds_of(s));
   }
   if (v.empty()) return std::nullopt;
   return host::spread_of(v).median;
@@ -146,6 +153,12 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
     if (!ph.csd_queued_missing.empty())
       pp.notes.push_back("csd_queued measured machine-wide (any task) in this phase: " +
                          ph.csd_queued_missing);
+    if (!ph.repeats.empty() && ph.repeats[0].peers)
+      pp.notes.push_back(fmt::format(
+          "measured counts are per round of every thread (the twin's other CPUs run as many "
+          "rounds as CPU 0): {} ops of the measured thread and {} of its {} other threads in "
+          "the first repeat",
+          ph.repeats[0].ops, ph.repeats[0].peer_ops, ph.repeats[0].peers));
     // The IPI columns are machine-wide: what the idle window before the phase saw, scaled to
     // one operation, is allowed on top of the tolerance (issue 9 item 12).
     auto background_per_op = [&](const std::string& name) {

@@ -55,13 +55,6 @@ const std::map<std::string, known_difference>& known_differences() {
        {"copy-on-write faults on the host process's own pages in the window, about 8 to 10 per "
         "fork",
         0, 1}},
-      // predict/twins.cpp: the twin's other CPUs run as many rounds as CPU 0; the host's
-      // loop at their own pace until CPU 0 stops, so the process's flushes per CPU 0 op are
-      // about, not exactly, one per CPU (seen +0.09 of 2).
-      {"tlb-flush-threads/all-cpus/flushes_by_reason.local_mm_shootdown",
-       {"the other CPUs' threads loop at their own pace, not once per op of CPU 0", -1, 1}},
-      {"tlb-flush-threads/all-cpus/flushes_by_reason.remote_send_ipi",
-       {"the other CPUs' threads loop at their own pace, not once per op of CPU 0", -1, 1}},
       // predict/twins.cpp hugetlb_serial_twin; README hugetlb-fork-exit. Seen +41 to +45
       // per child (perf record -g: 58% of them in ptep_clear_flush of such faults), +18 to
       // +20 in the ASan + UBSan build (a Debug build: another program image).

@@ -227,6 +227,33 @@ TEST(Predict, SchedulerCrossCallsExplainACallFunctionLineAboveTheModel) {
   EXPECT_TRUE(row(predict(r, m).phases.at(0), "call_function_interrupts")->explained.empty());
 }
 
+// tlb-flush-threads all-cpus: the other threads loop at their own pace while the measured
+// one runs its ops, and the process's counts are all of theirs. The twin's other CPUs run as
+// many rounds as CPU 0, so the host's counts compare per round of every thread: 1000 ops
+// of the measured thread and 1100 of the other in the window are 1050 rounds; 2100 local
+// flushes (one per DONTNEED of either thread) are 2 per round, as the model's, and 2.1 per
+// op of the measured thread.
+TEST(Predict, CountsOfThreadsLoopingBesideTheMeasuredOneArePerRound) {
+  host::host_result r;
+  r.scenario = "tlb-flush-threads";
+  r.have_tracepoint = true;
+  host::phase_sample s;
+  s.ops = 1000;
+  s.flushes_by_reason["local_mm_shootdown"] = 2100;
+  r.phases.push_back({"all-cpus", "", {s}, "", {}, ""});
+  const machine_guess m = native_x86();
+  auto local = [&] {
+    return *row(predict(r, m).phases.at(0), "flushes_by_reason.local_mm_shootdown");
+  };
+  ASSERT_DOUBLE_EQ(local().model, 2.0);
+  EXPECT_DOUBLE_EQ(*local().measured, 2.1);
+  EXPECT_FALSE(local().equal.value_or(true));
+  r.phases[0].repeats[0].peers = 1;
+  r.phases[0].repeats[0].peer_ops = 1100;
+  EXPECT_DOUBLE_EQ(*local().measured, 2.0);
+  EXPECT_TRUE(local().equal.value_or(false));
+}
+
 // The interrupt columns are machine-wide. 10 CAL interrupts in 100 ops of 1 ms each, where
 // the model says 0: not equal, unless the idle window before the phase saw the machine take
 // 100 CAL interrupts a second, i.e. 0.1 per 1 ms op of other activity.
