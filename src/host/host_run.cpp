@@ -42,15 +42,6 @@ bool measured_anything(const host_result& r) {
   return false;
 }
 
-// The per-process csd counters miss calls that children queue while they exit: on 6.18.44
-// the hugetlb children's unshare syncs (tlb_remove_table_smp_sync, queued from
-// __unmap_hugepage_range in their exit_mmap) are traced system-wide, one per serial child,
-// while the counters the children inherited count none: kernel/exit.c do_exit hands a
-// task's inherited counters to its parent (perf_event_exit_task) before exit_mm. The model
-// says which of its counts those counters see (hw::cpu::perf_task). The every-task count of the
-// same window tells: above ours by more than other activity adds (the rate the idle window before
-// the phase saw, over the repeat's time, plus 2; a tenth of the ops when there was no idle window)
-// means ours is not the workload's count.
 // The machine-wide count: the process's callbacks and the scheduler's.
 const std::vector<std::string>& machine_csd_callbacks() {
   static const std::vector<std::string> k = [] {
@@ -61,6 +52,15 @@ const std::vector<std::string>& machine_csd_callbacks() {
   return k;
 }
 
+// The per-process csd counters miss calls that children queue while they exit: on 6.18.44
+// the hugetlb children's unshare syncs (tlb_remove_table_smp_sync, queued from
+// __unmap_hugepage_range in their exit_mmap) are traced system-wide, one per serial child,
+// while the counters the children inherited count none: kernel/exit.c do_exit hands a
+// task's inherited counters to its parent (perf_event_exit_task) before exit_mm. The model
+// says which of its counts those counters see (hw::cpu::perf_task). The every-task count of the
+// same window tells: above ours by more than other activity adds (the rate the idle window before
+// the phase saw, over the repeat's time, plus 2; a tenth of the ops when there was no idle window)
+// means ours is not the workload's count.
 std::string csd_calls_unseen(const phase_result& p) {
   for (const auto& s : p.repeats)
     for (const auto& [name, all] : s.csd_queued_all) {

@@ -40,8 +40,9 @@ class wait_queue {
 class engine {
  public:
   using irq_entry_fn = std::function<task<>(actor_id)>;
-  // How long actor a is held off at time t (0: it runs). Models a hypervisor descheduling
-  // a vCPU: no steps and no interrupts until then.
+  // Whether actor a is held off at time t, until when, and the span around t in which it is
+  // not (sim::stall_answer). Models a hypervisor descheduling a vCPU: no steps and no
+  // interrupts until then.
   using stall_fn = std::function<stall_answer(actor_id a, sim_time t)>;
 
   explicit engine(scheduler& s)
