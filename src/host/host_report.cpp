@@ -73,7 +73,8 @@ nlohmann::ordered_json to_json(const host_result& r) {
                  {"repeat", r.repeat},     {"params", params_json(r)}, {"mode", "host"}};
   j["available"] = {{"ipis", r.have_interrupts},
                     {"tlb_flush_tracepoint", r.have_tracepoint},
-                    {"csd_queue_tracepoint", r.have_csd_tracepoint}};
+                    {"csd_queue_tracepoint", r.have_csd_tracepoint},
+                    {"page_fault_tracepoint", r.have_fault_tracepoint}};
   j["notes"] = r.notes;
   if (r.interrupted_by) j["interrupted_by"] = r.interrupted_by == SIGTERM ? "SIGTERM" : "SIGINT";
   nlohmann::ordered_json phases = nlohmann::ordered_json::array();
@@ -120,6 +121,10 @@ nlohmann::ordered_json to_json(const host_result& r) {
         nlohmann::ordered_json all = nlohmann::ordered_json::object();
         for (const auto& [k, v] : s.csd_queued_all) all[k] = v;
         sj["csd_queued_machine"] = all;
+      }
+      if (r.have_fault_tracepoint) {
+        const auto it = s.page_faults.find("write_protect");
+        sj["write_protect_faults"] = it == s.page_faults.end() ? 0 : it->second;
       }
       if (s.has_fork_part) {
         // The parent's fork() alone (included in the counts above).

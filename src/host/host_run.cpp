@@ -127,6 +127,9 @@ host_result run_host(const host_options& o) {
     r.notes.push_back("csd_queued not cross-checked against the machine's count: " + why);
   }
   r.have_csd_tracepoint = csd != nullptr;
+  auto faults = tracepoint_counters::open_write_protect_faults(why);
+  r.have_fault_tracepoint = faults != nullptr;
+  if (!faults) r.notes.push_back("no write_protect_faults: " + why);
   cpu_set_t saved;
   sched_getaffinity(0, sizeof(saved), &saved);
   struct sigaction sa {};
@@ -145,6 +148,7 @@ host_result run_host(const host_options& o) {
       tp.get(),
       csd.get(),
       csd_all.get(),
+      faults.get(),
       r.params};
   for (const auto& ph : def->phases) {
     phase_result pr{ph.name, ph.what, {}, "", {}, ""};

@@ -48,14 +48,16 @@ class window {
     add_delta(ctx_.tracepoint, 0, s.flushes_by_reason);
     add_delta(ctx_.csd, 1, s.csd_queued);
     add_delta(ctx_.csd_all, 2, s.csd_queued_all);
+    add_delta(ctx_.faults, 3, s.page_faults);
     return t1 - t0_;
   }
 
  private:
-  void read_tracepoints(std::vector<std::uint64_t> (&into)[3]) const {
+  void read_tracepoints(std::vector<std::uint64_t> (&into)[4]) const {
     if (ctx_.tracepoint) ctx_.tracepoint->read_raw(into[0]);
     if (ctx_.csd) ctx_.csd->read_raw(into[1]);
     if (ctx_.csd_all) ctx_.csd_all->read_raw(into[2]);
+    if (ctx_.faults) ctx_.faults->read_raw(into[3]);
   }
   void add_delta(const tracepoint_counters* c, std::size_t i,
                  std::map<std::string, std::uint64_t>& out) const {
@@ -69,7 +71,8 @@ class window {
   interrupt_reader irq_;
   irq_counts i0_, i1_;
   bool have_irq_ = false;
-  std::vector<std::uint64_t> f0_[3], f1_[3];  // tlb:tlb_flush, csd:csd_queue_cpu (ours, all)
+  // tlb:tlb_flush, csd:csd_queue_cpu (ours, all), exceptions:page_fault_* (write-protect)
+  std::vector<std::uint64_t> f0_[4], f1_[4];
   clock_type::time_point t0_;
 };
 
@@ -161,6 +164,7 @@ phase_sample measure_rounds(const context& ctx, std::uint64_t ops_per_round,
     add_counts(s.flushes_by_reason, fork.flushes_by_reason);
     add_counts(s.csd_queued, fork.csd_queued);
     add_counts(s.csd_queued_all, fork.csd_queued_all);
+    add_counts(s.page_faults, fork.page_faults);
     s.fork_flushes_by_reason = std::move(fork.flushes_by_reason);
     s.fork_csd_queued = std::move(fork.csd_queued);
   }

@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "host/bare_fork.h"
 #include "host/host_params.h"
 #include "host/hugetlb.h"
 #include "host/uffd_move.h"
@@ -202,7 +203,7 @@ phase_sample cow_rounds(const context& ctx, bool child_lives) {
       ctx, pages,
       [&] {
         if (pipe(gate) != 0) throw std::runtime_error("pipe failed");
-        child = fork();
+        child = fork_without_handlers();
         if (child == 0) {
           char c;
           close(gate[1]);
@@ -324,7 +325,7 @@ struct hugetlb_region {
 // A child: touch the parent's pages, report its minor faults, exit. With `go_fd` it first
 // waits for a byte there (serial: see hugetlb_rounds).
 pid_t spawn_child(const hugetlb_region& r, int report_fd, const int gate[2], int go_fd) {
-  const pid_t pid = fork();
+  const pid_t pid = fork_without_handlers();
   if (pid != 0) return pid;
   const int gate_fd = gate[0];
   if (gate[1] >= 0) close(gate[1]);  // so that the parent closing its end means EOF

@@ -177,6 +177,20 @@ std::unique_ptr<tracepoint_counters> tracepoint_counters::open_csd_queue(
   return c;
 }
 
+std::unique_ptr<tracepoint_counters> tracepoint_counters::open_write_protect_faults(
+    std::string& why) {
+  std::unique_ptr<tracepoint_counters> c(new tracepoint_counters());
+  for (const char* mode : {"user", "kernel"}) {
+    const std::string event = std::string("exceptions/page_fault_") + mode;
+    std::string id_text, format;
+    if (!find_tracepoint(event, id_text, format, why)) return nullptr;
+    if (!c->add(id_text, "exceptions:page_fault_" + std::string(mode),
+                "(error_code & 1) && (error_code & 2)", "write_protect", why))
+      return nullptr;
+  }
+  return c;
+}
+
 tracepoint_counters::~tracepoint_counters() {
   for (const auto& c : counters_) close(c.fd);
 }

@@ -30,6 +30,13 @@ class tracepoint_counters {
   static std::unique_ptr<tracepoint_counters> open_csd_queue(
       const std::vector<std::string>& callbacks, const std::string& kallsyms, std::string& why,
       bool every_process = false);
+  // Write faults on present pages (copy-on-write copies, reuses, write-protect faults) taken by
+  // this process and its children, user and kernel mode (x86 exceptions:page_fault_user and
+  // page_fault_kernel, whose error code has X86_PF_PROT and X86_PF_WRITE: arch/x86/include/
+  // asm/trap_pf.h), keyed "write_protect". Each copy flushes the old translation
+  // (do_wp_page, ptep_clear_flush), so this bounds the flushes a process's own copy-on-write
+  // writes can add to a count (predict). Null where the tracepoints are missing (arm64).
+  static std::unique_ptr<tracepoint_counters> open_write_protect_faults(std::string& why);
   ~tracepoint_counters();
   tracepoint_counters(const tracepoint_counters&) = delete;
   tracepoint_counters& operator=(const tracepoint_counters&) = delete;

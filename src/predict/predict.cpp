@@ -104,6 +104,35 @@ std::optional<double> scheduler_calls_per_op(const host::phase_result& p) {
   return host::spread_of(v).median;
 }
 
+// The write-protect faults the host process took per op (median over the repeats), or none
+// when the host did not count them (host/tracepoints.h open_write_protect_faults).
+std::optional<double> write_protect_faults_per_op(const host::host_result& r,
+                                                  const host::phase_result& p) {
+  if (!r.have_fault_tracepoint) return std::nullopt;
+  std::vector<double> v;
+  for (const auto& s : p.repeats) {
+    if (!s.ops) continue;
+    const auto it = s.page_faults.find("write_protect");
+    v.push_back(static_cast<double>(it == s.page_faults.end() ? 0 : it->second) / rounds_of(s));
+  }
+  if (v.empty()) return std::nullopt;
+  return host::spread_of(v).median;
+}
+
+// What the host's write-protect count counts in a model run: every write fault on a present
+// PTE (kernel/fault.cpp), whether it copied, reused or found the PTE already writable.
+double write_protect_faults(const kern::metrics& m) {
+  return static_cast<double>(m.wp_copy_faults + m.wp_reuse_faults + m.spurious_faults);
+}
+
+// The flushes a copy-on-write copy's ptep_clear_flush traces (arch/x86/mm/tlb.c
+// flush_tlb_mm_range): a local one where the mm is loaded, a remote send where another CPU is
+// in its mm_cpumask.
+bool cow_copy_traces(const std::string& name) {
+  return name == "flushes_by_reason.local_mm_shootdown" ||
+         name == "flushes_by_reason.remote_send_ipi";
+}
+
 // How a hypercall flush moves a count from what the model's IPI backend says: no flush IPI
 // arrives (the interrupt lines, the flush calls queued, remote_shootdown, the PV skip read
 // fewer), and a lazy CPU, never IPI'd, never leaves the mm, so flush_tlb_multi still finds it
@@ -141,8 +170,10 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
     pp.differs = tw->differs;
     pp.ops = tw->ops;
     const bool csd_machine_wide = !ph.csd_queued_missing.empty();  // see measured_per_op
-    const per_op a = model_totals(run_twin(tw->without, m).stats, csd_machine_wide);
-    const per_op b = model_totals(run_twin(tw->with, m).stats, csd_machine_wide);
+    const kern::metrics without = run_twin(tw->without, m).stats;
+    const kern::metrics with = run_twin(tw->with, m).stats;
+    const per_op a = model_totals(without, csd_machine_wide);
+    const per_op b = model_totals(with, csd_machine_wide);
     std::set<std::string> names;  // sorted, each once
     for (const auto& [k, v] : b) names.insert(k);
     for (const auto& [k, v] : a) names.insert(k);
@@ -177,6 +208,11 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
     const double flush_calls = model_of("csd_queued.flush_tlb_func");
     const std::optional<double> scheduler_calls = scheduler_calls_per_op(ph);
     bool scheduler_explained = false;
+    // Write-protect faults the process took beyond the twin's: its own pages' copy-on-write
+    // copies (stack, the measuring code), which the twin's processes do not write.
+    const std::optional<double> host_wp = write_protect_faults_per_op(measured, ph);
+    const double model_wp = (write_protect_faults(with) - write_protect_faults(without)) / tw->ops;
+    std::vector<std::string> cow_explained;
     bool ipis_missing = false;
     std::vector<std::string> explained;  // rows whose difference the backend explains
     for (const auto& name : names) {
@@ -216,6 +252,15 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
         row.explained = "scheduler cross-calls";
         scheduler_explained = true;
       }
+      // Above the model by no more than the process's write-protect faults beyond the twin's:
+      // each of its own copy-on-write copies traces at most one flush of each reason.
+      if (cow_copy_traces(name) && row.explained.empty() && row.equal && !*row.equal && host_wp &&
+          *row.measured > row.model &&
+          *row.measured - row.model <=
+              *host_wp - model_wp + std::max(k_abs_tolerance, k_rel_tolerance * row.model)) {
+        row.explained = "own copy-on-write";
+        cow_explained.push_back(name);
+      }
       pp.rows.push_back(row);
     }
     if (!explained.empty())
@@ -229,6 +274,12 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
           "(remote wake-ups, sched_ttwu_pending; idle-balance kicks, nohz_csd_func), {} per op "
           "queued on this machine during the phase, which the model does not run",
           number(*scheduler_calls)));
+    if (!cow_explained.empty())
+      pp.notes.push_back(fmt::format(
+          "explained: the process took {} write-protect faults per op (exceptions:page_fault_*) "
+          "where the twin takes {}: copy-on-write copies of its own pages (stack, the measuring "
+          "code), each a flush (do_wp_page, ptep_clear_flush), which cover: {}",
+          number(*host_wp), number(model_wp), fmt::join(cow_explained, ", ")));
     if (ipis_missing && m.arch == "x86-kvm" && !m.hypercall_flush)
       pp.notes.push_back(
           "no TLB-shootdown interrupt arrived although the model's PV flush IPIs running "

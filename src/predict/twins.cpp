@@ -119,13 +119,13 @@ twin cow_twin(bool child_lives, unsigned cpus, std::int64_t pages) {
   };
   // `copy`: inside the window the host's parent also writes a few pages of its own (stack,
   // the measuring code) that the living child still shares: each is copied and flushed
-  // (do_wp_page), measured here as about 8 to 10 more local flushes per fork (1.12 per page
-  // with 64 pages, 1.02 with 512).
+  // (do_wp_page), measured here as about 6 more local flushes per fork (1.095 per page with
+  // 64 pages); predict compares them with the write-protect faults the host counted.
   return {build(true), build(false), static_cast<unsigned>(k_rounds * pages),
           child_lives ? "the host's parent also writes a few pages of its own in the window "
                         "(stack, the measuring code) while the child shares them: each is a "
-                        "copy-on-write copy with a local flush, about 8 to 10 per fork on this "
-                        "repository's guest"
+                        "copy-on-write copy with a local flush, a few per fork (host counts "
+                        "the process's write-protect faults)"
                       : ""};
 }
 
@@ -196,12 +196,14 @@ twin hugetlb_twin(unsigned cpus, std::int64_t touch, std::int64_t windows, std::
   // (flush_tlb_func, TLB_REMOTE_WRONG_CPU); the host's count is that steady state.
   // The host's parent and child also write pages of their own between fork and exit, each
   // still shared copy-on-write: do_wp_page copies it and flushes (ptep_clear_flush). `perf
-  // record -e tlb:tlb_flush -g` on the phase: 58% of its flush events come from
-  // ptep_clear_flush in such faults (__libc_fork, postfork handlers, copy_to_user), 1% from
-  // dup_mmap's own flush.
+  // record -e tlb:tlb_flush -g` on the phase (16 serial and 16 concurrent children): per
+  // fork one flush from dup_mmap, one from the child's rseq update on its return from fork
+  // (__rseq_handle_notify_resume), the rest from the parent's measuring code (its stack,
+  // reading the counters); the C library's fork handlers, once most of them, no longer run
+  // (host/bare_fork.h).
   return {build(k_base + k_rounds), build(k_base), static_cast<unsigned>(k_rounds * children),
           "the host's parent and children also write their own pages between fork and exit "
-          "(stack, libc's fork handlers, the measuring code), each a copy-on-write copy with a "
+          "(stack, the measuring code, the kernel's rseq update), each a copy-on-write copy with a "
           "flush (do_wp_page, ptep_clear_flush): local_mm_shootdown and remote_send_ipi read "
           "more on the host; the twin's processes write only the hugetlb pages"};
 }
