@@ -47,9 +47,12 @@ class arm64 final : public arch_ops {
   // asm/tlb.h tlb_flush(): leaf-only unless tables were freed; fullmm flushes only when
   // tables were freed (the ASID allocator never reuses an ASID without a full flush).
   sim::task<> tlb_flush(kernel& k, unsigned cpu, mm::mmu_gather& tlb) override {
-    // Unsharing counts like freeing: the walk cache may point at the unshared PMD table
-    // ("arm64: tlb: Flush walk cache when unsharing PMD tables", 2026, Fixes 8ce720d).
-    const bool last_level = !(tlb.freed_tables || tlb.unshared_tables);
+    // With c2ff4764e03e ("arm64: tlb: Flush walk cache when unsharing PMD tables", 2026,
+    // Fixes 8ce720d) unsharing counts like freeing: the walk cache may point at the unshared
+    // PMD table. Without it (v7.0, 6.18.13) the unshare flush is leaf-only.
+    const bool unshared =
+        tlb.unshared_tables && k.patch(patches::feature::arm64_unshare_walk_flush);
+    const bool last_level = !(tlb.freed_tables || unshared);
     if (tlb.fullmm) {
       if (!last_level) co_await flush_tlb_mm(k, cpu, *tlb.mm);
       co_return;

@@ -134,7 +134,7 @@ void before_i_mmap_unlock(kern::kernel& k, const mm::mmu_gather& tlb) {
                     fmt::format("pmd table page {} unshared by mm {}", table, tlb.mm->name),
                     "huge_pmd_unshare_flush: i_mmap_rwsem released",
                     fmt::format("CPU {} ({}) still caches a pointer to it in its paging-structure "
-                                "cache: the unshare flush did not reach it",
+                                "cache: the unshare flush did not reach it, or was leaf-only",
                                 h.cpu, c.is_lazy ? "lazy" : "running the mm"),
                     k.eng.now()});
     }

@@ -32,9 +32,9 @@ command_fn add_simulate(CLI::App& app) {
   add_run_options(sub, o->run);
   sub->add_option(
          "--patches", o->patches,
-         "patch set: a preset (v6.17, v6.17-backport, v6.18, v7.0, v7.0-sync-skip, none), "
-         "features joined with '+', a preset '+' features, '~' removes one (default v7.0; see "
-         "'shootdown list patches')")
+         "patch set: a preset (v6.17, v6.17-backport, v6.18, v6.18.13, v6.18.35, v6.19, v7.0, "
+         "v7.0.12, v7.0-sync-skip, none), features joined with '+', a preset '+' features, '~' "
+         "removes one (default v7.0.12; see 'shootdown list patches')")
       ->type_name("SET");
   sub->add_option("--json", o->json, "write the JSON result to FILE, or - for stdout")
       ->type_name("FILE|-");

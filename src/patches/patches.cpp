@@ -54,10 +54,18 @@ constexpr std::array<feature_info, feature_count> k_features{{
      "kernel/mprotect.cpp change_pte_range via arch pte_needs_flush"},
     {arm64_wp_reuse_local_flush, "arm64-wp-reuse-local-flush",
      "Huang Ying 2025 (arm64, tlbflush: don't TLBI broadcast if page reused in write fault)", "003",
-     "write-fault reuse flushes only the local TLB; stale read-only entries elsewhere are dropped "
-     "by "
-     "the spurious-fault path",
+     "write-fault reuse flushes only the local TLB; stale read-only entries elsewhere are "
+     "dropped by the spurious-fault path",
      "kernel/fault.cpp wp_page_reuse, flush_tlb_fix_spurious_fault"},
+    // Found in the stable list's release notes: in 7.0.12 and 6.18.35 (9 Jun 2026), not in
+    // v7.0 or 6.18.13, which carry 8ce720d without it.
+    {arm64_unshare_walk_flush, "arm64-unshare-walk-flush",
+     "c2ff4764e03e (Zeng Heng, 2026: arm64: tlb: Flush walk cache when unsharing PMD tables; "
+     "Fixes 8ce720d, CVE-2026-63875)",
+     "003 (a fix of its 8ce720d)",
+     "arm64 tlb_flush invalidates the walk cache when PMD tables were unshared, not only when "
+     "tables were freed; without it the unshare flush of 8ce720d is leaf-only",
+     "arch/arm64.cpp tlb_flush (reads unshared_tables, which only hugetlb-unshare-gather sets)"},
     {pt_reclaim_x86, "pt-reclaim-x86",
      "Qi Zheng, v6.14 (x86: select ARCH_SUPPORTS_PT_RECLAIM if X86_64)", "000 (its audit list)",
      "CONFIG_PT_RECLAIM on x86-64: MADV_DONTNEED of a whole PTE table frees the emptied table "
@@ -108,21 +116,25 @@ constexpr feature k_v6_17_backport[] = {hugetlb_unshare_sync_per_table,
                                         arm64_pte_needs_flush,
                                         arm64_wp_reuse_local_flush,
                                         pt_reclaim_x86};
-constexpr feature k_v6_18[] = {hugetlb_unshare_sync_per_table, uffd_move_batch,
-                               arm64_pte_needs_flush, pt_reclaim_x86};
+constexpr feature k_v6_18[] = {hugetlb_unshare_sync_per_table, uffd_move_batch, pt_reclaim_x86};
+constexpr feature k_v6_18_13[] = {hugetlb_unshare_sync_per_table, hugetlb_unshare_gather,
+                                  hugetlb_pmd_shared_fix, uffd_move_batch, pt_reclaim_x86};
+constexpr feature k_v6_18_35[] = {hugetlb_unshare_sync_per_table, hugetlb_unshare_gather,
+                                  hugetlb_pmd_shared_fix,         uffd_move_batch,
+                                  arm64_unshare_walk_flush,       pt_reclaim_x86};
+constexpr feature k_v6_19[] = {hugetlb_unshare_gather, hugetlb_pmd_shared_fix,     uffd_move_batch,
+                               arm64_pte_needs_flush,  arm64_wp_reuse_local_flush, pt_reclaim_x86};
 constexpr feature k_v7_0[] = {hugetlb_unshare_gather, hugetlb_pmd_shared_fix,     uffd_move_batch,
                               arm64_pte_needs_flush,  arm64_wp_reuse_local_flush, pt_reclaim_x86,
                               pt_reclaim_generic};
-constexpr feature k_v7_0_sync_skip[] = {hugetlb_unshare_gather,
-                                        hugetlb_pmd_shared_fix,
-                                        uffd_move_batch,
-                                        arm64_pte_needs_flush,
-                                        arm64_wp_reuse_local_flush,
-                                        x86_wake_lazy_on_unshare,
-                                        skip_redundant_sync_ipi,
-                                        pt_reclaim_x86,
-                                        pt_reclaim_generic,
-                                        table_free_sync_rcu};
+constexpr feature k_v7_0_12[] = {
+    hugetlb_unshare_gather,     hugetlb_pmd_shared_fix,   uffd_move_batch, arm64_pte_needs_flush,
+    arm64_wp_reuse_local_flush, arm64_unshare_walk_flush, pt_reclaim_x86,  pt_reclaim_generic};
+constexpr feature k_v7_0_sync_skip[] = {
+    hugetlb_unshare_gather,   hugetlb_pmd_shared_fix,     uffd_move_batch,
+    arm64_pte_needs_flush,    arm64_wp_reuse_local_flush, arm64_unshare_walk_flush,
+    x86_wake_lazy_on_unshare, skip_redundant_sync_ipi,    pt_reclaim_x86,
+    pt_reclaim_generic,       table_free_sync_rcu};
 
 constexpr preset_info k_presets[] = {
     {"none",
@@ -140,21 +152,40 @@ constexpr preset_info k_presets[] = {
      "(which replaces the per-table sync)",
      k_v6_17_backport},
     {"v6.18",
-     "v6.18 as released: per-table sync still in place (8ce720d came in 6.19 and stable: a "
-     "6.18.44 host has huge_pmd_unshare_flush, so its kernel is v6.18+hugetlb-unshare-gather, "
-     "which host --predict detects), MOVE batching (seen on a 6.18 host) and arm64 "
-     "pte_needs_flush; the write-fault local flush is assumed to be 6.19 (seed 003 backports it "
-     "'from v6.19'); PT_RECLAIM on x86-64 only",
+     "v6.18 as released: per-table sync still in place (8ce720d came in 6.19 and in 6.18.13), "
+     "MOVE batching (seen on a 6.18 host); arm64 pte_needs_flush (c320dbb7c80d, applied to "
+     "arm64 for-next on 13 Nov 2025) and the write-fault local flush (cb1fa2e99955) were merged "
+     "for 6.19 and are not fixes, so no 6.18 has them; PT_RECLAIM on x86-64 only",
      k_v6_18},
+    {"v6.18.13",
+     "6.18.13 to 6.18.34 (stable): v6.18 plus the mmu_gather unshare rework (8ce720d: the 6.18.13 "
+     "release notes, 19 Feb 2026) and the hugetlb_pmd_shared() fix (6.18.8); not yet the arm64 "
+     "walk-cache fix of that rework",
+     k_v6_18_13},
+    {"v6.18.35",
+     "6.18.35 and later (stable): v6.18.13 plus arm64-unshare-walk-flush (c2ff4764e03e: "
+     "the 6.18.35 release notes, 9 Jun 2026)",
+     k_v6_18_35},
+    {"v6.19",
+     "mainline v6.19: every seed 003 patch (the NVIDIA backport's 'from v6.19'; 8ce720d reached "
+     "mainline before the stable trees' 26 Jan 2026 FAILED mails), no arm64 walk-cache fix "
+     "(merged after v7.0); PT_RECLAIM on x86-64 only (9c8c02df3f87 is 7.0)",
+     k_v6_19},
     {"v7.0",
      "mainline v7.0: every seed 003 patch; no sync-IPI skip and no wake-lazy-on-unshare "
      "(kernel-mechanisms 2.10: not in v7.0 mm/mmu_gather.c); PT_RECLAIM on every arch with RCU "
-     "table freeing (9c8c02df3f87, posted on 6.19-rc7 for the 7.0 merge window)",
+     "table freeing (9c8c02df3f87, posted on 6.19-rc7 for the 7.0 merge window); no arm64 "
+     "walk-cache fix (its stable review lists it for 7.0.12)",
      k_v7_0},
+    {"v7.0.12",
+     "7.0.12 and later (stable): v7.0 plus arm64-unshare-walk-flush (c2ff4764e03e: the 7.0.12 "
+     "release notes, 9 Jun 2026)",
+     k_v7_0_12},
     {"v7.0-sync-skip",
      "v7.0 plus seeds 000/001 (Lance Yang v8/v10): tlb_table_flush_implies_ipi_broadcast on native "
-     "x86 and wake_lazy_cpus = freed_tables || unshared_tables; and the mm tree they apply to has "
-     "tlb_remove_table_sync_rcu (1fb3d8c20bfa)",
+     "x86 and wake_lazy_cpus = freed_tables || unshared_tables; and the 7.2 mm tree they apply to "
+     "(seed 001: 'PATCH 7.2 v10') has tlb_remove_table_sync_rcu (1fb3d8c20bfa) and arm64's "
+     "walk-cache fix (c2ff4764e03e, in mainline before its 7.0.12 backport)",
      k_v7_0_sync_skip},
 };
 

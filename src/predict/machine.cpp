@@ -3,6 +3,7 @@
 #include "host/interrupts.h"
 #include "host/kallsyms.h"
 #include "host/text_file.h"
+#include "patches/patches.h"
 
 #include <fstream>
 #include <numeric>
@@ -60,13 +61,21 @@ void guess_flush_backend(const std::string& root, machine_guess& g) {
 }  // namespace
 
 std::string preset_for_release(const std::string& release) {
-  unsigned major = 0, minor = 0;
+  unsigned major = 0, minor = 0, sublevel = 0;
   char dot = 0;
   std::istringstream in(release);
   if (!(in >> major >> dot >> minor) || dot != '.') return "";
+  if (in.peek() == '.') {
+    in.get();
+    if (!(in >> sublevel)) sublevel = 0;
+  }
   const unsigned v = major * 100 + minor;
-  if (v >= 700) return "v7.0";
-  if (v >= 618) return "v6.18";
+  // The stable presets start at the first release whose notes list the change
+  // (patches.cpp); 7.1 and later have c2ff4764e03e from mainline.
+  if (v > 700 || (v == 700 && sublevel >= 12)) return "v7.0.12";
+  if (v == 700) return "v7.0";
+  if (v >= 619) return "v6.19";
+  if (v == 618) return sublevel >= 35 ? "v6.18.35" : sublevel >= 13 ? "v6.18.13" : "v6.18";
   if (v >= 617) return "v6.17";
   return "";
 }
@@ -105,7 +114,10 @@ machine_guess guess_machine(unsigned cpus, const std::string& release, const std
     g.why.push_back("patches v6.17: kernel " + release +
                     " is older than every preset; the oldest is used");
   } else {
-    g.why.push_back("patches " + g.patches + ": kernel " + release);
+    g.why.push_back("patches " + g.patches + ": kernel " + release +
+                    (g.patches == "v7.0.12" && release.rfind("7.0.", 0) != 0
+                         ? " is newer than every preset; v7.0.12 is the newest"
+                         : ""));
   }
   // Features a stable kernel may carry beyond its release's preset, told by the functions
   // they add (issue 9 item 9).
@@ -115,11 +127,21 @@ machine_guess guess_machine(unsigned cpus, const std::string& release, const std
     return g;
   }
   const bool gather = host::has_symbol(kallsyms, "huge_pmd_unshare_flush");
-  if (gather && g.patches != "v7.0") {
+  const bool preset_has_gather =
+      patches::parse_patch_set(g.patches)[patches::feature::hugetlb_unshare_gather];
+  if (gather && !preset_has_gather) {
     g.patches += "+hugetlb-unshare-gather";
     g.why.push_back(
         "+hugetlb-unshare-gather: /proc/kallsyms has huge_pmd_unshare_flush (8ce720d, "
-        "backported to this stable kernel)");
+        "backported to this kernel)");
+  } else if (gather) {
+    g.why.push_back(
+        "hugetlb-unshare-gather: /proc/kallsyms has huge_pmd_unshare_flush, as the preset says");
+  } else if (preset_has_gather && g.patches.rfind("v6.18.", 0) == 0) {
+    // A 6.18.y vendor kernel without the stable backport.
+    g.why.push_back("patches v6.18: /proc/kallsyms has no huge_pmd_unshare_flush, so this " +
+                    release + " kernel lacks the stable trees' 8ce720d");
+    g.patches = "v6.18";
   }
   return g;
 }

@@ -25,8 +25,9 @@ struct machine_guess {
 machine_guess guess_machine(unsigned cpus, const std::string& release, const std::string& uname_m,
                             const std::string& root = "/");
 
-// The preset for a kernel release "MAJOR.MINOR[.PATCH...]": the newest preset not newer
-// than it ("v6.17", "v6.18", "v7.0"); "" when older than every preset.
+// The preset for a kernel release "MAJOR.MINOR[.SUBLEVEL...]": the newest preset not newer
+// than it ("v6.17", "v6.18", "v6.18.13", "v6.18.35", "v6.19", "v7.0", "v7.0.12"); "" when
+// older than every preset.
 std::string preset_for_release(const std::string& release);
 
 }  // namespace sd::predict

@@ -73,6 +73,7 @@ constexpr entry k_entries[] = {
     {uffd_move_batch, k_uffd, scenario_target{"uffd-move"}},
     {arm64_pte_needs_flush, k_mprotect, scenario_target{"mprotect-none-rw"}, k_arm64},
     {arm64_wp_reuse_local_flush, k_wp_reuse, scenario_target{"fork-cow-reuse"}, k_arm64},
+    {arm64_unshare_walk_flush, k_unshare, k_hugetlb_fork_exit, k_arm64},
     {pt_reclaim_x86, k_reclaim, scenario_target{"tlb-flush-threads"}, k_x86_arches},
     {pt_reclaim_generic, k_reclaim, scenario_target{"tlb-flush-threads"}},
     {table_free_sync_rcu, k_table_free_fallback,

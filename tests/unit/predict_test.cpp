@@ -15,10 +15,18 @@ namespace sd::predict {
 namespace {
 
 TEST(PredictMachine, PresetFollowsTheRelease) {
-  EXPECT_EQ(preset_for_release("6.18.44-fc-v782"), "v6.18");
+  // The stable presets start at the release whose notes list the change (patches.cpp).
+  EXPECT_EQ(preset_for_release("6.18.44-fc-v782"), "v6.18.35");
+  EXPECT_EQ(preset_for_release("6.18.34"), "v6.18.13");
+  EXPECT_EQ(preset_for_release("6.18.13"), "v6.18.13");
+  EXPECT_EQ(preset_for_release("6.18.12"), "v6.18");
+  EXPECT_EQ(preset_for_release("6.18"), "v6.18");
   EXPECT_EQ(preset_for_release("6.17.2"), "v6.17");
-  EXPECT_EQ(preset_for_release("7.1.0-rc3"), "v7.0");
-  EXPECT_EQ(preset_for_release("6.19"), "v6.18");
+  EXPECT_EQ(preset_for_release("7.0.11"), "v7.0");
+  EXPECT_EQ(preset_for_release("7.0.12"), "v7.0.12");
+  EXPECT_EQ(preset_for_release("7.1.0-rc3"), "v7.0.12");
+  EXPECT_EQ(preset_for_release("6.19"), "v6.19");
+  EXPECT_EQ(preset_for_release("6.19.3"), "v6.19");
   EXPECT_EQ(preset_for_release("5.15.0"), "");
   EXPECT_EQ(preset_for_release("garbage"), "");
 }
@@ -40,7 +48,18 @@ TEST(PredictMachine, ArchAndStableBackportsFromTheirEvidence) {
       2, "6.18.44", "x86_64",
       fake_root("fpu pae hypervisor lahf_lm", "ffffffff81000000 T huge_pmd_unshare_flush\n"));
   EXPECT_EQ(kvm.arch, "x86-kvm");
-  EXPECT_EQ(kvm.patches, "v6.18+hugetlb-unshare-gather");
+  EXPECT_EQ(kvm.patches, "v6.18.35");  // the stable preset has the gather already
+  EXPECT_NE(kvm.why.back().find("as the preset says"), std::string::npos) << kvm.why.back();
+  // A 6.18.y vendor kernel without the backport (no huge_pmd_unshare_flush), and a 6.18.5
+  // with it.
+  const auto vendor = guess_machine(2, "6.18.20", "x86_64",
+                                    fake_root("fpu hypervisor", "ffffffff81000000 T do_exit\n"));
+  EXPECT_EQ(vendor.patches, "v6.18");
+  EXPECT_NE(vendor.why.back().find("lacks"), std::string::npos) << vendor.why.back();
+  const auto early =
+      guess_machine(2, "6.18.5", "x86_64",
+                    fake_root("fpu pae hypervisor", "ffffffff81000000 T huge_pmd_unshare_flush\n"));
+  EXPECT_EQ(early.patches, "v6.18+hugetlb-unshare-gather");
   const auto amd =
       guess_machine(64, "7.0.1", "x86_64",
                     fake_root("fpu invlpgb", "ffffffff81000000 T huge_pmd_unshare_flush\n"));

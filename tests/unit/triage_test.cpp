@@ -76,8 +76,43 @@ TEST(PatchSet, TildeRemovesFeaturesLeftToRight) {
   EXPECT_THROW(patches::parse_patch_set("v7.0~nope"), std::invalid_argument);
 }
 
+// Each stable and mainline preset holds what the release notes of the stable list show
+// (patches.cpp): 8ce720d from 6.18.13, arm64's c2ff4764e03e (which fixes it) from 6.18.35
+// and 7.0.12 but in no release before, and the two arm64 speed-ups merged for 6.19 in no 6.18.
+TEST(PatchSet, PresetsHoldWhatTheReleaseNotesShow) {
+  const auto has = [](const char* preset, feature f) {
+    return patches::parse_patch_set(preset)[f];
+  };
+  for (const char* p : {"v6.18", "v6.18.13", "v6.18.35"}) {
+    EXPECT_FALSE(has(p, feature::arm64_pte_needs_flush)) << p;
+    EXPECT_FALSE(has(p, feature::arm64_wp_reuse_local_flush)) << p;
+    EXPECT_TRUE(has(p, feature::uffd_move_batch)) << p;
+  }
+  EXPECT_FALSE(has("v6.18", feature::hugetlb_unshare_gather));
+  for (const char* p : {"v6.18.13", "v6.18.35", "v6.19", "v7.0", "v7.0.12"})
+    EXPECT_TRUE(has(p, feature::hugetlb_unshare_gather)) << p;
+  for (const char* p : {"v6.17-backport", "v6.18.13", "v6.19", "v7.0"})
+    EXPECT_FALSE(has(p, feature::arm64_unshare_walk_flush)) << p;
+  for (const char* p : {"v6.18.35", "v7.0.12", "v7.0-sync-skip"})
+    EXPECT_TRUE(has(p, feature::arm64_unshare_walk_flush)) << p;
+  EXPECT_TRUE(has("v6.19", feature::arm64_pte_needs_flush));
+  EXPECT_TRUE(has("v6.19", feature::arm64_wp_reuse_local_flush));
+  EXPECT_FALSE(has("v6.19", feature::pt_reclaim_generic));  // 9c8c02df3f87 is 7.0
+  // The stable presets add to their release and take nothing away.
+  const auto adds_to = [](const char* base, const char* stable) {
+    const auto b = patches::parse_patch_set(base), s = patches::parse_patch_set(stable);
+    for (const auto& f : patches::features())
+      if (b[f.id] && !s[f.id]) return false;
+    return !(b == s);
+  };
+  EXPECT_TRUE(adds_to("v6.18", "v6.18.13"));
+  EXPECT_TRUE(adds_to("v6.18.13", "v6.18.35"));
+  EXPECT_TRUE(adds_to("v7.0", "v7.0.12"));
+  EXPECT_EQ(patches::k_default_preset, "v7.0.12");
+}
+
 // Seed 003's backport on arm64 and x86 (the first "must show").
-TEST(Triage, Seed003HugetlbUnshareGatherIsRequiredOnArm64AndNotWhatDecidesOnX86) {
+TEST(Triage, Seed003BackportIsUnsafeOnArm64WithoutTheWalkCacheFixAndOnX86WithoutWakeLazy) {
   options o;
   o.from = "v6.17";
   o.to = "v6.17-backport";
@@ -85,13 +120,15 @@ TEST(Triage, Seed003HugetlbUnshareGatherIsRequiredOnArm64AndNotWhatDecidesOnX86)
   // hugetlb-unshare-gup-fast exhausts in 25,340 counted executions for the pair on x86
   o.jobs = 2;
   const result r = run(o);
-  // arm64: before 8ce720d, huge_pmd_unshare flushed with flush_hugetlb_tlb_range, a
-  // last-level TLBI, so a CPU's walk cache keeps the pointer to the unshared PMD table; the
-  // gather's tlb_flush_pmd_range with unshared_tables flushes the walk cache too.
+  // arm64: before 8ce720d, huge_pmd_unshare flushed with a last-level TLBI, so a CPU's
+  // walk cache keeps the pointer to the unshared PMD table; 8ce720d's flush through the
+  // gather is leaf-only too (tlb_flush reads freed_tables only) until c2ff4764e03e, which
+  // the backport list does not have: unsafe with and without the gather.
   const row& arm = find_row(r, feature::hugetlb_unshare_gather, "arm64");
-  EXPECT_EQ(arm.verdict, safety::required) << arm.reading;
+  EXPECT_EQ(arm.verdict, safety::unsafe_either_way) << arm.reading;
   EXPECT_TRUE(arm.programs[0].without.violation);
   EXPECT_EQ(arm.programs[0].without.invariant, "walk-cache-unshared-table");
+  EXPECT_EQ(arm.programs[0].with.invariant, "walk-cache-unshared-table");
   EXPECT_NE(arm.programs[0].without.replay.find("v6.17-backport~hugetlb-unshare-gather"),
             std::string::npos);
   // x86: the unshare flush IPIs every CPU running the mm with or without the gather, so
@@ -117,18 +154,28 @@ TEST(Triage, Seed003HugetlbUnshareGatherIsRequiredOnArm64AndNotWhatDecidesOnX86)
   const row& wp = find_row(r, feature::arm64_wp_reuse_local_flush, "arm64");
   EXPECT_EQ(wp.verdict, safety::not_required) << wp.reading;
   EXPECT_EQ(find_row(r, feature::hugetlb_pmd_shared_fix, "x86").verdict, safety::not_checked);
-  // The --to set's own violation, and what fixes it: wake_lazy_cpus = freed_tables ||
-  // unshared_tables makes the unshare flush reach the lazy CPU.
-  ASSERT_EQ(r.to_violations.size(), 1u);
-  const unsafe_to& u = r.to_violations[0];
-  EXPECT_EQ(u.run.program, "hugetlb-unshare-lazy");
-  EXPECT_EQ(u.run.arch, "x86");
-  const auto fix = std::find_if(u.tried.begin(), u.tried.end(), [](const fix_attempt& t) {
-    return t.feature == feature::x86_wake_lazy_on_unshare;
-  });
-  ASSERT_NE(fix, u.tried.end());
-  EXPECT_FALSE(fix->run.violation);
-  EXPECT_TRUE(fix->run.exhausted);
+  // The --to set's own violations, and what fixes each: on x86 wake_lazy_cpus =
+  // freed_tables || unshared_tables makes the unshare flush reach the lazy CPU; on arm64
+  // c2ff4764e03e makes it drop the walk cache, for the lazy CPU and the GUP-fast walker's.
+  ASSERT_EQ(r.to_violations.size(), 3u);
+  const auto fixed_by = [](const unsafe_to& u, feature f) {
+    const auto fix = std::find_if(u.tried.begin(), u.tried.end(),
+                                  [f](const fix_attempt& t) { return t.feature == f; });
+    return fix != u.tried.end() && !fix->run.violation && fix->run.exhausted;
+  };
+  unsigned x86_lazy = 0, arm64_walk = 0;
+  for (const unsafe_to& u : r.to_violations) {
+    if (u.run.arch == "x86") {
+      EXPECT_EQ(u.run.program, "hugetlb-unshare-lazy");
+      x86_lazy += fixed_by(u, feature::x86_wake_lazy_on_unshare);
+    } else {
+      EXPECT_EQ(u.run.arch, "arm64");
+      EXPECT_EQ(u.run.invariant, "walk-cache-unshared-table");
+      arm64_walk += fixed_by(u, feature::arm64_unshare_walk_flush);
+    }
+  }
+  EXPECT_EQ(x86_lazy, 1u);
+  EXPECT_EQ(arm64_walk, 2u);  // hugetlb-unshare-gup-fast and hugetlb-unshare-lazy
 }
 
 // Seed 003 on x86-kvm, capped (its GUP-fast runs do not exhaust within 1,000,000 executions):
