@@ -144,7 +144,8 @@ constexpr preset_info k_presets[] = {
      {}},
     {"v6.17",
      "v6.17 as released: has the CVE-2025-38085 per-table sync (1013af4, merged for 6.16), none of "
-     "seed 003's backports; PT_RECLAIM on x86-64 only (since 6.14)",
+     "seed 003's backports; PT_RECLAIM on x86-64 only (since 6.14); every 6.17.y (the last, "
+     "6.17.13 of 18 Dec 2025, predates 8ce720d in mainline)",
      k_v6_17},
     {"v6.17-backport",
      "v6.17 with seed 003's backport list (NVIDIA PR #350): MOVE batching, arm64 pte_needs_flush "
