@@ -112,6 +112,27 @@ phase_sample munmap_round(const context& ctx) {
   });
 }
 
+// munmap-free-tables, the munmap alone: the region is mapped and its `touch_pages` pages
+// written (`write`) or left empty outside the window, so the window holds only the munmap:
+// with pages, their zap, the tables' free and the flush; without, the system call and the
+// VMA's removal (host --calibrate subtracts one from the other: zap's per-page cost).
+phase_sample unmap_rounds(const context& ctx, bool write) {
+  const auto len = static_cast<std::size_t>(ctx.param("region"));
+  const auto stride =
+      static_cast<std::size_t>(munmap_touch_stride(ctx.param("region"), ctx.param("touch_pages")));
+  const auto pages = static_cast<std::size_t>(ctx.param("touch_pages"));
+  const std::uintptr_t hole = free_gib_hole();
+  void* p = nullptr;
+  return measure_rounds(
+      ctx, 1,
+      [&] {
+        p = map_at(hole, len);
+        if (!p) throw std::runtime_error("mmap of the test region failed");
+        if (write) touch(p, pages * stride, stride);
+      },
+      [&] { munmap(p, len); }, [] {});
+}
+
 // tlb-flush-threads (will-it-scale tlb_flush2 style): write a page, MADV_DONTNEED it.
 phase_sample dontneed_threads(const context& ctx, unsigned nthreads) {
   std::atomic<unsigned> go{0};
@@ -455,7 +476,11 @@ const std::vector<scenario_def>& scenarios() {
        {{"alone", "no other thread of the process runs", false,
          [](const context& c) { return munmap_round(c); }},
         {"with-siblings", "a sibling thread spins in user mode on every other CPU", true,
-         with_siblings<munmap_round>}}},
+         with_siblings<munmap_round>},
+        {"unmap", "the munmap alone: mapped and written outside the window", false,
+         [](const context& c) { return unmap_rounds(c, true); }},
+        {"unmap-empty", "the munmap alone of the region with no page written", false,
+         [](const context& c) { return unmap_rounds(c, false); }}}},
       {{"tlb-flush-threads", "threads write a page and MADV_DONTNEED it in a loop (tlb_flush2)",
         20000},
        {{"one-thread", "only the measured thread", false,

@@ -38,6 +38,15 @@ constexpr target k_targets[] = {
      "copying one of the 512 small pages into the huge page (the rest of a collapse keeps its "
      "costs)",
      false},
+    {"munmap-free-tables", "unmap", "unmap-empty", cost::param::page_free,
+     "freeing a page, in munmap's zap of each written page and of each page table (unmap minus "
+     "unmap-empty: the zap, the tables and the flush; the PTE reads and writes and the flush "
+     "keep their costs)",
+     false},
+    {"munmap-free-tables", "alone", "unmap", cost::param::exception_entry,
+     "a page fault's entry and return (alone minus unmap: the mmap and the `touch_pages` write "
+     "faults, each also allocating and zeroing its page, which keep their costs)",
+     false},
     {"uffd-move", "aligned", "", cost::param::page_move,
      "UFFDIO_MOVE's work per page besides the PTE writes and the flush", false},
 };
@@ -208,15 +217,15 @@ void print_calibration(std::ostream& out, const calibration& c, const std::strin
              "\n calibration: cost parameters fitted so that the model ({}, {} CPUs, {}) "
              "takes per op what this machine took; written to {}\n",
              c.machine.arch, c.machine.cpus, c.machine.patches, path);
-  fmt::print(out, " {:<14} {:<28} {:>13} {:>24} {:>24}\n", "parameter", "phase", "measured/op",
+  fmt::print(out, " {:<16} {:<28} {:>13} {:>24} {:>24}\n", "parameter", "phase", "measured/op",
              "model/op (value before)", "model/op (fitted value)");
   for (const auto& f : c.params) {
     const std::string phase = f.baseline.empty() ? f.phase : f.phase + " minus " + f.baseline;
     if (!f.value) {
-      fmt::print(out, " {:<14} {:<28} not fitted: {}\n", f.param, phase, f.not_fitted);
+      fmt::print(out, " {:<16} {:<28} not fitted: {}\n", f.param, phase, f.not_fitted);
       continue;
     }
-    fmt::print(out, " {:<14} {:<28} {:>13} {:>24} {:>24}\n", f.param, phase, us(f.measured_ns),
+    fmt::print(out, " {:<16} {:<28} {:>13} {:>24} {:>24}\n", f.param, phase, us(f.measured_ns),
                fmt::format("{} ({})", us(f.model_start_ns), workload::format_time_ns(f.start)),
                fmt::format("{} ({})", us(f.model_fitted_ns), workload::format_time_ns(*f.value)));
     fmt::print(out, "   {}\n", f.what);

@@ -87,12 +87,12 @@ std::string write_pages(std::int64_t off, std::int64_t n) {
   return s;
 }
 
-// Writes of n pages `stride` bytes apart from offset 0.
-std::string touches(std::int64_t n, std::int64_t stride) {
-  if (stride == 4096) return write_pages(0, n);
+// Writes of n pages `stride` bytes apart from offset `off`.
+std::string touches(std::int64_t n, std::int64_t stride, std::int64_t off = 0) {
+  if (stride == 4096) return write_pages(off, n);
   std::string s;
   for (std::int64_t i = 0; i < n; ++i)
-    s += fmt::format("{}\"touch {} 1 write\"", s.empty() ? "" : ", ", kib(i * stride));
+    s += fmt::format("{}\"touch {} 1 write\"", s.empty() ? "" : ", ", kib(off + i * stride));
   return s;
 }
 
@@ -238,6 +238,23 @@ std::optional<twin> twin_of(const std::string& scenario, const std::string& phas
         "\"mmap 0 " + kib(region) + "\", " +
         touches(size("touch_pages"), host::munmap_touch_stride(region, size("touch_pages"))) +
         ", \"munmap 0 " + kib(region) + "\"";
+    if (phase == "unmap" || phase == "unmap-empty") {
+      // unmap_rounds: map (and write) outside the window, munmap inside. The host maps each
+      // round at the same hole after the last munmap; the twin's `without` maps the rounds it
+      // does not unmap, so each round has its own 1 GiB window (region is at most 1 GiB):
+      // the same tables are built and freed.
+      const bool write = phase == "unmap";
+      const std::int64_t pages = size("touch_pages");
+      const std::int64_t stride = host::munmap_touch_stride(region, pages);
+      const auto at = [](unsigned i) { return std::int64_t{i + 1} << 30; };
+      return rounds_twin(
+          "", [&](unsigned i) { return "\"munmap " + kib(at(i)) + " " + kib(region) + "\""; },
+          false, cpus, true, "",
+          [&](unsigned i) {
+            return "\"mmap " + kib(at(i)) + " " + kib(region) + "\"" +
+                   (write ? ", " + touches(pages, stride, at(i)) : std::string());
+          });
+    }
     return rounds_twin(
         "", [&ops](unsigned) { return ops; }, siblings, cpus, !siblings);
   }

@@ -416,6 +416,24 @@ TEST(Predict, CollapseQueuesOneSyncCallAndFlushesOnlyARunningSibling) {
       1.0);
 }
 
+// The munmap alone (host unmap_rounds): with 64 written pages mm/mmap.c unmap_region's gather
+// flushes once, locally: the warm-up rounds' first freed-tables flush IPIed the lazy CPU 1,
+// which left the mm (flush_tlb_func: a lazy CPU switches to init_mm) and its mm_cpumask bit,
+// as in the whole round's twin (`alone`); with none written there is nothing to zap and no
+// table to free, so tlb_finish_mmu has no range and flushes nothing.
+TEST(Predict, TheMunmapAloneFlushesOnceAndNotAtAllWhenNothingWasWritten) {
+  const std::string s = "munmap-free-tables";
+  EXPECT_DOUBLE_EQ(model_per_op(s, "unmap", "flushes_by_reason.local_mm_shootdown"), 1.0);
+  EXPECT_DOUBLE_EQ(model_per_op(s, "unmap", "flushes_by_reason.remote_send_ipi"), 0.0);
+  EXPECT_DOUBLE_EQ(model_per_op(s, "alone", "flushes_by_reason.remote_send_ipi"), 0.0);
+  EXPECT_DOUBLE_EQ(model_per_op(s, "unmap-empty", "flushes_by_reason.local_mm_shootdown"), 0.0);
+  EXPECT_DOUBLE_EQ(model_per_op(s, "unmap-empty", "flushes_by_reason.remote_send_ipi"), 0.0);
+  // 16384 written pages: the batch fills at 9698 (TwinsRunTheSizesTheHostRan), one more flush.
+  EXPECT_DOUBLE_EQ(model_per_op(s, "unmap", "flushes_by_reason.local_mm_shootdown",
+                                {{"region", 64 << 20}, {"touch_pages", 16384}}),
+                   2.0);
+}
+
 // host visit_every_cpu leaves CPU 1 idle holding the process's mm lazily, and so does the
 // twin. x86 keeps CPU 1's mm_cpumask bit (trimmed only by a flush IPI CPU 1 runs), so each
 // NONE/RW pair's one flush calls flush_tlb_multi, which traces TLB_REMOTE_SEND_IPI, and
