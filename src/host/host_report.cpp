@@ -74,7 +74,8 @@ nlohmann::ordered_json to_json(const host_result& r) {
   j["available"] = {{"ipis", r.have_interrupts},
                     {"tlb_flush_tracepoint", r.have_tracepoint},
                     {"csd_queue_tracepoint", r.have_csd_tracepoint},
-                    {"page_fault_tracepoint", r.have_fault_tracepoint}};
+                    {"page_fault_tracepoint", r.have_fault_tracepoint},
+                    {"sched_switch_tracepoint", r.have_switch_tracepoint}};
   j["notes"] = r.notes;
   if (r.interrupted_by) j["interrupted_by"] = r.interrupted_by == SIGTERM ? "SIGTERM" : "SIGINT";
   nlohmann::ordered_json phases = nlohmann::ordered_json::array();
@@ -122,10 +123,12 @@ nlohmann::ordered_json to_json(const host_result& r) {
         for (const auto& [k, v] : s.csd_queued_all) all[k] = v;
         sj["csd_queued_machine"] = all;
       }
-      if (r.have_fault_tracepoint) {
-        const auto it = s.page_faults.find("write_protect");
-        sj["write_protect_faults"] = it == s.page_faults.end() ? 0 : it->second;
-      }
+      const auto task_event = [&](const char* key) {
+        const auto it = s.task_events.find(key);
+        return it == s.task_events.end() ? 0 : it->second;
+      };
+      if (r.have_fault_tracepoint) sj["write_protect_faults"] = task_event("write_protect");
+      if (r.have_switch_tracepoint) sj["switches_out"] = task_event("switch_out");
       if (s.has_fork_part) {
         // The parent's fork() alone (included in the counts above).
         nlohmann::ordered_json fork;

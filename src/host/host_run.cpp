@@ -127,9 +127,12 @@ host_result run_host(const host_options& o) {
     r.notes.push_back("csd_queued not cross-checked against the machine's count: " + why);
   }
   r.have_csd_tracepoint = csd != nullptr;
-  auto faults = tracepoint_counters::open_write_protect_faults(why);
-  r.have_fault_tracepoint = faults != nullptr;
-  if (!faults) r.notes.push_back("no write_protect_faults: " + why);
+  std::string why_switches;
+  auto task_events = tracepoint_counters::open_task_events(why, why_switches);
+  r.have_fault_tracepoint = task_events && task_events->counts("write_protect");
+  r.have_switch_tracepoint = task_events && task_events->counts("switch_out");
+  if (!r.have_fault_tracepoint) r.notes.push_back("no write_protect_faults: " + why);
+  if (!r.have_switch_tracepoint) r.notes.push_back("no switches_out: " + why_switches);
   cpu_set_t saved;
   sched_getaffinity(0, sizeof(saved), &saved);
   struct sigaction sa {};
@@ -148,7 +151,7 @@ host_result run_host(const host_options& o) {
       tp.get(),
       csd.get(),
       csd_all.get(),
-      faults.get(),
+      task_events.get(),
       r.params};
   for (const auto& ph : def->phases) {
     phase_result pr{ph.name, ph.what, {}, "", {}, ""};

@@ -20,9 +20,9 @@ struct phase_sample {
   // csd:csd_queue_cpu deltas by callback (host::csd_callbacks()): calls queued on other CPUs
   std::map<std::string, std::uint64_t> csd_queued;
   std::map<std::string, std::uint64_t> csd_queued_all;  // the same, queued by any task
-  // exceptions:page_fault_* deltas: "write_protect", write faults on present pages by this
-  // process and its children (tracepoint_counters::open_write_protect_faults)
-  std::map<std::string, std::uint64_t> page_faults;
+  // Deltas of this process's and its children's events (tracepoint_counters::
+  // open_task_events): "write_protect" faults, "switch_out" context switches
+  std::map<std::string, std::uint64_t> task_events;
   // hugetlb-fork-exit serial: what the parent's fork() itself did, counted apart (also in the
   // totals above); the rest of an op is the child's faults and exit (issue 9 item 11).
   bool has_fork_part = false;
@@ -64,9 +64,10 @@ struct host_result {
   unsigned repeat = 0;
   workload::param_values params;  // the scenario's sizes, --set or default (host_params.h)
   bool have_interrupts = false;
-  bool have_tracepoint = false;        // tlb:tlb_flush
-  bool have_csd_tracepoint = false;    // csd:csd_queue_cpu
-  bool have_fault_tracepoint = false;  // exceptions:page_fault_* (write_protect_faults)
+  bool have_tracepoint = false;         // tlb:tlb_flush
+  bool have_csd_tracepoint = false;     // csd:csd_queue_cpu
+  bool have_fault_tracepoint = false;   // exceptions:page_fault_* (write_protect_faults)
+  bool have_switch_tracepoint = false;  // sched:sched_switch (switches_out)
   // What was unavailable and how to enable it, and what was learned on the way.
   std::vector<std::string> notes;
   int interrupted_by = 0;  // the signal (SIGINT, SIGTERM) that stopped the run early, or 0

@@ -48,7 +48,7 @@ class window {
     add_delta(ctx_.tracepoint, 0, s.flushes_by_reason);
     add_delta(ctx_.csd, 1, s.csd_queued);
     add_delta(ctx_.csd_all, 2, s.csd_queued_all);
-    add_delta(ctx_.faults, 3, s.page_faults);
+    add_delta(ctx_.task_events, 3, s.task_events);
     return t1 - t0_;
   }
 
@@ -57,7 +57,7 @@ class window {
     if (ctx_.tracepoint) ctx_.tracepoint->read_raw(into[0]);
     if (ctx_.csd) ctx_.csd->read_raw(into[1]);
     if (ctx_.csd_all) ctx_.csd_all->read_raw(into[2]);
-    if (ctx_.faults) ctx_.faults->read_raw(into[3]);
+    if (ctx_.task_events) ctx_.task_events->read_raw(into[3]);
   }
   void add_delta(const tracepoint_counters* c, std::size_t i,
                  std::map<std::string, std::uint64_t>& out) const {
@@ -71,7 +71,7 @@ class window {
   interrupt_reader irq_;
   irq_counts i0_, i1_;
   bool have_irq_ = false;
-  // tlb:tlb_flush, csd:csd_queue_cpu (ours, all), exceptions:page_fault_* (write-protect)
+  // tlb:tlb_flush, csd:csd_queue_cpu (ours, all), the process's own events (task_events)
   std::vector<std::uint64_t> f0_[4], f1_[4];
   clock_type::time_point t0_;
 };
@@ -164,7 +164,7 @@ phase_sample measure_rounds(const context& ctx, std::uint64_t ops_per_round,
     add_counts(s.flushes_by_reason, fork.flushes_by_reason);
     add_counts(s.csd_queued, fork.csd_queued);
     add_counts(s.csd_queued_all, fork.csd_queued_all);
-    add_counts(s.page_faults, fork.page_faults);
+    add_counts(s.task_events, fork.task_events);
     s.fork_flushes_by_reason = std::move(fork.flushes_by_reason);
     s.fork_csd_queued = std::move(fork.csd_queued);
   }

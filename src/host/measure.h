@@ -25,11 +25,11 @@ struct context {
   unsigned ncpus;
   std::uint64_t iterations;
   clock_type::duration timeout;
-  tracepoint_counters* tracepoint;  // tlb:tlb_flush by reason (null: unavailable)
-  tracepoint_counters* csd;         // csd:csd_queue_cpu by callback (null: unavailable)
-  tracepoint_counters* csd_all;     // the same, any task on any CPU (null: unavailable)
-  tracepoint_counters* faults;      // write-protect faults, this process (null: unavailable)
-  workload::param_values params;    // the scenario's sizes (host/host_params.h)
+  tracepoint_counters* tracepoint;   // tlb:tlb_flush by reason (null: unavailable)
+  tracepoint_counters* csd;          // csd:csd_queue_cpu by callback (null: unavailable)
+  tracepoint_counters* csd_all;      // the same, any task on any CPU (null: unavailable)
+  tracepoint_counters* task_events;  // write-protect faults, switches, this process (or null)
+  workload::param_values params;     // the scenario's sizes (host/host_params.h)
   std::int64_t param(std::string_view key) const { return params.at(std::string(key)); }
 };
 

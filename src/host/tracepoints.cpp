@@ -120,7 +120,8 @@ bool tracepoint_counters::add(const std::string& id, const std::string& event,
           " (needs root or CAP_PERFMON, or kernel.perf_event_paranoid <= 0)";
     return false;
   }
-  if (ioctl(static_cast<int>(fd), PERF_EVENT_IOC_SET_FILTER, filter.c_str()) != 0) {
+  if (!filter.empty() &&
+      ioctl(static_cast<int>(fd), PERF_EVENT_IOC_SET_FILTER, filter.c_str()) != 0) {
     close(static_cast<int>(fd));
     why = "cannot filter " + event + " (" + filter + "): " + std::strerror(errno);
     return false;
@@ -177,18 +178,32 @@ std::unique_ptr<tracepoint_counters> tracepoint_counters::open_csd_queue(
   return c;
 }
 
-std::unique_ptr<tracepoint_counters> tracepoint_counters::open_write_protect_faults(
-    std::string& why) {
+std::unique_ptr<tracepoint_counters> tracepoint_counters::open_task_events(
+    std::string& why_faults, std::string& why_switches) {
   std::unique_ptr<tracepoint_counters> c(new tracepoint_counters());
   for (const char* mode : {"user", "kernel"}) {
     const std::string event = std::string("exceptions/page_fault_") + mode;
     std::string id_text, format;
-    if (!find_tracepoint(event, id_text, format, why)) return nullptr;
-    if (!c->add(id_text, "exceptions:page_fault_" + std::string(mode),
-                "(error_code & 1) && (error_code & 2)", "write_protect", why))
-      return nullptr;
+    if (!find_tracepoint(event, id_text, format, why_faults) ||
+        !c->add(id_text, "exceptions:page_fault_" + std::string(mode),
+                "(error_code & 1) && (error_code & 2)", "write_protect", why_faults)) {
+      // Both modes or neither: a count of user faults alone would read as all of them.
+      for (const auto& k : c->counters_) close(k.fd);
+      c->counters_.clear();
+      break;
+    }
   }
+  std::string id_text, format;
+  if (find_tracepoint("sched/sched_switch", id_text, format, why_switches))
+    c->add(id_text, "sched:sched_switch", "", "switch_out", why_switches);
+  if (c->counters_.empty()) return nullptr;
   return c;
+}
+
+bool tracepoint_counters::counts(const std::string& key) const {
+  for (const auto& c : counters_)
+    if (c.key == key) return true;
+  return false;
 }
 
 tracepoint_counters::~tracepoint_counters() {

@@ -30,13 +30,22 @@ class tracepoint_counters {
   static std::unique_ptr<tracepoint_counters> open_csd_queue(
       const std::vector<std::string>& callbacks, const std::string& kallsyms, std::string& why,
       bool every_process = false);
-  // Write faults on present pages (copy-on-write copies, reuses, write-protect faults) taken by
-  // this process and its children, user and kernel mode (x86 exceptions:page_fault_user and
-  // page_fault_kernel, whose error code has X86_PF_PROT and X86_PF_WRITE: arch/x86/include/
-  // asm/trap_pf.h), keyed "write_protect". Each copy flushes the old translation
-  // (do_wp_page, ptep_clear_flush), so this bounds the flushes a process's own copy-on-write
-  // writes can add to a count (predict). Null where the tracepoints are missing (arm64).
-  static std::unique_ptr<tracepoint_counters> open_write_protect_faults(std::string& why);
+  // Events of this process and its children that bound what the host adds to the model's
+  // counts (predict), each opened where the kernel has it (`why_faults`, `why_switches`
+  // say why not; null when neither):
+  //   "write_protect": write faults on present pages (copy-on-write copies, reuses) in user
+  //     and kernel mode (x86 exceptions:page_fault_user and page_fault_kernel, whose error
+  //     code has X86_PF_PROT and X86_PF_WRITE: arch/x86/include/asm/trap_pf.h). Each copy
+  //     flushes the old translation (do_wp_page, ptep_clear_flush). Missing on arm64.
+  //   "switch_out": sched:sched_switch, which kernel/sched/core.c __schedule traces in the
+  //     context of the task switched from, before context_switch schedules its perf events
+  //     out: every time one of the process's tasks leaves a CPU (not an exiting task's last
+  //     switch: perf_event_exit_task has taken its counters by then). A task-switch flush
+  //     the process's counters see happens inside such a switch.
+  static std::unique_ptr<tracepoint_counters> open_task_events(std::string& why_faults,
+                                                               std::string& why_switches);
+  // Whether a counter with this key is open.
+  bool counts(const std::string& key) const;
   ~tracepoint_counters();
   tracepoint_counters(const tracepoint_counters&) = delete;
   tracepoint_counters& operator=(const tracepoint_counters&) = delete;

@@ -30,6 +30,9 @@ struct metrics {
   std::uint64_t csd_queued_flush_in_task = 0;
   std::uint64_t csd_queued_sync_in_task = 0;
   flush_counts flushes_by_reason_in_task;
+  // Context switches away from a task of the workload (sched:sched_switch in its context;
+  // not an exiting task's last one): what host counts as switches_out. host --predict only.
+  std::uint64_t switches_out_in_task = 0;
   std::uint64_t idle_polled_wakeups = 0;  // calls to a polling idle CPU that needed no IPI
   std::uint64_t sync_broadcasts = 0;      // tlb_remove_table_sync_one calls that IPI'd
   std::uint64_t sync_skipped = 0;         // calls that returned early: the flush implied the IPIs

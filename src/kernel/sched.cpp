@@ -6,6 +6,12 @@ namespace sd::kern {
 
 namespace {
 
+// sched:sched_switch, traced in the switched-from task's context before its perf events are
+// scheduled out (kernel/sched/core.c __schedule): host's switches_out.
+void note_switch_out(kernel& k, unsigned cpu) {
+  if (k.cpus[cpu].perf_task) ++k.stats.switches_out_in_task;
+}
+
 // The MMU half of a switch to `mm` (context_switch -> switch_mm_irqs_off, IRQs off).
 sim::task<> load_mm(kernel& k, unsigned cpu, mm::mm_struct& mm) {
   hw::cpu& c = k.cpus[cpu];
@@ -19,6 +25,7 @@ sim::task<> load_mm(kernel& k, unsigned cpu, mm::mm_struct& mm) {
 }  // namespace
 
 sim::task<> kthread_use_mm(kernel& k, unsigned cpu, mm::mm_struct& mm) {
+  note_switch_out(k, cpu);
   k.cpus[cpu].perf_task = false;  // the kthread itself switches: it is not the workload
   co_await load_mm(k, cpu, mm);
 }
@@ -29,6 +36,7 @@ sim::task<> switch_to_task(kernel& k, unsigned cpu, mm::mm_struct& mm) {
   // (kernel/events/core.c) swaps the contexts without scheduling their events out, so a
   // workload task's switch to another counts as its own (perf_task as it was); from idle,
   // the new task's events start only in finish_task_switch, after the switch.
+  note_switch_out(k, cpu);
   co_await load_mm(k, cpu, mm);
   k.cpus[cpu].mode = hw::cpu_mode::user;
   k.cpus[cpu].perf_task = true;
@@ -36,6 +44,7 @@ sim::task<> switch_to_task(kernel& k, unsigned cpu, mm::mm_struct& mm) {
 
 sim::task<> switch_to_idle(kernel& k, unsigned cpu) {
   hw::cpu& c = k.cpus[cpu];
+  note_switch_out(k, cpu);
   c.perf_task = false;  // idle's own work (leave_mm below) is not the workload's
   co_await k.step(cost::param::switch_mm);
   c.current_mm = nullptr;

@@ -263,8 +263,8 @@ TEST(Predict, OwnCopyOnWriteFaultsExplainLocalFlushesAboveTheModel) {
   auto local = [&](std::uint64_t flushes, std::optional<std::uint64_t> wp_faults) {
     r.have_fault_tracepoint = wp_faults.has_value();
     r.phases[0].repeats[0].flushes_by_reason = {{"local_mm_shootdown", flushes}};
-    r.phases[0].repeats[0].page_faults.clear();
-    if (wp_faults) r.phases[0].repeats[0].page_faults["write_protect"] = *wp_faults;
+    r.phases[0].repeats[0].task_events.clear();
+    if (wp_faults) r.phases[0].repeats[0].task_events["write_protect"] = *wp_faults;
     return *row(predict(r, m).phases.at(0), "flushes_by_reason.local_mm_shootdown");
   };
   ASSERT_DOUBLE_EQ(local(64, 64).model, 1.0);
@@ -275,6 +275,39 @@ TEST(Predict, OwnCopyOnWriteFaultsExplainLocalFlushesAboveTheModel) {
   EXPECT_TRUE(local(70, 66).explained.empty());
   EXPECT_TRUE(local(70, std::nullopt).explained.empty());
   EXPECT_TRUE(local(50, 70).explained.empty());
+}
+
+// hugetlb-fork-exit concurrent on 2 CPUs, 8 children a round: the twin forks each child and
+// runs it to its wait in turn, so per child its parent switches to it once and, every 8th,
+// the last child switches back to the parent: 1.25 task-switch flushes per op, traced in
+// the switched-from workload task, and as many switches away from a workload task (a child's
+// last switch, after perf_event_exit_task, counts neither). A host whose scheduler also
+// preempted them: 20 more task-switch flushes in 64 ops are explained by 24 more switches,
+// not by 16, nor when the host did not count its switches; fewer flushes than the model are
+// not what extra switches do.
+TEST(Predict, OwnContextSwitchesExplainTaskSwitchFlushesAboveTheModel) {
+  const machine_guess m = native_x86();
+  host::host_result r;
+  r.scenario = "hugetlb-fork-exit";
+  r.have_tracepoint = true;
+  host::phase_sample s;
+  s.ops = 64;
+  r.phases.push_back({"concurrent", "", {s}, "", {}, "counted machine-wide"});
+  auto task_switch = [&](std::uint64_t flushes, std::optional<std::uint64_t> switches) {
+    r.have_switch_tracepoint = switches.has_value();
+    r.phases[0].repeats[0].flushes_by_reason = {{"task_switch", flushes}};
+    r.phases[0].repeats[0].task_events.clear();
+    if (switches) r.phases[0].repeats[0].task_events["switch_out"] = *switches;
+    return *row(predict(r, m).phases.at(0), "flushes_by_reason.task_switch");
+  };
+  ASSERT_DOUBLE_EQ(task_switch(80, 80).model, 1.25);
+  EXPECT_TRUE(task_switch(80, 80).equal.value_or(false));
+  const count_row covered = task_switch(100, 104);
+  EXPECT_FALSE(covered.equal.value_or(true));
+  EXPECT_EQ(covered.explained, "own context switches");
+  EXPECT_TRUE(task_switch(100, 96).explained.empty());
+  EXPECT_TRUE(task_switch(100, std::nullopt).explained.empty());
+  EXPECT_TRUE(task_switch(60, 104).explained.empty());
 }
 
 // tlb-flush-threads all-cpus: the other threads loop at their own pace while the measured
@@ -371,6 +404,24 @@ TEST(Predict, PerProcessCountsSeeNothingOfAChildsExit) {
       model_per_op("hugetlb-fork-exit", "serial", "csd_queued.tlb_remove_table_smp_sync"), 0.0);
   EXPECT_DOUBLE_EQ(model_per_op("hugetlb-fork-exit", "serial", "flushes_by_reason.task_switch"),
                    1.0);
+}
+
+// host's switches_out (sched:sched_switch per process) in the twins: a switch away from a
+// workload task counts, from idle does not, and an exiting child's last switch does not
+// (perf_event_exit_task came first). Serial: the parent switches to each child once, 1 per
+// op. Concurrent: also the last child of each 8 back to the parent, 1.25. munmap alone: CPU
+// 0 stays in the process and CPU 1 entered it from idle and idles: none.
+TEST(Predict, TwinsCountTheSwitchesAwayFromTheWorkloadsTasks) {
+  const auto switches = [](const char* scenario, const char* phase) {
+    std::string why;
+    const auto tw = twin_of(scenario, phase, 2, {}, why);
+    const auto with = run_twin(tw->with, native_x86()).stats.switches_out_in_task;
+    const auto without = run_twin(tw->without, native_x86()).stats.switches_out_in_task;
+    return static_cast<double>(with - without) / tw->ops;
+  };
+  EXPECT_DOUBLE_EQ(switches("hugetlb-fork-exit", "serial"), 1.0);
+  EXPECT_DOUBLE_EQ(switches("hugetlb-fork-exit", "concurrent"), 1.25);
+  EXPECT_DOUBLE_EQ(switches("munmap-free-tables", "alone"), 0.0);
 }
 
 // An idle CPU's own flushes are not the process's. munmap-free-tables alone on 2 CPUs: CPU 1
