@@ -26,7 +26,10 @@ struct fitted_param {
   double model_start_ns = 0;           // the model's per-op time at `start`
   std::optional<sim::sim_time> value;  // fitted
   double model_fitted_ns = 0;          // the model's per-op time at `value`
-  std::string not_fitted;              // why there is no value
+  // The measured time falls in a jump of the model's: the model gives `model_fitted_ns` at
+  // `value` and `jump_other_ns` at the value 1 ns to the other side (0: within 1%).
+  double jump_other_ns = 0;
+  std::string not_fitted;  // why there is no value
 };
 
 struct calibration {

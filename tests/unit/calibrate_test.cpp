@@ -193,6 +193,27 @@ TEST(HostCalibrate, FitsZapAndFaultCostsFromTheMunmapPhases) {
   EXPECT_NEAR(static_cast<double>(*c.params[1].value), 8000, 160);
 }
 
+// The model's time is not smooth in a cost: on x86-kvm, munmap-free-tables unmap minus
+// unmap-empty takes 66.1 us per op with page_free 900 ns, 67.0 us at 1000 and 82.6 us at 1050
+// (a step moving into a vCPU preemption window). A measured 69.6 us (a run on this
+// repository's PVM guest) falls in the jump: the fit still gives the value at its lower edge
+// (secant steps between the two latest points found the model flat there and gave up).
+TEST(HostCalibrate, FitsAcrossAJumpInTheModelsTime) {
+  predict::machine_guess kvm = machine(false);
+  kvm.arch = "x86-kvm";
+  host::host_result r;
+  r.scenario = "munmap-free-tables";
+  r.cpus = 2;
+  r.phases = {phase("unmap", 69558 + 146), phase("unmap-empty", 146)};
+  const auto c = predict::calibrate(r, kvm);
+  ASSERT_FALSE(c.params.empty());
+  ASSERT_TRUE(c.params[0].value) << c.params[0].not_fitted;
+  EXPECT_GE(*c.params[0].value, 1000);
+  EXPECT_LT(*c.params[0].value, 1050);
+  EXPECT_NEAR(c.params[0].model_fitted_ns, 67000, 1000);
+  EXPECT_GT(c.params[0].jump_other_ns, 80000);  // 1 ns above: past the jump
+}
+
 TEST(HostCalibrate, MergesIntoAFileOfTheSameMachineOnly) {
   host::host_result r;
   r.scenario = "mprotect-none-rw";
