@@ -131,7 +131,7 @@ command_fn add_host(CLI::App& app) {
       if (pred->on) prediction = predict::predict(r, m);
       if (calibrate_out.wanted() && !r.interrupted_by) {
         try {
-          calibration = predict::calibrate(r, m, calibrated.costs);
+          calibration = predict::calibrate(r, m, calibrated.costs, calibrated.machine);
           calibrate_out.write(
               workload::format_cost_file(predict::merge_into(std::move(calibrated), *calibration)));
         } catch (...) {

@@ -64,11 +64,12 @@ void list_costs(const std::string& cost_file) {
   fmt::print("\ncost file {} ({} parameter{}; --cost-file, --cost overrides it):\n", f.path,
              f.costs.size(), f.costs.size() == 1 ? "" : "s");
   for (const auto& [k, v] : f.calibration) fmt::print("  {}: {}\n", k, v);
-  for (const auto& c : f.costs) {
-    const auto it = f.sources.find(c.key);
-    fmt::print("  {:<24} {:>9}  source: {}\n", c.key, c.text,
-               it == f.sources.end() ? "not stated in the file" : it->second);
-  }
+  for (const auto& v : {f.costs, f.machine})
+    for (const auto& c : v) {
+      const auto it = f.sources.find(c.key);
+      fmt::print("  {:<24} {:>9}  source: {}\n", c.key, c.text,
+                 it == f.sources.end() ? "not stated in the file" : it->second);
+    }
 }
 
 void list_metrics() {

@@ -36,8 +36,9 @@ void add_run_options(CLI::App* sub, run_options& o) {
   sub->add_option("--cost", o.costs, "cost parameter KEY=TIME, e.g. ipi_send=250ns")
       ->type_name("KEY=TIME");
   sub->add_option("--cost-file", o.cost_file,
-                  "cost parameters from a TOML file ([cost] param = \"TIME\"), e.g. written by "
-                  "'shootdown host --calibrate'; --cost overrides it")
+                  "cost parameters from a TOML file ([cost] param = \"TIME\"; [machine] "
+                  "vcpu_preempt_interval and the other machine parameters), e.g. written by "
+                  "'shootdown host --calibrate'; --cost and --set override it")
       ->type_name("FILE");
   sub->add_option("--knob", o.knobs, "knob NAME=on|off (see 'shootdown list knobs')")
       ->type_name("NAME=on|off");
@@ -58,12 +59,14 @@ workload::scenario_spec build_spec(const run_options& o) {
     spec.cpus_origin = "--cpus";
   }
   if (o.seed) spec.seed = *o.seed;
-  for (const auto& s : o.sets) spec.params.push_back(split(s, "--set"));
   if (!o.cost_file.empty()) {
     const workload::cost_file f = workload::load_cost_file(o.cost_file);
     spec.costs.insert(spec.costs.end(), f.costs.begin(), f.costs.end());
+    // The machine's parameters: over a scenario file's [params], under --set.
+    spec.params.insert(spec.params.end(), f.machine.begin(), f.machine.end());
     spec.cost_file = o.cost_file;
   }
+  for (const auto& s : o.sets) spec.params.push_back(split(s, "--set"));
   for (const auto& s : o.costs) spec.costs.push_back(split(s, "--cost"));
   for (const auto& s : o.knobs) spec.knobs.push_back(split(s, "--knob"));
   return spec;

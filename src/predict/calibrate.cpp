@@ -185,10 +185,12 @@ bool calibrates(const std::string& scenario) {
 }
 
 calibration calibrate(const host::host_result& measured, const machine_guess& m,
-                      const std::vector<workload::setting>& base) {
+                      const std::vector<workload::setting>& base,
+                      const std::vector<workload::setting>& base_machine) {
   calibration c;
   c.machine = m;
   c.scenario = measured.scenario;
+  c.preemption = fit_vcpu_preemption(measured, m, base_machine);
   // The values in effect: the preset, the base's (an earlier calibration), then each fit.
   cost::cost_model now(arch::find_arch(m.arch)->costs);
   for (const auto& s : base) {
@@ -266,6 +268,7 @@ void print_calibration(std::ostream& out, const calibration& c, const std::strin
                  us(f.model_fitted_ns), us(f.jump_other_ns),
                  f.jump_other_ns > f.model_fitted_ns ? "above" : "below");
   }
+  if (c.preemption) print_preemption(out, *c.preemption);
 }
 
 nlohmann::ordered_json to_json(const calibration& c) {
@@ -285,7 +288,9 @@ nlohmann::ordered_json to_json(const calibration& c) {
     if (!f.value) p["not_fitted"] = f.not_fitted;
     params.push_back(p);
   }
-  return {{"scenario", c.scenario}, {"params", params}};
+  nlohmann::ordered_json j{{"scenario", c.scenario}, {"params", params}};
+  if (c.preemption) j["machine_params"] = nlohmann::ordered_json::array({to_json(*c.preemption)});
+  return j;
 }
 
 workload::cost_file merge_into(workload::cost_file f, const calibration& c) {
@@ -321,6 +326,7 @@ workload::cost_file merge_into(workload::cost_file f, const calibration& c) {
         c.scenario, p.phase, p.baseline.empty() ? "" : " minus " + p.baseline, us(p.measured_ns),
         us(p.model_fitted_ns), workload::format_time_ns(p.start));
   }
+  if (c.preemption) merge_preemption(f, *c.preemption);
   return f;
 }
 

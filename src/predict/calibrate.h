@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "host/host_run.h"
+#include "predict/calibrate_vcpu.h"
 #include "predict/machine.h"
 #include "sim/time.h"
 #include "workload/cost_file.h"
@@ -36,6 +37,7 @@ struct calibration {
   machine_guess machine;
   std::string scenario;
   std::vector<fitted_param> params;
+  std::optional<fitted_preemption> preemption;  // x86-kvm: the vCPU preemption rate
 };
 
 // The scenarios host --calibrate can fit parameters from, for messages ("a, b, c").
@@ -44,9 +46,11 @@ bool calibrates(const std::string& scenario);
 
 // Fits every parameter `measured.scenario` pins down, on the model of machine m with the
 // cost values `base` (an earlier calibration's file, validated), each over the values
-// fitted before it (in the order of the table in calibrate.cpp).
+// fitted before it (in the order of the table in calibrate.cpp); and on x86-kvm the vCPU
+// preemption rate over the machine parameters `base_machine` (the file's [machine]).
 calibration calibrate(const host::host_result& measured, const machine_guess& m,
-                      const std::vector<workload::setting>& base = {});
+                      const std::vector<workload::setting>& base = {},
+                      const std::vector<workload::setting>& base_machine = {});
 
 void print_calibration(std::ostream& out, const calibration& c, const std::string& path);
 nlohmann::ordered_json to_json(const calibration& c);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "workload/builtin.h"
 #include "workload/input_file.h"
 #include "workload/toml_input.h"
 #include "workload/units.h"
@@ -48,7 +49,7 @@ cost_file parse_cost_file(const std::string& text, const std::string& path) {
     if (!v.is_table())
       throw input_error(at +
                         ": unknown key (a cost file has the sections [calibration], "
-                        "[cost] and [source])");
+                        "[cost], [machine] and [source])");
     const toml::table& t = *v.as_table();
     if (key == "cost") {
       for (const auto& [pk, pv] : t) {
@@ -58,6 +59,25 @@ cost_file parse_cost_file(const std::string& text, const std::string& path) {
         f.costs.push_back({std::string(pk.str()), *pv.value<std::string>(), pat});
         (void)cost_value(f.costs.back());
       }
+    } else if (key == "machine") {
+      for (const auto& [pk, pv] : t) {
+        const std::string name(pk.str());
+        const std::string pat = toml_where(path, pv, "[machine] " + name);
+        const param_decl* d = find_param(common_params(), name);
+        if (!d) {
+          std::string known;
+          for (const auto& c : common_params())
+            known += (known.empty() ? "" : ", ") + std::string(c.name);
+          throw input_error(pat + ": not a machine parameter (known: " + known + ")");
+        }
+        if (!pv.is_string()) throw input_error(pat + ": expected a string, such as \"1ms\"");
+        try {
+          (void)parse_param(*d, *pv.value<std::string>());
+        } catch (const std::invalid_argument& e) {
+          throw input_error(pat + ": " + e.what());
+        }
+        f.machine.push_back({name, *pv.value<std::string>(), pat});
+      }
     } else if (key == "calibration" || key == "source") {
       for (const auto& [ek, ev] : t) {
         const std::string eat = toml_where(path, ev, "[" + key + "] " + std::string(ek.str()));
@@ -66,7 +86,8 @@ cost_file parse_cost_file(const std::string& text, const std::string& path) {
             *ev.value<std::string>();
       }
     } else {
-      throw input_error(at + ": unknown section (known: [calibration], [cost], [source])");
+      throw input_error(at +
+                        ": unknown section (known: [calibration], [cost], [machine], [source])");
     }
   }
   // A source names a parameter the file sets (checked after every section was read, as
@@ -74,11 +95,12 @@ cost_file parse_cost_file(const std::string& text, const std::string& path) {
   if (const auto* src = root["source"].as_table())
     for (const auto& [sk, sv] : *src) {
       const std::string name(sk.str());  // a structured binding is not captured (clang 14)
-      const bool set = std::any_of(f.costs.begin(), f.costs.end(),
-                                   [&](const setting& s) { return s.key == name; });
+      const auto named = [&](const setting& s) { return s.key == name; };
+      const bool set = std::any_of(f.costs.begin(), f.costs.end(), named) ||
+                       std::any_of(f.machine.begin(), f.machine.end(), named);
       if (!set)
         throw input_error(toml_where(path, sv, "[source] " + std::string(sk.str())) +
-                          ": no such parameter in [cost]");
+                          ": no such parameter in [cost] or [machine]");
     }
   return f;
 }
@@ -99,6 +121,10 @@ std::string format_cost_file(const cost_file& f) {
   }
   out += "\n[cost]\n";
   for (const auto& s : f.costs) out += s.key + " = " + quoted(s.text) + "\n";
+  if (!f.machine.empty()) {
+    out += "\n[machine]\n";
+    for (const auto& s : f.machine) out += s.key + " = " + quoted(s.text) + "\n";
+  }
   if (!f.sources.empty()) {
     out += "\n[source]\n";
     for (const auto& [k, v] : f.sources) out += key_text(k) + " = " + quoted(v) + "\n";

@@ -9,7 +9,10 @@
 //   kernel = "6.18.44"
 //   [cost]                   # parameter = time with a unit (shootdown list costs)
 //   mprotect_vma = "24.1us"
-//   [source]                 # optional: per parameter of [cost], how it was obtained
+//   [machine]                # optional: the machine's own scenario parameters (those every
+//   vcpu_preempt_interval = "950us"   # scenario has: shootdown list params), applied
+//                            # after a scenario file's [params], before --set
+//   [source]                 # optional: per parameter of [cost] or [machine], its evidence
 //   mprotect_vma = "host mprotect-none-rw alone: 49.6 us per op measured"
 #pragma once
 #include <map>
@@ -24,6 +27,7 @@ struct cost_file {
   std::string path;
   std::map<std::string, std::string> calibration;  // [calibration], by key
   std::vector<setting> costs;                      // [cost], in file order, origins file:line
+  std::vector<setting> machine;                    // [machine], the same
   std::map<std::string, std::string> sources;      // [source], by parameter
 };
 
