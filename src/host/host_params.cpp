@@ -69,8 +69,7 @@ std::span<const param_decl> host_params(std::string_view scenario) {
 workload::param_values resolve_host_params(std::string_view scenario,
                                            const std::vector<workload::setting>& sets) {
   const auto decls = host_params(scenario);
-  std::string keys;
-  for (const auto& d : decls) keys += (keys.empty() ? "" : ", ") + std::string(d.name);
+  const std::string keys = workload::param_names(decls);
   workload::param_values v;
   for (const auto& s : sets) {
     const param_decl* d = workload::find_param(decls, s.key);

@@ -272,7 +272,7 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
       }
       // Above the model by no more than the process's switches beyond the twin's: a task-switch
       // flush its counters see is traced inside a switch away from one of its tasks (to
-      // another, whose cloned perf context keeps counting), and each switch traces one.
+      // another, whose cloned perf context keeps counting), and a switch traces at most one.
       if (name == "flushes_by_reason.task_switch" && row.equal && !*row.equal && host_switches &&
           *row.measured > row.model &&
           *row.measured - row.model <= *host_switches - model_switches +

@@ -234,18 +234,14 @@ std::optional<twin> twin_of(const std::string& scenario, const std::string& phas
   // pages spread over it (by default 4 MiB, one every 64 KiB: two PTE tables), munmap.
   if (scenario == "munmap-free-tables") {
     const std::int64_t region = size("region");
-    const std::string ops =
-        "\"mmap 0 " + kib(region) + "\", " +
-        touches(size("touch_pages"), host::munmap_touch_stride(region, size("touch_pages"))) +
-        ", \"munmap 0 " + kib(region) + "\"";
+    const std::int64_t pages = size("touch_pages");
+    const std::int64_t stride = host::munmap_touch_stride(region, pages);
     if (phase == "unmap" || phase == "unmap-empty") {
       // unmap_rounds: map (and write) outside the window, munmap inside. The host maps each
       // round at the same hole after the last munmap; the twin's `without` maps the rounds it
       // does not unmap, so each round has its own 1 GiB window (region is at most 1 GiB):
       // the same tables are built and freed.
       const bool write = phase == "unmap";
-      const std::int64_t pages = size("touch_pages");
-      const std::int64_t stride = host::munmap_touch_stride(region, pages);
       const auto at = [](unsigned i) { return std::int64_t{i + 1} << 30; };
       return rounds_twin(
           "", [&](unsigned i) { return "\"munmap " + kib(at(i)) + " " + kib(region) + "\""; },
@@ -255,6 +251,8 @@ std::optional<twin> twin_of(const std::string& scenario, const std::string& phas
                    (write ? ", " + touches(pages, stride, at(i)) : std::string());
           });
     }
+    const std::string ops = "\"mmap 0 " + kib(region) + "\", " + touches(pages, stride) +
+                            ", \"munmap 0 " + kib(region) + "\"";
     return rounds_twin(
         "", [&ops](unsigned) { return ops; }, siblings, cpus, !siblings);
   }

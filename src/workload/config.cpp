@@ -222,10 +222,9 @@ run_config resolve(const scenario_spec& spec) {
     const param_decl* d = find_param(own, s.key);
     if (!d) d = find_param(common_params(), s.key);
     if (!d) {
-      std::string known;
-      for (const auto& p : own) known += std::string(p.name) + ", ";
-      for (const auto& p : common_params()) known += std::string(p.name) + ", ";
-      known.resize(known.size() - 2);
+      const std::string known = own.empty()
+                                    ? param_names(common_params())
+                                    : param_names(own) + ", " + param_names(common_params());
       throw input_error(s.origin + ": unknown parameter of " + what + " (known: " + known + ")");
     }
     try {

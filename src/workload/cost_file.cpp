@@ -64,12 +64,9 @@ cost_file parse_cost_file(const std::string& text, const std::string& path) {
         const std::string name(pk.str());
         const std::string pat = toml_where(path, pv, "[machine] " + name);
         const param_decl* d = find_param(common_params(), name);
-        if (!d) {
-          std::string known;
-          for (const auto& c : common_params())
-            known += (known.empty() ? "" : ", ") + std::string(c.name);
-          throw input_error(pat + ": not a machine parameter (known: " + known + ")");
-        }
+        if (!d)
+          throw input_error(
+              pat + ": not a machine parameter (known: " + param_names(common_params()) + ")");
         if (!pv.is_string()) throw input_error(pat + ": expected a string, such as \"1ms\"");
         try {
           (void)parse_param(*d, *pv.value<std::string>());

@@ -62,4 +62,10 @@ const param_decl* find_param(std::span<const param_decl> decls, std::string_view
   return nullptr;
 }
 
+std::string param_names(std::span<const param_decl> decls) {
+  std::string names;
+  for (const auto& d : decls) names += (names.empty() ? "" : ", ") + std::string(d.name);
+  return names;
+}
+
 }  // namespace sd::workload

@@ -36,5 +36,7 @@ std::int64_t parse_param(const param_decl& d, std::string_view text);
 std::string format_param(const param_decl& d, std::int64_t v);
 std::string_view kind_name(param_kind k);
 const param_decl* find_param(std::span<const param_decl> decls, std::string_view name);
+// The names, "a, b, c", for messages that list what is known.
+std::string param_names(std::span<const param_decl> decls);
 
 }  // namespace sd::workload

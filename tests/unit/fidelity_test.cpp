@@ -101,7 +101,7 @@ const std::map<std::string, known_difference>& known_differences() {
         "in that round (1 to 6 of 64 rounds in quiet runs)",
         -1, 2}},
       // Explained by the process's counted switches (sched:sched_switch) where the host has
-      // them: 1.56 to 1.61 per child against the twin's 1.25 on 6.18.44.
+      // them: 1.53 to 1.61 per child against the twin's 1.25 on 6.18.44.
       {"hugetlb-fork-exit/concurrent/flushes_by_reason.task_switch",
        {"the host's parent and children preempt one another as the children are forked and "
         "report (traced machine-wide: a child switches away about twice before its exit); the "

@@ -252,21 +252,34 @@ TEST(Predict, SchedulerCrossCallsExplainACallFunctionLineAboveTheModel) {
 // are explained by 70 write-protect faults (6 beyond the twin's 64), not by 66 (2 beyond),
 // nor when the host did not count them; fewer flushes than the model is not what extra
 // copies do.
+// A one-repeat host measurement of 64 ops of `phase` with `flushes` of `reason`, and, unless
+// nullopt, `events` of the process's own `event` (host::phase_sample::task_events; `counted`
+// says the host counted it): its row in the prediction on native x86.
+struct own_events_case {
+  const char* scenario;
+  const char* phase;
+  const char* csd_missing;  // phase_result::csd_queued_missing
+  const char* reason;
+  const char* event;
+  bool host::host_result::*counted;
+  count_row operator()(std::uint64_t flushes, std::optional<std::uint64_t> events) const {
+    host::host_result r;
+    r.scenario = scenario;
+    r.have_tracepoint = true;
+    r.*counted = events.has_value();
+    host::phase_sample s;
+    s.ops = 64;
+    s.flushes_by_reason = {{reason, flushes}};
+    if (events) s.task_events[event] = *events;
+    r.phases.push_back({phase, "", {s}, "", {}, csd_missing});
+    return *row(predict(r, native_x86()).phases.at(0), std::string("flushes_by_reason.") + reason);
+  }
+};
+
 TEST(Predict, OwnCopyOnWriteFaultsExplainLocalFlushesAboveTheModel) {
-  const machine_guess m = native_x86();
-  host::host_result r;
-  r.scenario = "fork-cow-reuse";
-  r.have_tracepoint = true;
-  host::phase_sample s;
-  s.ops = 64;
-  r.phases.push_back({"copy", "", {s}, "", {}, ""});
-  auto local = [&](std::uint64_t flushes, std::optional<std::uint64_t> wp_faults) {
-    r.have_fault_tracepoint = wp_faults.has_value();
-    r.phases[0].repeats[0].flushes_by_reason = {{"local_mm_shootdown", flushes}};
-    r.phases[0].repeats[0].task_events.clear();
-    if (wp_faults) r.phases[0].repeats[0].task_events["write_protect"] = *wp_faults;
-    return *row(predict(r, m).phases.at(0), "flushes_by_reason.local_mm_shootdown");
-  };
+  const own_events_case local{
+      "fork-cow-reuse",     "copy",          "",
+      "local_mm_shootdown", "write_protect", &host::host_result::have_fault_tracepoint};
   ASSERT_DOUBLE_EQ(local(64, 64).model, 1.0);
   EXPECT_TRUE(local(64, 64).equal.value_or(false));
   const count_row covered = local(70, 70);
@@ -286,20 +299,9 @@ TEST(Predict, OwnCopyOnWriteFaultsExplainLocalFlushesAboveTheModel) {
 // not by 16, nor when the host did not count its switches; fewer flushes than the model are
 // not what extra switches do.
 TEST(Predict, OwnContextSwitchesExplainTaskSwitchFlushesAboveTheModel) {
-  const machine_guess m = native_x86();
-  host::host_result r;
-  r.scenario = "hugetlb-fork-exit";
-  r.have_tracepoint = true;
-  host::phase_sample s;
-  s.ops = 64;
-  r.phases.push_back({"concurrent", "", {s}, "", {}, "counted machine-wide"});
-  auto task_switch = [&](std::uint64_t flushes, std::optional<std::uint64_t> switches) {
-    r.have_switch_tracepoint = switches.has_value();
-    r.phases[0].repeats[0].flushes_by_reason = {{"task_switch", flushes}};
-    r.phases[0].repeats[0].task_events.clear();
-    if (switches) r.phases[0].repeats[0].task_events["switch_out"] = *switches;
-    return *row(predict(r, m).phases.at(0), "flushes_by_reason.task_switch");
-  };
+  const own_events_case task_switch{
+      "hugetlb-fork-exit", "concurrent", "counted machine-wide",
+      "task_switch",       "switch_out", &host::host_result::have_switch_tracepoint};
   ASSERT_DOUBLE_EQ(task_switch(80, 80).model, 1.25);
   EXPECT_TRUE(task_switch(80, 80).equal.value_or(false));
   const count_row covered = task_switch(100, 104);
