@@ -136,6 +136,19 @@ nlohmann::ordered_json to_json(const host_result& r) {
         if (r.have_csd_tracepoint) fork["csd_queued"] = s.fork_csd_queued;
         sj["fork"] = fork;
       }
+      if (!s.child_order.empty()) {
+        // One string per round, e.g. "f0 f1 s1@1 s0@0 x1@1 x0@0": f fork (on CPU 0), s first
+        // touch, x exit, @ the CPU.
+        nlohmann::ordered_json rounds = nlohmann::ordered_json::array();
+        for (const auto& round : s.child_order) {
+          std::string text;
+          for (const auto& e : round)
+            text += (text.empty() ? "" : " ") + std::string(1, e.what) + std::to_string(e.child) +
+                    (e.what == 'f' ? "" : "@" + std::to_string(e.cpu));
+          rounds.push_back(text);
+        }
+        sj["child_order"] = rounds;
+      }
       reps.push_back(sj);
     }
     if (!p.csd_queued_missing.empty()) pj["csd_queued_missing"] = p.csd_queued_missing;

@@ -11,6 +11,14 @@
 
 namespace sd::host {
 
+// hugetlb-fork-exit burst: one event of a child, in the order the clock read them.
+struct child_event {
+  char what;       // 'f' the parent forks it, 's' it begins touching (its first fault shares the
+                   // PMD tables), 'x' it is about to exit (its exit_mmap unshares them)
+  unsigned child;  // its index in the round
+  unsigned cpu;    // where it ran ('s', 'x'; the parent's, 'f')
+};
+
 struct phase_sample {
   double ns_per_op = 0;
   std::uint64_t ops = 0;
@@ -33,6 +41,10 @@ struct phase_sample {
   // process's, so per round of every thread they are (ops + peer_ops) / (1 + peers).
   unsigned peers = 0;
   std::uint64_t peer_ops = 0;
+  // hugetlb-fork-exit burst: per round, its children's events in CLOCK_MONOTONIC order; which
+  // exit leaves the parent the only sharer follows from it, and the model's twin replays it
+  // (predict/twins.cpp burst_twin).
+  std::vector<std::vector<child_event>> child_order;
 };
 
 // /proc/interrupts over a window just before a phase in which this process does nothing:

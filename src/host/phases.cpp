@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 #include "host/bare_fork.h"
 #include "host/host_params.h"
@@ -343,33 +345,92 @@ struct hugetlb_region {
   }
 };
 
-// A child: touch the parent's pages, report its minor faults, exit. With `go_fd` it first
-// waits for a byte there (serial: see hugetlb_rounds).
-pid_t spawn_child(const hugetlb_region& r, int report_fd, const int gate[2], int go_fd) {
+void place_on(pid_t pid, unsigned cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  (void)sched_setaffinity(pid, sizeof(set), &set);  // the report says where it ran
+}
+
+std::int64_t monotonic_ns() {
+  timespec t{};
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return std::int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
+}
+
+// What a child writes to the report pipe (one write, under PIPE_BUF: atomic).
+struct child_report {
+  unsigned child = 0;
+  unsigned start_cpu = 0, exit_cpu = 0;  // sched_getcpu() at start_ns and exit_ns
+  long faults = 0;                       // minor faults while touching the parent's pages
+  std::int64_t start_ns = 0;             // CLOCK_MONOTONIC before its first touch
+  std::int64_t exit_ns = 0;              // and just before it exits
+};
+
+// A child: touch the parent's pages, report, exit. With `go_fd` it first waits for a byte
+// there (serial: see hugetlb_rounds); with a gate it waits for EOF there before exiting
+// (concurrent).
+pid_t spawn_child(const hugetlb_region& r, unsigned child, int report_fd, const int gate[2],
+                  int go_fd) {
   const pid_t pid = fork_without_handlers();
   if (pid != 0) return pid;
   const int gate_fd = gate[0];
   if (gate[1] >= 0) close(gate[1]);  // so that the parent closing its end means EOF
   char c;
   if (go_fd >= 0) (void)!read(go_fd, &c, 1);
+  child_report rep;
+  rep.child = child;
   rusage before{}, after{};
+  // The first clock and CPU readings in a child fault in the vDSO's data pages (fork does
+  // not copy those PTEs): done here, outside the count of the hugetlb pages' faults.
+  (void)monotonic_ns();
+  (void)sched_getcpu();
   getrusage(RUSAGE_SELF, &before);
+  rep.start_cpu = static_cast<unsigned>(sched_getcpu());
+  rep.start_ns = monotonic_ns();  // the first touch follows at once
   // Offsets computed, not read from memory: between the two getrusage calls the child touches
   // only the hugetlb pages (a sanitizer build's checks of a heap vector added faults here).
   for (std::size_t w = 0; w < r.windows; ++w)
     for (std::size_t i = 0; i < r.touch; ++i) {
-      volatile char& c = static_cast<volatile char*>(r.p)[w * k_gib + i * r.stride];
-      c = static_cast<char>(c + 1);
+      volatile char& b = static_cast<volatile char*>(r.p)[w * k_gib + i * r.stride];
+      b = static_cast<char>(b + 1);
     }
   getrusage(RUSAGE_SELF, &after);
-  const long faults = after.ru_minflt - before.ru_minflt;
-  (void)!write(report_fd, &faults, sizeof(faults));
+  rep.faults = after.ru_minflt - before.ru_minflt;
+  rep.exit_ns = monotonic_ns();  // concurrent: before the wait (the order is not recorded)
+  rep.exit_cpu = static_cast<unsigned>(sched_getcpu());
+  (void)!write(report_fd, &rep, sizeof(rep));
   if (gate_fd >= 0) (void)!read(gate_fd, &c, 1);  // concurrent: wait until all are alive
   _exit(0);
 }
 
-phase_sample hugetlb_rounds(const context& ctx, bool serial) {
-  const unsigned concurrent = serial ? 1 : static_cast<unsigned>(ctx.param("children"));
+// The round's events in clock order (a fork before its child's events at equal readings).
+std::vector<child_event> events_in_order(const std::vector<std::int64_t>& fork_ns,
+                                         const std::vector<child_report>& reports) {
+  struct timed {
+    std::int64_t ns;
+    int rank;
+    child_event e;
+  };
+  std::vector<timed> t;
+  for (unsigned i = 0; i < fork_ns.size(); ++i) t.push_back({fork_ns[i], 0, {'f', i, 0}});
+  for (const auto& r : reports) {
+    t.push_back({r.start_ns, 1, {'s', r.child, r.start_cpu}});
+    t.push_back({r.exit_ns, 2, {'x', r.child, r.exit_cpu}});
+  }
+  std::sort(t.begin(), t.end(), [](const timed& a, const timed& b) {
+    return std::tie(a.ns, a.rank, a.e.child) < std::tie(b.ns, b.rank, b.e.child);
+  });
+  std::vector<child_event> out;
+  for (const auto& x : t) out.push_back(x.e);
+  return out;
+}
+
+enum class children_mode { serial, concurrent, burst };
+
+phase_sample hugetlb_rounds(const context& ctx, children_mode mode) {
+  const unsigned n =
+      mode == children_mode::serial ? 1 : static_cast<unsigned>(ctx.param("children"));
   const auto windows = static_cast<std::size_t>(ctx.param("windows"));
   hugetlb_region region(static_cast<std::size_t>(ctx.param("touch")), windows);
   g_child_touch = region.touch * region.windows;
@@ -377,6 +438,8 @@ phase_sample hugetlb_rounds(const context& ctx, bool serial) {
   int report[2];
   if (pipe(report) != 0) throw std::runtime_error("pipe failed");
   std::vector<pid_t> kids;
+  std::vector<std::int64_t> fork_ns;
+  std::vector<std::vector<child_event>> order;
   int gate[2] = {-1, -1};
   // Serial: the child starts only when the parent has split its counts (fork_done). Pinned
   // to the parent's CPU it can still run before the parent waits, when the scheduler
@@ -384,40 +447,57 @@ phase_sample hugetlb_rounds(const context& ctx, bool serial) {
   // while the parent read its counters, and its sync was in neither (traced: 2 of 16 serial
   // syncs queued after one window closed and before the next opened).
   int go[2] = {-1, -1};
-  if (concurrent == 1 && pipe(go) != 0) throw std::runtime_error("pipe failed");
+  if (mode == children_mode::serial && pipe(go) != 0) throw std::runtime_error("pipe failed");
+  std::vector<child_report> reports;
   auto read_report = [&] {
-    long f = 0;
-    if (read(report[0], &f, sizeof(f)) == sizeof(f)) {
-      g_child_faults += static_cast<std::uint64_t>(f);
+    child_report rep;
+    if (read(report[0], &rep, sizeof(rep)) == sizeof(rep)) {
+      g_child_faults += static_cast<std::uint64_t>(rep.faults);
       ++g_children;
+      reports.push_back(rep);
     }
   };
   phase_sample s = measure_rounds(
-      ctx, concurrent, [&] { kids.clear(); },
+      ctx, n,
+      [&] {
+        kids.clear();
+        fork_ns.clear();
+        reports.clear();
+      },
       [&](const std::function<void()>& fork_done) {
         gate[0] = gate[1] = -1;
-        if (concurrent > 1 && pipe(gate) != 0) throw std::runtime_error("pipe failed");
-        for (unsigned i = 0; i < concurrent; ++i) {
-          kids.push_back(spawn_child(region, report[1], gate, go[0]));
-          if (concurrent == 1) {
+        if (mode == children_mode::concurrent && pipe(gate) != 0)
+          throw std::runtime_error("pipe failed");
+        for (unsigned i = 0; i < n; ++i) {
+          fork_ns.push_back(monotonic_ns());
+          kids.push_back(spawn_child(region, i, report[1], gate, go[0]));
+          // Burst: child i runs on CPU i mod ncpus (the parent stays on CPU 0), placed before
+          // it first runs unless it preempted the parent already (its report says where).
+          if (mode == children_mode::burst && ctx.ncpus > 1) place_on(kids.back(), i % ctx.ncpus);
+          if (mode == children_mode::serial) {
             fork_done();  // the counts so far are the fork's own: the child waits for `go`
             const char c = 1;
             if (write(go[1], &c, 1) != 1) throw std::runtime_error("write to the child failed");
             waitpid(kids.back(), nullptr, 0);
           }
         }
-        if (concurrent > 1) {
+        if (mode == children_mode::concurrent) {
           // Every child has faulted (shares the tables) before any exits: without waiting
           // for their reports, a child scheduled only after the gate closed touched and
           // exited alone, and its exit was a last-sharer unshare (a sync) too.
-          for (unsigned i = 0; i < concurrent; ++i) read_report();
+          for (unsigned i = 0; i < n; ++i) read_report();
           close(gate[0]);
           close(gate[1]);  // every child reads EOF and exits
-          for (pid_t k : kids) waitpid(k, nullptr, 0);
         }
+        // Burst: nothing holds a child back; each touches and exits when the scheduler runs
+        // it, so whether another child still shares a table when one exits is the host's
+        // interleaving, recorded below.
+        for (pid_t k : kids) waitpid(k, nullptr, 0);
       },
       [&] {
-        if (concurrent == 1) read_report();
+        if (mode != children_mode::concurrent)
+          for (unsigned i = 0; i < n; ++i) read_report();
+        if (mode == children_mode::burst) order.push_back(events_in_order(fork_ns, reports));
       });
   close(report[0]);
   close(report[1]);
@@ -425,6 +505,7 @@ phase_sample hugetlb_rounds(const context& ctx, bool serial) {
     close(go[0]);
     close(go[1]);
   }
+  s.child_order = std::move(order);
   return s;
 }
 
@@ -503,9 +584,13 @@ const std::vector<scenario_def>& scenarios() {
         "`touch` huge pages in each and exit",
         64},
        {{"serial", "one child at a time: fork, touch, exit", false,
-         [](const context& c) { return hugetlb_rounds(c, true); }},
+         [](const context& c) { return hugetlb_rounds(c, children_mode::serial); }},
         {"concurrent", "`children` children alive at once, then all exit", false,
-         [](const context& c) { return hugetlb_rounds(c, false); }}}},
+         [](const context& c) { return hugetlb_rounds(c, children_mode::concurrent); }},
+        {"burst",
+         "`children` children forked at once, child i on CPU i mod CPUs, each touches and exits "
+         "unwaited",
+         false, [](const context& c) { return hugetlb_rounds(c, children_mode::burst); }}}},
       {{"uffd-move", "UFFDIO_MOVE of `pages` contiguous present pages", 200},
        {{"aligned", "source and destination start at a 2 MiB boundary", false,
          [](const context& c) { return uffd_move_rounds(c, false); }},

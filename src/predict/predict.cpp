@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <numeric>
 #include <set>
@@ -162,22 +163,58 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
     phase_prediction pp;
     pp.phase = ph.name;
     std::string why;
-    const auto tw = twin_of(measured.scenario, ph.name, m.cpus, measured.params, why);
-    if (!tw) {
-      pp.no_twin = why;
+    // One twin, or one per repeat replaying what the host recorded in it.
+    std::vector<const host::phase_sample*> samples{nullptr};
+    if (replays_host_order(measured.scenario, ph.name)) {
+      samples.clear();
+      for (const auto& s : ph.repeats)
+        if (s.ops) samples.push_back(&s);
+    }
+    std::vector<twin> tws;
+    for (const auto* s : samples) {
+      auto tw = twin_of(measured.scenario, ph.name, m.cpus, measured.params, why, s);
+      if (!tw) break;
+      tws.push_back(std::move(*tw));
+    }
+    if (tws.empty() || tws.size() != samples.size()) {
+      pp.no_twin = why.empty() ? "the phase measured nothing for its twin to replay" : why;
       p.phases.push_back(std::move(pp));
       continue;
     }
-    pp.differs = tw->differs;
-    pp.ops = tw->ops;
+    pp.differs = tws.front().differs;
+    pp.twins = static_cast<unsigned>(tws.size());
     const bool csd_machine_wide = !ph.csd_queued_missing.empty();  // see measured_per_op
-    const kern::metrics without = run_twin(tw->without, m).stats;
-    const kern::metrics with = run_twin(tw->with, m).stats;
-    const per_op a = model_totals(without, csd_machine_wide);
-    const per_op b = model_totals(with, csd_machine_wide);
+    // Per twin pair: the model's counts without and with the measured operations.
+    struct twin_run {
+      per_op a, b;
+      unsigned ops;
+      double wp, switches;          // per op
+      std::optional<per_op> bound;  // with_bound's counts
+    };
+    std::vector<twin_run> runs;
+    for (const auto& tw : tws) {
+      const kern::metrics without = run_twin(tw.without, m).stats;
+      const kern::metrics with = run_twin(tw.with, m).stats;
+      runs.push_back(
+          {model_totals(without, csd_machine_wide), model_totals(with, csd_machine_wide), tw.ops,
+           (write_protect_faults(with) - write_protect_faults(without)) / tw.ops,
+           static_cast<double>(with.switches_out_in_task - without.switches_out_in_task) / tw.ops,
+           std::nullopt});
+      if (!tw.with_bound.empty())
+        runs.back().bound = model_totals(run_twin(tw.with_bound, m).stats, csd_machine_wide);
+      pp.ops += tw.ops;
+    }
+    // The median over the twin pairs of a per-op value.
+    auto median_of = [&](const std::function<double(const twin_run&)>& f) {
+      std::vector<double> v;
+      for (const auto& r : runs) v.push_back(f(r));
+      return host::spread_of(v).median;
+    };
     std::set<std::string> names;  // sorted, each once
-    for (const auto& [k, v] : b) names.insert(k);
-    for (const auto& [k, v] : a) names.insert(k);
+    for (const auto& r : runs) {
+      for (const auto& [k, v] : r.b) names.insert(k);
+      for (const auto& [k, v] : r.a) names.insert(k);
+    }
     if (measured.have_tracepoint)
       for (const auto& s : ph.repeats)
         for (const auto& [k, v] : s.flushes_by_reason) names.insert("flushes_by_reason." + k);
@@ -199,10 +236,19 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
         return host::background_per_op(ph, ph.background.cal_ipis);
       return 0.0;
     };
+    auto per_op_of = [](const per_op& with, const per_op& without, const std::string& name,
+                        unsigned ops) {
+      const double hv = with.count(name) ? with.at(name) : 0;
+      const double lv = without.count(name) ? without.at(name) : 0;
+      return (hv - lv) / ops;
+    };
     auto model_of = [&](const std::string& name) {
-      const double hv = b.count(name) ? b.at(name) : 0;
-      const double lv = a.count(name) ? a.at(name) : 0;
-      return (hv - lv) / tw->ops;
+      return median_of([&](const twin_run& r) { return per_op_of(r.b, r.a, name, r.ops); });
+    };
+    // The medians of the ends bound the median of values that lie between them.
+    auto model_bound_of = [&](const std::string& name) -> std::optional<double> {
+      if (!runs.front().bound) return std::nullopt;
+      return median_of([&](const twin_run& r) { return per_op_of(*r.bound, r.a, name, r.ops); });
     };
     // The call-function line also counts other cross-calls (the page-table-free syncs): a
     // hypercall flush removes at most the model's flush calls from it.
@@ -213,14 +259,13 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
     // copies (stack, the measuring code), which the twin's processes do not write.
     const std::optional<double> host_wp =
         task_events_per_op(measured.have_fault_tracepoint, ph, "write_protect");
-    const double model_wp = (write_protect_faults(with) - write_protect_faults(without)) / tw->ops;
+    const double model_wp = median_of([](const twin_run& r) { return r.wp; });
     std::vector<std::string> cow_explained;
     // Context switches away from the process's tasks beyond the twin's: the host scheduler
     // preempting and blocking them where the twin runs each to its next wait.
     const std::optional<double> host_switches =
         task_events_per_op(measured.have_switch_tracepoint, ph, "switch_out");
-    const double model_switches =
-        static_cast<double>(with.switches_out_in_task - without.switches_out_in_task) / tw->ops;
+    const double model_switches = median_of([](const twin_run& r) { return r.switches; });
     bool switches_explained = false;
     bool ipis_missing = false;
     std::vector<std::string> explained;  // rows whose difference the backend explains
@@ -228,15 +273,21 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
       count_row row;
       row.name = name;
       row.model = model_of(name);
+      row.model_bound = model_bound_of(name);
+      if (row.model_bound && *row.model_bound == row.model) row.model_bound.reset();
       if (meas.count(name)) {
         row.measured = meas.at(name);
-        row.equal = std::fabs(*row.measured - row.model) <=
-                    std::max(k_abs_tolerance, k_rel_tolerance * std::fabs(row.model)) +
-                        background_per_op(name);
+        const double lo = std::min(row.model, row.model_bound.value_or(row.model));
+        const double hi = std::max(row.model, row.model_bound.value_or(row.model));
+        const double slack =
+            std::max(k_abs_tolerance, k_rel_tolerance * std::fabs(hi)) + background_per_op(name);
+        row.equal = *row.measured >= lo - slack && *row.measured <= hi + slack;
       }
       // A reason neither side saw during the operations (e.g. task switches of the setup).
       const bool reason = name.rfind("flushes_by_reason.", 0) == 0;
-      if (reason && row.model == 0 && (!row.measured || *row.measured == 0)) continue;
+      if (reason && row.model == 0 && row.model_bound.value_or(0) == 0 &&
+          (!row.measured || *row.measured == 0))
+        continue;
       ipis_missing = ipis_missing || (name == "tlb_interrupts" && row.model > 0 && row.measured &&
                                       *row.measured == 0);
       const int moves = m.hypercall_flush ? hypercall_flush_moves(name) : 0;
@@ -334,13 +385,22 @@ void print_prediction(std::ostream& out, const prediction& p) {
       fmt::print(out, "   no prediction: {}\n", ph.no_twin);
       continue;
     }
-    fmt::print(out, "   model: difference over {} operations\n", ph.ops);
+    if (ph.twins > 1)
+      fmt::print(out,
+                 "   model: median over {} twin pairs, one per repeat replaying what the host "
+                 "recorded in it ({} operations in all)\n",
+                 ph.twins, ph.ops);
+    else
+      fmt::print(out, "   model: difference over {} operations\n", ph.ops);
     if (!ph.differs.empty()) fmt::print(out, "   twin differs: {}\n", ph.differs);
     for (const auto& n : ph.notes) fmt::print(out, "   note: {}\n", n);
     fmt::print(out, "   {:<40} {:>12} {:>12}  {}\n", "count per op", "measured", "model", "equal");
     for (const auto& r : ph.rows)
       fmt::print(out, "   {:<40} {:>12} {:>12}  {}\n", r.name,
-                 r.measured ? number(*r.measured) : "unavailable", number(r.model),
+                 r.measured ? number(*r.measured) : "unavailable",
+                 r.model_bound ? number(std::min(r.model, *r.model_bound)) + "-" +
+                                     number(std::max(r.model, *r.model_bound))
+                               : number(r.model),
                  !r.equal              ? "-"
                  : *r.equal            ? "yes"
                  : r.explained.empty() ? "NO"
@@ -369,12 +429,15 @@ void add_to_json(nlohmann::ordered_json& j, const prediction& p) {
       nlohmann::ordered_json c;
       c["measured"] = r.measured ? nlohmann::ordered_json(*r.measured) : nlohmann::ordered_json();
       c["model"] = r.model;
+      if (r.model_bound)
+        c["model_range"] = {std::min(r.model, *r.model_bound), std::max(r.model, *r.model_bound)};
       c["equal"] = r.equal ? nlohmann::ordered_json(*r.equal) : nlohmann::ordered_json();
       if (!r.explained.empty()) c["explained"] = r.explained;
       pred[r.name] = c;
     }
     phase["predict"] = pred;
     phase["predict_ops"] = it->ops;
+    if (it->twins > 1) phase["predict_twins"] = it->twins;
     if (!it->differs.empty()) phase["predict_twin_differs"] = it->differs;
     if (!it->notes.empty()) phase["predict_notes"] = it->notes;
   }

@@ -16,15 +16,22 @@ struct count_row {
   std::string name;                // "flushes_by_reason.task_switch", "tlb_interrupts", ...
   std::optional<double> measured;  // per op (median over repeats); none: not measurable here
   double model = 0;                // per op
-  std::optional<bool> equal;       // within the tolerance; none when not measured
-  std::string explained;           // why a difference is expected ("": not explained)
+  // The other end of the model's range, where the twin leaves the workload open
+  // (predict/twins.h twin::with_bound); equal then means within the range.
+  std::optional<double> model_bound;
+  std::optional<bool> equal;  // within the tolerance; none when not measured
+  std::string explained;      // why a difference is expected ("": not explained)
 };
 
 struct phase_prediction {
   std::string phase;
-  std::string no_twin;             // why there is no model twin ("" if there is one)
-  std::string differs;             // how the twin differs from the phase
-  unsigned ops = 0;                // measured operations the two twin programs differ by
+  std::string no_twin;  // why there is no model twin ("" if there is one)
+  std::string differs;  // how the twin differs from the phase
+  unsigned ops = 0;     // measured operations the two twin programs differ by
+  // Twin pairs the model's counts are the median of: one per repeat where the twin replays
+  // what the host recorded in it (predict/twins.h replays_host_order), else 1; `ops` is then
+  // their sum.
+  unsigned twins = 1;
   std::vector<std::string> notes;  // how to read a difference
   std::vector<count_row> rows;
 };

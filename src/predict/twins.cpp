@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "host/host_params.h"
@@ -16,6 +17,13 @@ namespace {
 
 constexpr unsigned k_base = 2;    // rounds both programs run (warm-up)
 constexpr unsigned k_rounds = 4;  // rounds only `with` runs
+
+// hugetlb-fork-exit: what its twins leave out.
+constexpr const char* k_own_writes =
+    "the host's parent and children also write their own pages between fork and exit (stack, "
+    "the measuring code, the kernel's rseq update), each a copy-on-write copy with a flush "
+    "(do_wp_page, ptep_clear_flush): local_mm_shootdown and remote_send_ipi read more on the "
+    "host; the twin's processes write only the hugetlb pages";
 
 std::string header(const std::vector<std::string>& processes) {
   std::string list;
@@ -41,12 +49,15 @@ struct lazy_others {
   std::string waits;
   std::string sections;
 };
+std::string lazy_ops(unsigned cpu) {
+  return fmt::format("\"enter p\", \"idle\", \"signal lazy{}\"", cpu);
+}
 lazy_others lazy_cpus(unsigned cpus, bool lazy) {
   lazy_others l;
   if (!lazy) return l;
   for (unsigned c = 1; c < cpus; ++c) {
     l.waits += fmt::format(", \"wait lazy{}\"", c);
-    l.sections += cpu_section(c, fmt::format("\"enter p\", \"idle\", \"signal lazy{}\"", c));
+    l.sections += cpu_section(c, lazy_ops(c));
   }
   return l;
 }
@@ -154,42 +165,64 @@ twin uffd_twin(std::int64_t pages, bool crossing, unsigned cpus) {
           "the source and destination are unmapped at the end of each round in both programs"};
 }
 
-// hugetlb-fork-exit (hugetlb_rounds). `serial`: a MAP_SHARED hugetlb file over `windows`
-// 1 GiB windows at a 1 GiB-aligned address; the parent writes `touch` huge pages per window
-// evenly spread (8: 128 MiB apart); each child (pinned to CPU 0 like the parent) writes the
-// same pages and exits. The window covers fork, writes and exit.
-// `concurrent` (children > 1): the parent forks them all and waits until each has written
-// its pages (each shares the tables), then lets them exit one after the other; the window
-// covers a round, `children` ops. Their threads are switched away from and back to on CPU 0.
-twin hugetlb_twin(unsigned cpus, std::int64_t touch, std::int64_t windows, std::int64_t children) {
-  const lazy_others others = lazy_cpus(cpus, true);
+// hugetlb-fork-exit (hugetlb_rounds): a MAP_SHARED hugetlb file over `windows` 1 GiB windows
+// at a 1 GiB-aligned address; the parent writes `touch` huge pages per window evenly spread
+// (8: 128 MiB apart), and each child (pinned to CPU 0 like the parent) writes the same pages
+// and exits. The text before the rounds, with the ops each child writes.
+struct hugetlb_setup {
+  std::string prologue;  // CPU 0's ops before the first round
+  std::string writes;    // ", "-led writes of a child's pages
+  lazy_others others;
+};
+hugetlb_setup hugetlb_prologue(unsigned cpus, std::int64_t touch, std::int64_t windows) {
+  hugetlb_setup h;
+  h.others = lazy_cpus(cpus, true);
   const std::int64_t stride_mib = host::hugetlb_touch_stride(touch) >> 20;
-  std::string writes;
   for (std::int64_t w = 0; w < windows; ++w)
     for (std::int64_t i = 0; i < touch; ++i)
-      writes += fmt::format(", \"touch {}MiB 1 write\"", 1024 * w + stride_mib * i);
+      h.writes += fmt::format(", \"touch {}MiB 1 write\"", 1024 * w + stride_mib * i);
+  h.prologue = "\"enter p\"" + h.others.waits +
+               fmt::format(", \"mmap_hugetlb f 0 {}GiB\"", windows) + h.writes;
+  return h;
+}
+
+std::string hugetlb_text(const std::vector<std::string>& procs, const std::string& ops,
+                         const lazy_others& others) {
+  std::string text = header(procs);
+  text.insert(text.find("processes"), "files = [\"f\"]\n");
+  return text + cpu_section(0, ops) + others.sections;
+}
+
+// One serial child: forked, runs, exits, the parent runs again.
+std::string serial_child(unsigned i, const std::string& writes) {
+  return fmt::format(", \"fork c{0}\", \"enter c{0}\"{1}, \"exit\", \"enter p\"", i, writes);
+}
+
+// `serial`: each child forks, writes and exits before the next; the window covers fork,
+// writes and exit. `concurrent` (children > 1): the parent forks them all and waits until
+// each has written its pages (each shares the tables), then lets them exit one after the
+// other; the window covers a round, `children` ops. Their threads are switched away from and
+// back to on CPU 0.
+twin hugetlb_twin(unsigned cpus, std::int64_t touch, std::int64_t windows, std::int64_t children) {
+  const hugetlb_setup h = hugetlb_prologue(cpus, touch, windows);
   auto build = [&](unsigned rounds) {
     std::vector<std::string> procs{"p"};
-    std::string ops = "\"enter p\"" + others.waits +
-                      fmt::format(", \"mmap_hugetlb f 0 {}GiB\"", windows) + writes;
+    std::string ops = h.prologue;
     for (unsigned r = 0; r < rounds; ++r) {
       const auto first = static_cast<unsigned>(r * children);
       const auto last = static_cast<unsigned>(first + children);
       for (unsigned i = first; i < last; ++i) procs.push_back(fmt::format("c{}", i));
       if (children == 1) {
-        ops +=
-            fmt::format(", \"fork c{0}\", \"enter c{0}\"{1}, \"exit\", \"enter p\"", first, writes);
+        ops += serial_child(first, h.writes);
         continue;
       }
       for (unsigned i = first; i < last; ++i) ops += fmt::format(", \"fork c{}\"", i);
-      for (unsigned i = first; i < last; ++i) ops += fmt::format(", \"enter c{}\"{}", i, writes);
+      for (unsigned i = first; i < last; ++i) ops += fmt::format(", \"enter c{}\"{}", i, h.writes);
       ops += ", \"switch p\"";
       for (unsigned i = first; i < last; ++i) ops += fmt::format(", \"switch c{}\", \"exit\"", i);
       ops += ", \"switch p\"";
     }
-    std::string text = header(procs);
-    text.insert(text.find("processes"), "files = [\"f\"]\n");
-    return text + cpu_section(0, ops) + others.sections;
+    return hugetlb_text(procs, ops, h.others);
   };
   // Both run k_base children first: fork's flush_tlb_mm (freed_tables) IPIs the lazy CPU,
   // which switches to init_mm, and the next one clears its stale mm_cpumask bit
@@ -202,10 +235,136 @@ twin hugetlb_twin(unsigned cpus, std::int64_t touch, std::int64_t windows, std::
   // reading the counters); the C library's fork handlers, once most of them, no longer run
   // (host/bare_fork.h).
   return {build(k_base + k_rounds), build(k_base), static_cast<unsigned>(k_rounds * children),
-          "the host's parent and children also write their own pages between fork and exit "
-          "(stack, the measuring code, the kernel's rseq update), each a copy-on-write copy with a "
-          "flush (do_wp_page, ptep_clear_flush): local_mm_shootdown and remote_send_ipi read "
-          "more on the host; the twin's processes write only the hugetlb pages"};
+          k_own_writes};
+}
+
+// `burst`: the parent, on CPU 0, forks the round's children back to back and places child i
+// on CPU i mod CPUs; nothing holds them, so each writes its pages and exits when the host
+// scheduler runs it, and which exit leaves the parent the only sharer of the PMD tables (a
+// sync on kernels with 8ce720d) depends on that interleaving: from one per round (all alive
+// at once) to one per child (each gone before the next touches). The twin replays the
+// interleaving the host recorded (host::child_event): each event on the CPU it ran on, in
+// the recorded order (a CPU signals where the next event is another's, which waits for it):
+// the parent forks a child where it forked it, the child enters and writes its pages where
+// it began touching, and exits where it was about to. The order is as exact as the clock
+// readings around the events: a child's exit_mmap unshares its tables some microseconds
+// after it read the clock, before its CPU's next recorded event. So the twin's `with` replays
+// each exit where its reading is (the earliest its unshare can be) and `with_bound` where its
+// CPU's next event is (the latest): a sync is sent where the union of the children's sharing
+// intervals ends (the exit that leaves the parent alone), so later exits can only merge
+// intervals, and the two bound the host's count. Both programs run k_base serial children
+// first, on CPU 0.
+std::optional<twin> burst_twin(unsigned cpus, std::int64_t touch, std::int64_t windows,
+                               const std::vector<std::vector<host::child_event>>& order,
+                               bool late_exits, std::string& why) {
+  const hugetlb_setup h = hugetlb_prologue(cpus, touch, windows);
+  std::vector<std::string> procs{"p"};
+  std::string base = h.prologue;
+  for (unsigned i = 0; i < k_base; ++i) {
+    procs.push_back(fmt::format("c{}", i));
+    base += serial_child(i, h.writes);
+  }
+  const std::vector<std::string> base_procs = procs;
+  std::vector<std::string> ops(cpus), current(cpus);
+  ops[0] = base;
+  current[0] = "p";
+  unsigned last_cpu = 0, label = 0;
+  // Ops on `cpu` after the previous ones on their CPU.
+  auto emit_now = [&](unsigned cpu, const std::string& text) {
+    if (cpu != last_cpu) {
+      ops[last_cpu] += fmt::format(", \"signal burst{}\"", label);
+      ops[cpu] += fmt::format(", \"wait burst{}\"", label);
+      ++label;
+    }
+    ops[cpu] += text;
+    last_cpu = cpu;
+  };
+  std::vector<std::string> pending(cpus);  // late_exits: an exit not replayed yet, per CPU
+  // An event's ops on `cpu`: first the exit held back there, if any.
+  auto emit = [&](unsigned cpu, const std::string& text) {
+    if (!pending[cpu].empty()) {
+      const std::string exit = std::move(pending[cpu]);
+      pending[cpu].clear();
+      emit_now(cpu, exit);
+    }
+    if (!text.empty()) emit_now(cpu, text);
+  };
+  unsigned first = k_base, children = 0;
+  for (const auto& round : order) {
+    unsigned n = 0;
+    for (const auto& e : round) n = std::max(n, e.child + 1);
+    std::vector<char> seen(n, 0);  // the last event of each child: 0, 'f', 's', 'x'
+    std::vector<unsigned> where(n, 0);
+    for (const auto& e : round) {
+      const std::string c = fmt::format("c{}", first + e.child);
+      const char want = e.what == 'f' ? 0 : e.what == 's' ? 'f' : 's';
+      if (seen[e.child] != want) {
+        why = fmt::format(
+            "the recorded order of a burst round is not fork, touch, exit per child (child {} "
+            "event '{}')",
+            e.child, e.what);
+        return std::nullopt;
+      }
+      seen[e.child] = e.what;
+      const unsigned cpu = e.what == 'f' ? 0 : e.cpu;
+      if (cpu >= cpus) {
+        why = fmt::format("a burst child ran on CPU {} of {}", cpu, cpus);
+        return std::nullopt;
+      }
+      if (e.what == 'x' && cpu != where[e.child]) {
+        why = fmt::format(
+            "a burst child moved from CPU {} to CPU {} between its first touch and its exit; "
+            "the twin runs each on one CPU",
+            where[e.child], cpu);
+        return std::nullopt;
+      }
+      where[e.child] = cpu;
+      std::string text;
+      if (e.what == 'f') {
+        if (current[0] != "p") text += ", \"switch p\"";
+        text += ", \"fork " + c + "\"";
+        procs.push_back(c);
+        current[0] = "p";
+      } else if (e.what == 's') {
+        text += ", \"enter " + c + "\"" + h.writes;
+        current[cpu] = c;
+      } else {
+        if (current[cpu] != c) text += ", \"switch " + c + "\"";
+        text += ", \"exit\"";
+        current[cpu].clear();
+      }
+      if (e.what == 'x' && late_exits) {
+        emit(cpu, "");        // one held back there before is done by now
+        pending[cpu] = text;  // replayed before this CPU's next event
+      } else {
+        emit(cpu, text);
+      }
+    }
+    if (std::count(seen.begin(), seen.end(), 'x') != static_cast<std::ptrdiff_t>(n)) {
+      why = "the recorded order of a burst round misses a child's exit";
+      return std::nullopt;
+    }
+    // The parent reaps them all on CPU 0 before the next round: every exit is done.
+    for (unsigned cpu = 1; cpu < cpus; ++cpu)
+      if (!pending[cpu].empty()) emit(cpu, "");
+    emit(0, current[0] != "p" ? ", \"switch p\"" : "");
+    current[0] = "p";
+    first += n;
+    children += n;
+  }
+  if (!children) {
+    why = "the burst twin replays the order the host recorded, and none was";
+    return std::nullopt;
+  }
+  std::string with = hugetlb_text(procs, ops[0], {});
+  for (unsigned c = 1; c < cpus; ++c) with += cpu_section(c, lazy_ops(c) + ops[c]);
+  return twin{with, hugetlb_text(base_procs, base, h.others), children,
+              "replays the host's recorded interleaving of forks, first touches and exits, each "
+              "exit's unshare as early and as late as the clock readings allow (the model's "
+              "range); the record does not say whether the parent ran between two children on "
+              "CPU 0, and a switch from it to a child traces a task-switch flush the process's "
+              "counters see, so task_switch can differ by such runs; " +
+                  std::string(k_own_writes)};
 }
 
 }  // namespace
@@ -223,7 +382,8 @@ workload::run_result run_twin(const std::string& text, const machine_guess& m,
 }
 
 std::optional<twin> twin_of(const std::string& scenario, const std::string& phase, unsigned cpus,
-                            const workload::param_values& sizes, std::string& why) {
+                            const workload::param_values& sizes, std::string& why,
+                            const host::phase_sample* sample) {
   const auto size = [&](std::string_view key) { return host::host_param(scenario, sizes, key); };
   const bool siblings = phase == "with-siblings" || phase == "all-cpus";
   if (siblings && cpus < 2) {
@@ -307,11 +467,27 @@ std::optional<twin> twin_of(const std::string& scenario, const std::string& phas
         });
   if (scenario == "fork-cow-reuse") return cow_twin(phase == "copy", cpus, size("pages"));
   if (scenario == "uffd-move") return uffd_twin(size("pages"), phase == "crossing", cpus);
+  if (scenario == "hugetlb-fork-exit" && phase == "burst") {
+    if (!sample) {
+      why = "the burst twin replays the order the host recorded in a repeat, and none was given";
+      return std::nullopt;
+    }
+    auto early = burst_twin(cpus, size("touch"), size("windows"), sample->child_order, false, why);
+    const auto late =
+        burst_twin(cpus, size("touch"), size("windows"), sample->child_order, true, why);
+    if (!early || !late) return std::nullopt;
+    early->with_bound = late->with;
+    return early;
+  }
   if (scenario == "hugetlb-fork-exit")
     return hugetlb_twin(cpus, size("touch"), size("windows"),
                         phase == "serial" ? 1 : size("children"));
   why = "no model twin yet for " + scenario + " " + phase + " (issue 9 item 10)";
   return std::nullopt;
+}
+
+bool replays_host_order(const std::string& scenario, const std::string& phase) {
+  return scenario == "hugetlb-fork-exit" && phase == "burst";
 }
 
 }  // namespace sd::predict

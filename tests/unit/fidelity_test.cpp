@@ -120,6 +120,17 @@ const std::map<std::string, known_difference>& known_differences() {
        {"counted machine-wide: any other process's sync in the window counts too", 0, 0.25}},
       {"hugetlb-fork-exit/serial/csd_queued.tlb_remove_table_smp_sync",
        {"counted machine-wide: any other process's sync in the window counts too", 0, 0.25}},
+      // burst: the recorded order says when each child ran, not whether the parent ran
+      // between two of them on CPU 0 (after an exit, the parent or the next child): a switch
+      // from the parent to a child traces a task-switch flush the process's counters see.
+      // Two runs with the same recorded order of 16 children measured 0.375 and 0.3125 (the
+      // twin 0.375); seen -0.125 to +0.0625.
+      {"hugetlb-fork-exit/burst/flushes_by_reason.task_switch",
+       {"the recorded order does not say whether the parent ran between two children on CPU 0",
+        -0.25, 0.25}},
+      // burst: measured minus the model's upper end (its range is equal where within).
+      {"hugetlb-fork-exit/burst/csd_queued.tlb_remove_table_smp_sync",
+       {"counted machine-wide: any other process's sync in the window counts too", 0, 0.25}},
   };
   return k;
 }
