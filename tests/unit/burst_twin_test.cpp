@@ -51,7 +51,8 @@ prediction burst(const std::vector<std::string>& rounds, double syncs_per_child,
   return predict(r, m);
 }
 
-const count_row& syncs(const prediction& p) {
+// By value: the prediction is often a temporary.
+count_row syncs(const prediction& p) {
   for (const auto& r : p.phases.at(0).rows)
     if (r.name == "csd_queued.tlb_remove_table_smp_sync") return r;
   throw std::runtime_error("no sync row: " + p.phases.at(0).no_twin);
@@ -59,7 +60,7 @@ const count_row& syncs(const prediction& p) {
 
 TEST(BurstTwin, EachChildGoneBeforeTheNextTouchesSyncsEveryExit) {
   // One CPU: child 0 exits before child 1 faults: both exits leave the parent alone.
-  const count_row& r = syncs(burst({"f0 s0@0 x0@0 f1 s1@0 x1@0"}, 1));
+  const count_row r = syncs(burst({"f0 s0@0 x0@0 f1 s1@0 x1@0"}, 1));
   EXPECT_DOUBLE_EQ(r.model, 1.0);
   EXPECT_FALSE(r.model_bound);  // one CPU: the exit is done before that CPU's next event
   EXPECT_TRUE(*r.equal);
@@ -78,7 +79,7 @@ TEST(BurstTwin, AnExitOnOneCpuMayUnshareAfterAnotherCpusChildFaulted) {
   // can come as late as CPU 0's next event (the parent's reap): 2 syncs if it came first, 1
   // if child 1 faulted first. The kernel's count lies in [0.5, 1] per child.
   const std::string round = "f0 f1 s0@0 x0@0 s1@1 x1@1";
-  const count_row& r = syncs(burst({round}, 0.5));
+  const count_row r = syncs(burst({round}, 0.5));
   EXPECT_DOUBLE_EQ(r.model, 1.0);
   ASSERT_TRUE(r.model_bound);
   EXPECT_DOUBLE_EQ(*r.model_bound, 0.5);
