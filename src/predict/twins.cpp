@@ -467,7 +467,7 @@ std::optional<twin> twin_of(const std::string& scenario, const std::string& phas
         });
   if (scenario == "fork-cow-reuse") return cow_twin(phase == "copy", cpus, size("pages"));
   if (scenario == "uffd-move") return uffd_twin(size("pages"), phase == "crossing", cpus);
-  if (scenario == "hugetlb-fork-exit" && phase == "burst") {
+  if (replays_host_order(scenario, phase)) {
     if (!sample) {
       why = "the burst twin replays the order the host recorded in a repeat, and none was given";
       return std::nullopt;
