@@ -44,6 +44,13 @@ constexpr std::size_t k_gib = std::size_t{1} << 30;
 // and libraries) with its aligned middle unmapped. A region mapped in the hole and unmapped
 // again frees its PTE tables and its PMD table (free_pgtables' floor/ceiling rule), and a
 // hugetlb mapping of the whole hole covers full PUD ranges (needed for PMD sharing).
+cpu_set_t only_cpu(unsigned cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return set;
+}
+
 std::uintptr_t reserve_gib_hole(std::size_t gib) {
   void* r = mmap(nullptr, (gib + 2) * k_gib, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                  -1, 0);
@@ -346,9 +353,7 @@ struct hugetlb_region {
 };
 
 void place_on(pid_t pid, unsigned cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
+  cpu_set_t set = only_cpu(cpu);
   (void)sched_setaffinity(pid, sizeof(set), &set);  // the report says where it ran
 }
 
@@ -534,9 +539,7 @@ std::uintptr_t free_gib_hole(std::size_t gib) {
 }
 
 void pin_to(unsigned cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
+  cpu_set_t set = only_cpu(cpu);
   pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 

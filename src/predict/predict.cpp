@@ -154,6 +154,47 @@ std::string number(double v) {
   return std::fabs(v - std::round(v)) < 1e-9 ? fmt::format("{:.0f}", v) : fmt::format("{:.3f}", v);
 }
 
+// One twin, or one per repeat replaying what the host recorded in it; none (with `why`)
+// when any of them cannot be built.
+std::vector<twin> twins_of(const host::host_result& measured, const host::phase_result& ph,
+                           const machine_guess& m, std::string& why) {
+  std::vector<const host::phase_sample*> samples{nullptr};
+  if (replays_host_order(measured.scenario, ph.name)) {
+    samples.clear();
+    for (const auto& s : ph.repeats)
+      if (s.ops) samples.push_back(&s);
+  }
+  std::vector<twin> tws;
+  for (const auto* s : samples) {
+    auto tw = twin_of(measured.scenario, ph.name, m.cpus, measured.params, why, s);
+    if (!tw) return {};
+    tws.push_back(std::move(*tw));
+  }
+  return tws;
+}
+
+// Per twin pair: the model's counts without and with the measured operations.
+struct twin_run {
+  per_op a, b;
+  unsigned ops;
+  double wp, switches;          // per op
+  std::optional<per_op> bound;  // with_bound's counts
+};
+
+twin_run run_pair(const twin& tw, const machine_guess& m, bool csd_machine_wide) {
+  const kern::metrics without = run_twin(tw.without, m).stats;
+  const kern::metrics with = run_twin(tw.with, m).stats;
+  twin_run r{model_totals(without, csd_machine_wide),
+             model_totals(with, csd_machine_wide),
+             tw.ops,
+             (write_protect_faults(with) - write_protect_faults(without)) / tw.ops,
+             static_cast<double>(with.switches_out_in_task - without.switches_out_in_task) / tw.ops,
+             std::nullopt};
+  if (!tw.with_bound.empty())
+    r.bound = model_totals(run_twin(tw.with_bound, m).stats, csd_machine_wide);
+  return r;
+}
+
 }  // namespace
 
 prediction predict(const host::host_result& measured, const machine_guess& m) {
@@ -163,20 +204,8 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
     phase_prediction pp;
     pp.phase = ph.name;
     std::string why;
-    // One twin, or one per repeat replaying what the host recorded in it.
-    std::vector<const host::phase_sample*> samples{nullptr};
-    if (replays_host_order(measured.scenario, ph.name)) {
-      samples.clear();
-      for (const auto& s : ph.repeats)
-        if (s.ops) samples.push_back(&s);
-    }
-    std::vector<twin> tws;
-    for (const auto* s : samples) {
-      auto tw = twin_of(measured.scenario, ph.name, m.cpus, measured.params, why, s);
-      if (!tw) break;
-      tws.push_back(std::move(*tw));
-    }
-    if (tws.empty() || tws.size() != samples.size()) {
+    const std::vector<twin> tws = twins_of(measured, ph, m, why);
+    if (tws.empty()) {
       pp.no_twin = why.empty() ? "the phase measured nothing for its twin to replay" : why;
       p.phases.push_back(std::move(pp));
       continue;
@@ -184,24 +213,9 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
     pp.differs = tws.front().differs;
     pp.twins = static_cast<unsigned>(tws.size());
     const bool csd_machine_wide = !ph.csd_queued_missing.empty();  // see measured_per_op
-    // Per twin pair: the model's counts without and with the measured operations.
-    struct twin_run {
-      per_op a, b;
-      unsigned ops;
-      double wp, switches;          // per op
-      std::optional<per_op> bound;  // with_bound's counts
-    };
     std::vector<twin_run> runs;
     for (const auto& tw : tws) {
-      const kern::metrics without = run_twin(tw.without, m).stats;
-      const kern::metrics with = run_twin(tw.with, m).stats;
-      runs.push_back(
-          {model_totals(without, csd_machine_wide), model_totals(with, csd_machine_wide), tw.ops,
-           (write_protect_faults(with) - write_protect_faults(without)) / tw.ops,
-           static_cast<double>(with.switches_out_in_task - without.switches_out_in_task) / tw.ops,
-           std::nullopt});
-      if (!tw.with_bound.empty())
-        runs.back().bound = model_totals(run_twin(tw.with_bound, m).stats, csd_machine_wide);
+      runs.push_back(run_pair(tw, m, csd_machine_wide));
       pp.ops += tw.ops;
     }
     // The median over the twin pairs of a per-op value.
