@@ -10,6 +10,7 @@
 
 #include "check/explorer.h"
 #include "program/program.h"
+#include "sim/huge_heap.h"
 #include "triage/triage.h"
 
 namespace {
@@ -156,6 +157,7 @@ void register_triage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  sd::sim::back_heap_with_huge_pages();  // as shootdown's main does
   register_triage();
   register_counterexamples();
   register_reduction();

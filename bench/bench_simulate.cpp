@@ -39,5 +39,3 @@ BENCHMARK_CAPTURE(BM_munmap_free_tables, arm64, "arm64")
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace
-
-BENCHMARK_MAIN();

@@ -6,9 +6,11 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "report/report.h"
+#include "sim/huge_heap.h"
 #include "workload/config.h"
 
 int main(int argc, char** argv) {
+  sd::sim::back_heap_with_huge_pages();
   CLI::App app{"shootdown: model, check and measure Linux TLB shootdowns", "shootdown"};
   app.set_version_flag("--version", std::string(sd::report::version()));
   app.require_subcommand(1);
