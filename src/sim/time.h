@@ -10,7 +10,8 @@ using sim_time = std::int64_t;  // nanoseconds since the start of the run
 inline constexpr sim_time never = std::numeric_limits<sim_time>::max();
 
 // t + d for the engine's clocks. Accepted inputs keep runs far below 2^63 ns (292 years);
-// should one not, the run stops with an error instead of wrapping into negative time.
+// should one not, the run stops with an error instead of wrapping into negative time. The
+// timed scheduler's bound is lower, 2^51 ns (sim/scheduler.h), with the same kind of error.
 inline sim_time later(sim_time t, sim_time d) {
   sim_time r = 0;
   if (__builtin_add_overflow(t, d, &r) || r == never)
