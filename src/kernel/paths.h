@@ -19,8 +19,10 @@ sim::task<> kthread_use_mm(kernel& k, unsigned cpu, mm::mm_struct& mm);
 
 // A kthread sleeping (the CPU idles, interruptible by IPIs), then back in kernel mode.
 sim::task<> idle_run(kernel& k, unsigned cpu, sim::sim_time ns);
-// User-mode time with IRQs on (interruptible by IPIs).
-sim::task<> user_run(kernel& k, unsigned cpu, sim::sim_time ns);
+// User-mode time with IRQs on (interruptible by IPIs): the engine's step itself, not a
+// coroutine of its own, so that the run costs no frame (it is on every loop of the
+// workloads' user threads).
+sim::engine::step_awaiter user_run(kernel& k, unsigned cpu, sim::sim_time ns);
 // One user load/store: TLB, else hardware walk, else page fault. False: SIGSEGV.
 sim::task<bool> user_access(kernel& k, unsigned cpu, mm::va_t va, bool write);
 // The MMU walking the loaded page tables on its own (speculation, prefetch): fills the TLB

@@ -68,9 +68,9 @@ sim::task<> idle_run(kernel& k, unsigned cpu, sim::sim_time ns) {
   k.cpus[cpu].mode = hw::cpu_mode::kernel;
 }
 
-sim::task<> user_run(kernel& k, unsigned cpu, sim::sim_time ns) {
+sim::engine::step_awaiter user_run(kernel& k, unsigned cpu, sim::sim_time ns) {
   k.cpus[cpu].mode = hw::cpu_mode::user;
-  co_await k.eng.run_interruptible(ns);
+  return k.eng.run_interruptible(ns);
 }
 
 }  // namespace sd::kern
