@@ -32,6 +32,9 @@ std::string vm_flags_of(const void* p) {
 }
 
 TEST(HugeHeap, LaterHeapGrowthIsAdvisedHugePages) {
+  // Without THP in the kernel, madvise(MADV_HUGEPAGE) fails and the heap is ordinary.
+  if (!std::ifstream("/sys/kernel/mm/transparent_hugepage/enabled"))
+    GTEST_SKIP() << "kernel without transparent huge pages";
   if (!sd::sim::back_heap_with_huge_pages()) GTEST_SKIP() << "built without tcmalloc";
   // Larger than anything the heap holds free yet: served from a new system allocation.
   constexpr std::size_t k_len = std::size_t{64} << 20;
