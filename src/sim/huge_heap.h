@@ -1,7 +1,8 @@
 // Back the allocator's heap with transparent huge pages (issue 12). A run at 1024-4096 CPUs
 // reads a different simulated CPU's state (TLB table, coroutine frames, actor) on every
-// step, scattered over 30-300 MiB: with 4 KiB pages most of those reads also miss the
-// host's TLB, and in a virtual machine each such miss is a two-level page walk.
+// step, scattered over 30-300 MiB: with 4 KiB pages those reads likely miss the host's TLB
+// as well (a two-level walk in a virtual machine; perf has no TLB events in the guest it was
+// measured on, so that cause is inferred from the time saved, docs/performance.md).
 #pragma once
 
 namespace sd::sim {
