@@ -58,29 +58,23 @@ void tlb::erase_at(std::size_t i) {
 void tlb::collect(const key& first, const key& last) const {
   scratch_.clear();
   if (entries_.size() == 0 || last < first) return;
-  const std::uint64_t first_chunk = first.index >> k_chunk_shift;
-  const std::uint64_t last_chunk = last.index >> k_chunk_shift;
-  const std::uint64_t span = last_chunk - first_chunk;  // chunks in the range, minus one
-  if (first.asid != last.asid || first.lvl != last.lvl || span >= entries_.slots().size() / 8) {
-    // Several tags or levels, or most of the address space: read every entry.
-    for (const auto& s : entries_.slots())
-      if (s.used() && first <= s.key && s.key <= last) scratch_.push_back(s.key);
-    std::sort(scratch_.begin(), scratch_.end());
-    return;
-  }
-  // One tag and level: the held chunks of the range, in order, either looked up one by one
-  // (a range much narrower than the chunk table) or read off the table in sequence.
+  // The held chunks of the range, in key order (a chunk's keys follow its own order, and
+  // chunk_of keeps the order of keys), either looked up one by one (one tag and level, a
+  // range much narrower than the chunk table) or read off the chunk table, which has at
+  // most one slot per held key and usually far fewer: a full flush of the tag reads that
+  // instead of every entry slot (issue 12; each slot is a cache miss at thousands of CPUs).
+  const key first_chunk = chunk_of(first);
+  const key last_chunk = chunk_of(last);
   chunk_scratch_.clear();
-  if (4 * (span + 1) <= chunks_.slots().size()) {
-    for (std::uint64_t ch = first_chunk;; ++ch) {
-      if (const std::uint64_t* bits = chunks_.find({first.asid, first.lvl, ch}))
-        chunk_scratch_.push_back({{first.asid, first.lvl, ch}, *bits});
-      if (ch == last_chunk) break;
+  if (first.asid == last.asid && first.lvl == last.lvl &&
+      4 * (last_chunk.index - first_chunk.index + 1) <= chunks_.slots().size()) {
+    for (key ch = first_chunk;; ++ch.index) {
+      if (const std::uint64_t* bits = chunks_.find(ch)) chunk_scratch_.push_back({ch, *bits});
+      if (ch.index == last_chunk.index) break;
     }
   } else {
     for (const auto& s : chunks_.slots())
-      if (s.used() && s.key.asid == first.asid && s.key.lvl == first.lvl &&
-          s.key.index >= first_chunk && s.key.index <= last_chunk)
+      if (s.used() && first_chunk <= s.key && s.key <= last_chunk)
         chunk_scratch_.push_back({s.key, s.value});
     std::sort(chunk_scratch_.begin(), chunk_scratch_.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
