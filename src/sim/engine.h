@@ -51,6 +51,8 @@ class engine {
   engine& operator=(const engine&) = delete;
 
   actor_id add_actor();
+  // Room for `n` actors, so that adding them one by one does not move the earlier ones.
+  void reserve_actors(std::size_t n) { actors_.reserve(n); }
   std::size_t actors() const { return actors_.size(); }
   // Gives an actor its base program; it starts at `at`.
   void start(actor_id a, task<> program, sim_time at = 0);
