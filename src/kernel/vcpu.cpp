@@ -7,13 +7,16 @@ namespace sd::kern {
 vcpu_preemption::vcpu_preemption(unsigned cpus, std::uint64_t seed, sim::sim_time interval,
                                  sim::sim_time duration)
     : interval_(interval), duration_(duration) {
+  const sim::rng_family streams(seed, "vcpu-preempt");
   rng_.reserve(cpus);
-  for (unsigned c = 0; c < cpus; ++c) rng_.emplace_back(seed, "vcpu-preempt", c);
-  if (interval_ > 0)
+  for (unsigned c = 0; c < cpus; ++c) rng_.push_back(streams[c]);
+  if (interval_ > 0) {
+    cursor_.reserve(cpus);
     for (unsigned c = 0; c < cpus; ++c) {
       const sim::sim_time first = gap(c, 0);
       cursor_.push_back({0, first, sim::later(first, duration_ + gap(c, 1))});
     }
+  }
 }
 
 sim::sim_time vcpu_preemption::gap(unsigned cpu, std::uint64_t i) const {

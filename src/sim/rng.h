@@ -21,11 +21,8 @@ inline std::uint64_t splitmix64(std::uint64_t& x) {
 class rng {
  public:
   // Stream `name`/`index` of master seed `seed`: independent of how many other streams exist.
-  rng(std::uint64_t seed, std::string_view name, std::uint64_t index = 0) {
-    std::uint64_t h = 1469598103934665603ULL;  // FNV-1a of the name
-    for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-    state_ = seed ^ h ^ (index * 0xd1b54a32d192ed03ULL);
-  }
+  rng(std::uint64_t seed, std::string_view name, std::uint64_t index = 0)
+      : rng(seed ^ fnv1a(name), index) {}
   std::uint64_t next() { return splitmix64(state_); }
   // Uniform in [0, n), n > 0.
   std::uint64_t below(std::uint64_t n) { return next() % n; }
@@ -36,7 +33,26 @@ class rng {
   }
 
  private:
+  friend class rng_family;
+  rng(std::uint64_t seeded_name, std::uint64_t index)
+      : state_(seeded_name ^ (index * 0xd1b54a32d192ed03ULL)) {}
+  static std::uint64_t fnv1a(std::string_view name) {
+    std::uint64_t h = 1469598103934665603ULL;
+    for (char c : name) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    return h;
+  }
   std::uint64_t state_;
+};
+
+// The streams `name`/0, `name`/1, ... of one seed, the same as rng(seed, name, index), with
+// the name hashed once: one stream per CPU of a 4096-CPU machine.
+class rng_family {
+ public:
+  rng_family(std::uint64_t seed, std::string_view name) : seeded_name_(seed ^ rng::fnv1a(name)) {}
+  rng operator[](std::uint64_t index) const { return {seeded_name_, index}; }
+
+ private:
+  std::uint64_t seeded_name_;
 };
 
 }  // namespace sd::sim

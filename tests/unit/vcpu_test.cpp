@@ -53,5 +53,17 @@ TEST(Vcpu, StallSpanIsFreeOfWindowsAndEndsAtThem) {
   EXPECT_GT(free, 1000u);
 }
 
+// The per-CPU streams come from one rng_family (the name hashed once); each must be the
+// stream rng(seed, name, cpu) that every earlier output was drawn from.
+TEST(Vcpu, StreamFamilyIsTheNamedStreamOfEachIndex) {
+  const sim::rng_family family(7, "vcpu-preempt");
+  for (std::uint64_t c : {0u, 1u, 63u, 4095u}) {
+    sim::rng from_family = family[c];
+    sim::rng named(7, "vcpu-preempt", c);
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(from_family.next(), named.next()) << "cpu " << c;
+  }
+  EXPECT_NE(sim::rng_family(7, "vcpu-preempt")[1].next(), sim::rng(7, "vcpu-preempt", 2).next());
+}
+
 }  // namespace
 }  // namespace sd::kern
