@@ -9,6 +9,7 @@
 // set, is called with each value at its new address.
 #pragma once
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 namespace sd::hw {
@@ -64,6 +65,14 @@ class open_table {
       hole = i;
     }
     slots_[hole] = slot{};
+  }
+  // Empties the table at once, given the position of every value in it (any order): no run
+  // is shifted, nothing moves. The slots are kept, as after erasing each.
+  void clear_at(const std::vector<std::size_t>& every_position) {
+    if (every_position.size() != size_)
+      throw std::logic_error("model bug: open_table::clear_at given some of its values only");
+    for (const std::size_t i : every_position) slots_[i] = slot{};
+    size_ = 0;
   }
   // After erasing many: a mostly empty table is rebuilt smaller, so a scan stays short. An
   // emptied one keeps its slots: it is scanned no more and usually refilled (a vCPU's TLB

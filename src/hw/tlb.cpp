@@ -89,9 +89,33 @@ void tlb::collect(const key& first, const key& last) const {
 
 std::uint64_t tlb::erase_keys(const key& first, const key& last) {
   collect(first, last);
+  if (!scratch_.empty() && scratch_.size() == entries_.size()) return erase_everything();
   for (const key& k : scratch_) erase_at(entries_.position(k));
   entries_.shrink_if_sparse();
   chunks_.shrink_if_sparse();
+  return scratch_.size();
+}
+
+// Every entry is in scratch_ (a full flush, or one of the only tag held: what a CR3 write
+// does on x86 after most remote flushes). The frames' holder lists and the directories
+// change as erase_at, in key order, would change them; but no entry moves, so there is no
+// probe-run shifting per entry, and each chunk is dropped once rather than bit by bit.
+std::uint64_t tlb::erase_everything() {
+  positions_.clear();
+  for (const key& k : scratch_) {
+    const std::size_t i = entries_.position(k);
+    const tlb_entry& e = entries_.value_at(i);
+    mem_->remove_holder(e.pfn, e.holder);
+    mem_->asids.removed(cpu_, k.asid);
+    positions_.push_back(i);
+  }
+  entries_.clear_at(positions_);
+  positions_.clear();
+  for (const auto& [ch, bits] : chunk_scratch_) {
+    mem_->chunks.removed(cpu_, ch.asid, ch.lvl, ch.index);
+    positions_.push_back(chunks_.position(ch));
+  }
+  chunks_.clear_at(positions_);
   return scratch_.size();
 }
 

@@ -126,6 +126,7 @@ class tlb {
   // scratch_ = the keys in [first, last] (inclusive), in key order.
   void collect(const key& first, const key& last) const;
   std::uint64_t erase_keys(const key& first, const key& last);  // inclusive
+  std::uint64_t erase_everything();
   static bool key_covers(const key& k, va_t va) {
     return k.index == (k.lvl == 0 ? va >> mm::PAGE_SHIFT : va >> mm::level_shift(k.lvl + 1));
   }
@@ -135,6 +136,7 @@ class tlb {
   open_table<key, std::uint64_t> chunks_;  // chunk_of(key) -> which of its 64 keys are held
   mutable std::vector<key> scratch_;
   mutable std::vector<std::pair<key, std::uint64_t>> chunk_scratch_;
+  std::vector<std::size_t> positions_;
 };
 
 }  // namespace sd::hw

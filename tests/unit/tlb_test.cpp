@@ -116,6 +116,9 @@ TEST(Tlb, HashTableAgreesWithAnOrderedMapUnderChurn) {
     } else if (what < 97) {
       const auto asid = static_cast<std::uint32_t>(pick(3));
       ASSERT_EQ(t.flush_walk_all(asid), ref.erase_range(cpu, {asid, 1, 0}, {asid, 0xfe, ~0ULL}));
+    } else if (what < 98) {
+      // Everything: the path that drops a whole table without erasing entry by entry.
+      ASSERT_EQ(t.flush_all(), ref.erase_range(cpu, {0, 0, 0}, {~0u, 0xfe, ~0ULL}));
     } else {
       const va_t va = pick(3) * mm::PUD_SIZE + pick(600) * mm::PAGE_SIZE;
       std::vector<tlb::key> keys;
