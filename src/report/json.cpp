@@ -9,10 +9,6 @@
 
 namespace sd::report {
 
-std::string_view version() {
-  return SHOOTDOWN_VERSION;
-}
-
 namespace {
 
 nlohmann::ordered_json config_json(const workload::run_config& c) {

@@ -42,6 +42,22 @@ TEST(Cli, SameScenarioAndSeedGiveByteIdenticalJson) {
   EXPECT_NE(a.out, c.out);
 }
 
+// The version names the source state built (git describe at build time, not at configure
+// time): a build after a commit reports that commit. Skips outside a git work tree.
+TEST(Cli, VersionNamesTheSourceStateBuilt) {
+  FILE* p = popen("git -C " SHOOTDOWN_SOURCE_DIR " describe --always --dirty 2>/dev/null", "r");
+  std::array<char, 256> buf{};
+  std::string described;
+  while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) described.append(buf.data(), n);
+  const bool in_git = pclose(p) == 0 && !described.empty();
+  if (!in_git) GTEST_SKIP() << "no git work tree at " SHOOTDOWN_SOURCE_DIR;
+  while (!described.empty() && described.back() == '\n') described.pop_back();
+  auto r = run("simulate --cpus 8 --scenario uffd-move --quiet --json -");
+  ASSERT_EQ(r.code, 0) << r.out;
+  const std::string v = nlohmann::json::parse(r.out)["config"]["version"];
+  EXPECT_EQ(v.substr(v.find('+') + 1), described) << v;
+}
+
 TEST(Cli, JsonHasTheDocumentedFields) {
   auto r = run("simulate --cpus 8 --arch arm64 --json -");
   ASSERT_EQ(r.code, 0) << r.out;
