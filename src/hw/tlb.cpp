@@ -96,8 +96,8 @@ std::uint64_t tlb::erase_keys(const key& first, const key& last) {
   return scratch_.size();
 }
 
-// Every entry is in scratch_ (a full flush, or one of the only tag held: what a CR3 write
-// does on x86 after most remote flushes). The frames' holder lists and the directories
+// Every entry is in scratch_: a full flush, or a flush of the only tag this TLB holds (on
+// x86 the CR3 write that most remote flushes of many pages end in). The frames' holder lists and the directories
 // change as erase_at, in key order, would change them; but no entry moves, so there is no
 // probe-run shifting per entry, and each chunk is dropped once rather than bit by bit.
 std::uint64_t tlb::erase_everything() {
