@@ -97,9 +97,10 @@ std::uint64_t tlb::erase_keys(const key& first, const key& last) {
 }
 
 // Every entry is in scratch_: a full flush, or a flush of the only tag this TLB holds (on
-// x86 the CR3 write that most remote flushes of many pages end in). The frames' holder lists and the directories
-// change as erase_at, in key order, would change them; but no entry moves, so there is no
-// probe-run shifting per entry, and each chunk is dropped once rather than bit by bit.
+// x86 the CR3 write that most remote flushes of many pages end in). The frames' holder
+// lists and the directories change as erase_at, in key order, would change them; but no
+// entry moves, so there is no probe-run shifting per entry, and each chunk is dropped once
+// rather than bit by bit.
 std::uint64_t tlb::erase_everything() {
   positions_.clear();
   for (const key& k : scratch_) {

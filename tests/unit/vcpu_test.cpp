@@ -45,8 +45,9 @@ TEST(Vcpu, StallSpanIsFreeOfWindowsAndEndsAtThem) {
       for (sim::sim_time u : {a.runs_from, (a.runs_from + a.runs_to) / 2, a.runs_to - 1})
         EXPECT_EQ(truth.preempted_until(cpu, u), 0) << "cpu " << cpu << " t " << u;
       EXPECT_GT(truth.preempted_until(cpu, a.runs_to), 0) << "span ends before a window";
-      if (a.runs_from > 0)
+      if (a.runs_from > 0) {
         EXPECT_GT(truth.preempted_until(cpu, a.runs_from - 1), 0) << "span starts after one";
+      }
     }
   // The run met both cases: windows are a quarter of the time.
   EXPECT_GT(held, 100u);
