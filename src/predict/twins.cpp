@@ -81,7 +81,7 @@ twin rounds_twin(const std::string& setup, const round_ops& round, bool siblings
     }
     return header({"p"}) + cpu_section(0, ops) + others.sections + (siblings ? k_siblings : "");
   };
-  return {build(k_base + k_rounds), build(k_base), k_rounds, differs};
+  return {build(k_base + k_rounds), build(k_base), k_rounds, differs, /*with_bound=*/""};
 }
 
 std::string kib(std::int64_t bytes) {
@@ -137,7 +137,8 @@ twin cow_twin(bool child_lives, unsigned cpus, std::int64_t pages) {
                         "(stack, the measuring code) while the child shares them: each is a "
                         "copy-on-write copy with a local flush, a few per fork (host counts "
                         "the process's write-protect faults)"
-                      : ""};
+                      : "",
+          /*with_bound=*/""};
 }
 
 // uffd-move (uffd_move_rounds): fresh source and destination areas each round, laid out as
@@ -162,7 +163,8 @@ twin uffd_twin(std::int64_t pages, bool crossing, unsigned cpus) {
     return header({"p"}) + cpu_section(0, ops) + others.sections;
   };
   return {build(true), build(false), k_rounds,
-          "the source and destination are unmapped at the end of each round in both programs"};
+          "the source and destination are unmapped at the end of each round in both programs",
+          /*with_bound=*/""};
 }
 
 // hugetlb-fork-exit (hugetlb_rounds): a MAP_SHARED hugetlb file over `windows` 1 GiB windows
@@ -235,7 +237,7 @@ twin hugetlb_twin(unsigned cpus, std::int64_t touch, std::int64_t windows, std::
   // reading the counters); the C library's fork handlers, once most of them, no longer run
   // (host/bare_fork.h).
   return {build(k_base + k_rounds), build(k_base), static_cast<unsigned>(k_rounds * children),
-          k_own_writes};
+          k_own_writes, /*with_bound=*/""};
 }
 
 // `burst`: the parent, on CPU 0, forks the round's children back to back and places child i
@@ -364,7 +366,8 @@ std::optional<twin> burst_twin(unsigned cpus, std::int64_t touch, std::int64_t w
               "range); the record does not say whether the parent ran between two children on "
               "CPU 0, and a switch from it to a child traces a task-switch flush the process's "
               "counters see, so task_switch can differ by such runs; " +
-                  std::string(k_own_writes)};
+                  std::string(k_own_writes),
+              /*with_bound=*/""};
 }
 
 }  // namespace
