@@ -75,10 +75,13 @@ struct cpu {
   int rcu_reader_depth = 0;
   bool gp_waits_on_me = false;
 
-  // kernel/smp.c call_single_queue: an llist that the handler takes whole and runs oldest
-  // first (flush_smp_call_function_queue: llist_del_all, llist_reverse_order), i.e. a FIFO.
-  // Not a std::deque, which allocates when constructed: 4096 times in a 4096-CPU setup,
-  // though most CPUs of a short run never queue a call (issue 12).
+  // kernel/smp.c call_single_queue, an llist run oldest first (llist_reverse_order). The
+  // kernel's handler takes the whole list at once (llist_del_all), so a call queued while
+  // it runs the taken ones finds the list empty and sends an IPI of its own; the model's
+  // handler drains this FIFO until it is empty instead, so such a call, queued behind
+  // others, runs in the same interrupt without an IPI (a known difference, issue 12 note:
+  // 2 of 96 configurations change when it is closed). Not a std::deque, which allocates
+  // when constructed: 4096 times in a 4096-CPU setup (issue 12).
   class csd_fifo {
    public:
     bool empty() const { return head_ == items_.size(); }

@@ -1,6 +1,6 @@
-// hw::cpu's call-single queue keeps kernel/smp.c's order: calls run oldest first, a call
-// queued while the handler drains the queue runs in the same drain, and a drained queue
-// starts over empty.
+// hw::cpu's call-single queue: calls run oldest first (kernel/smp.c), a call queued while
+// the handler drains the queue runs in the same drain (the model's rule, which differs from
+// the kernel's take-all llist_del_all: hw/cpu.h), and a drained queue starts over empty.
 #include <gtest/gtest.h>
 
 #include <vector>
