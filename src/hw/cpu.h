@@ -4,6 +4,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "hw/tlb.h"
@@ -75,28 +76,28 @@ struct cpu {
   int rcu_reader_depth = 0;
   bool gp_waits_on_me = false;
 
-  // kernel/smp.c call_single_queue, an llist run oldest first (llist_reverse_order). The
-  // kernel's handler takes the whole list at once (llist_del_all), so a call queued while
-  // it runs the taken ones finds the list empty and sends an IPI of its own; the model's
-  // handler drains this FIFO until it is empty instead, so such a call, queued behind
-  // others, runs in the same interrupt without an IPI (a known difference, issue 12 note:
-  // 2 of 96 configurations change when it is closed). Not a std::deque, which allocates
-  // when constructed: 4096 times in a 4096-CPU setup (issue 12).
+  // kernel/smp.c call_single_queue. A sender llist_add()s its call and sends an IPI only
+  // when the list was empty; the handler (__flush_smp_call_function_queue) takes the whole
+  // list at once (llist_del_all) and runs it oldest first (llist_reverse_order). A call
+  // queued while the handler runs the taken ones therefore finds the list empty and sends
+  // an IPI of its own, taken when the handler returns and IRQs are enabled again. Two
+  // vectors, not a std::deque, which allocates when constructed: 4096 times in a 4096-CPU
+  // setup (issue 12); after warm-up neither allocates.
   class csd_fifo {
    public:
-    bool empty() const { return head_ == items_.size(); }
-    void push_back(kern::call_single_data* csd) { items_.push_back(csd); }
-    kern::call_single_data* front() const { return items_[head_]; }
-    void pop_front() {
-      if (++head_ == items_.size()) {  // drained: start over in the same storage
-        items_.clear();
-        head_ = 0;
-      }
+    bool empty() const { return queued_.empty(); }
+    void push_back(kern::call_single_data* csd) { queued_.push_back(csd); }
+    // llist_del_all + llist_reverse_order: the queued calls, oldest first, valid until the
+    // next del_all (one handler per CPU at a time: it runs with IRQs off).
+    std::span<kern::call_single_data* const> del_all() {
+      taken_.clear();
+      taken_.swap(queued_);
+      return taken_;
     }
 
    private:
-    std::vector<kern::call_single_data*> items_;
-    std::size_t head_ = 0;
+    std::vector<kern::call_single_data*> queued_;
+    std::vector<kern::call_single_data*> taken_;
   };
   csd_fifo call_single_queue;
 };

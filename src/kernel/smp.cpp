@@ -96,9 +96,8 @@ sim::task<> generic_smp_call_function_interrupt(kernel& k, unsigned cpu) {
     ++k.stats.ipis_received_per_cpu[cpu];
   k.eng.clear_irq(cpu);
   metrics::isolated_noise* noise = c.nohz_full ? &k.stats.noise_per_isolated_cpu[cpu] : nullptr;
-  while (!c.call_single_queue.empty()) {
-    call_single_data* csd = c.call_single_queue.front();
-    c.call_single_queue.pop_front();
+  // Only the calls queued by now: one queued while these run sends its own IPI (hw/cpu.h).
+  for (call_single_data* csd : c.call_single_queue.del_all()) {
     if (noise)
       ++(csd->kind == ipi_kind::tlb_flush    ? noise->flush_calls
          : csd->kind == ipi_kind::table_sync ? noise->sync_calls

@@ -1,6 +1,6 @@
-// hw::cpu's call-single queue: calls run oldest first (kernel/smp.c), a call queued while
-// the handler drains the queue runs in the same drain (the model's rule, which differs from
-// the kernel's take-all llist_del_all: hw/cpu.h), and a drained queue starts over empty.
+// hw::cpu's call-single queue (kernel/smp.c): calls run oldest first; the handler takes
+// every queued call at once (llist_del_all), so the queue reads empty while the taken calls
+// run and a call queued meanwhile waits for the next del_all.
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -16,39 +16,47 @@ kern::call_single_data* csd(std::uintptr_t n) {
   return reinterpret_cast<kern::call_single_data*>(n);  // identities only, never read
 }
 
-std::vector<std::uintptr_t> drain(fifo& q, std::uintptr_t queue_when, std::uintptr_t queued) {
+// One handler run: takes the queue and runs it; when it runs `queue_when` a sender queues
+// `queued`. Returns what ran and whether that sender found the queue empty (sends an IPI).
+struct drained {
   std::vector<std::uintptr_t> ran;
-  while (!q.empty()) {
-    const auto n = reinterpret_cast<std::uintptr_t>(q.front());
-    q.pop_front();
-    ran.push_back(n);
-    if (n == queue_when) q.push_back(csd(queued));
+  bool sender_found_empty = false;
+};
+drained drain(fifo& q, std::uintptr_t queue_when, std::uintptr_t queued) {
+  drained d;
+  for (kern::call_single_data* c : q.del_all()) {
+    const auto n = reinterpret_cast<std::uintptr_t>(c);
+    d.ran.push_back(n);
+    if (n == queue_when) {
+      d.sender_found_empty = q.empty();
+      q.push_back(csd(queued));
+    }
   }
-  return ran;
+  return d;
 }
 
-TEST(CsdFifo, RunsOldestFirstIncludingCallsQueuedWhileDraining) {
+TEST(CsdFifo, RunsOldestFirstAndLeavesCallsQueuedDuringTheRunForTheNextTake) {
   fifo q;
   EXPECT_TRUE(q.empty());
   for (std::uintptr_t n = 1; n <= 3; ++n) q.push_back(csd(n));
-  EXPECT_EQ(drain(q, 2, 9), (std::vector<std::uintptr_t>{1, 2, 3, 9}));
+  const drained first = drain(q, 2, 9);
+  EXPECT_EQ(first.ran, (std::vector<std::uintptr_t>{1, 2, 3}));
+  EXPECT_TRUE(first.sender_found_empty);  // call 3 was already taken: 9's sender IPIs
+  EXPECT_FALSE(q.empty());
+  EXPECT_EQ(drain(q, 0, 0).ran, (std::vector<std::uintptr_t>{9}));
   EXPECT_TRUE(q.empty());
-  q.push_back(csd(5));
-  q.push_back(csd(6));
-  EXPECT_EQ(drain(q, 0, 0), (std::vector<std::uintptr_t>{5, 6}));
 }
 
-TEST(CsdFifo, EmptiesAfterTheLastPopEvenIfPushedBetweenPops) {
+TEST(CsdFifo, StartsOverInTheSameStorageAfterEachTake) {
   fifo q;
   q.push_back(csd(1));
-  q.pop_front();
+  EXPECT_EQ(drain(q, 0, 0).ran, (std::vector<std::uintptr_t>{1}));
   EXPECT_TRUE(q.empty());
+  EXPECT_TRUE(q.del_all().empty());
   q.push_back(csd(2));
   q.push_back(csd(3));
-  q.pop_front();
   EXPECT_FALSE(q.empty());
-  EXPECT_EQ(q.front(), csd(3));
-  q.pop_front();
+  EXPECT_EQ(drain(q, 0, 0).ran, (std::vector<std::uintptr_t>{2, 3}));
   EXPECT_TRUE(q.empty());
 }
 
