@@ -113,7 +113,7 @@ void before_i_mmap_unlock(kern::kernel& k, const mm::mmu_gather& tlb) {
   for (const mm::pfn_t table : tlb.unshared) {
     const mm::frame& f = k.mem[table];
     if (f.pt_share_count == 0) {
-      for (unsigned c = 0; c < k.ncpus(); ++c) {
+      for (const unsigned c : k.walks.active()) {
         const auto& w = k.walks[c];
         if (w.mm != tlb.mm || std::find(w.tables.begin(), w.tables.end(), table) == w.tables.end())
           continue;

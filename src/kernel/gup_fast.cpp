@@ -30,9 +30,7 @@ sim::task<long> gup_fast(kernel& k, unsigned cpu, mm::va_t start, unsigned nr_pa
   const mm::va_t end = start + mm::va_t{nr_pages} * mm::PAGE_SIZE;
   const bool irqs_off = k.knob(patches::knob::gup_fast_irqs_off);
   if (irqs_off) k.local_irq_disable(cpu);
-  kernel::lockless_walk& walk = k.walks[cpu];
-  walk.mm = &mm;
-  walk.tables.clear();
+  lockless_walks::walk& walk = k.walks.begin(cpu, mm);
   long pinned = 0;
   mm::va_t addr = start;
   bool stop = false;
@@ -124,7 +122,7 @@ sim::task<long> gup_fast(kernel& k, unsigned cpu, mm::va_t start, unsigned nr_pa
       ++pinned;
     }
   }
-  walk.mm = nullptr;
+  k.walks.end(cpu);
   if (irqs_off) k.local_irq_enable(cpu);
   k.stats.gup_fast_pages += static_cast<std::uint64_t>(pinned);
   if (pinned < static_cast<long>(nr_pages)) ++k.stats.gup_fast_short;

@@ -13,6 +13,7 @@
 #include "check/monitor.h"
 #include "cost/cost_model.h"
 #include "hw/cpu.h"
+#include "kernel/lockless_walks.h"
 #include "kernel/metrics.h"
 #include "kernel/trace.h"
 #include "kernel/vcpu.h"
@@ -66,13 +67,7 @@ struct kernel {
   std::vector<std::vector<const char*>> scopes;
   std::vector<std::unique_ptr<mm::mm_struct>> mms;        // [0] is init_mm
   std::vector<std::unique_ptr<mm::address_space>> files;  // hugetlbfs files
-  // Lockless walks in progress, per CPU (monitor bookkeeping, not kernel state): the mm
-  // walked and the tables the walker holds pointers to.
-  struct lockless_walk {
-    const mm::mm_struct* mm = nullptr;
-    std::vector<mm::pfn_t> tables;
-  };
-  std::vector<lockless_walk> walks;
+  lockless_walks walks;  // GUP-fast and perf NMI walks in progress (monitor bookkeeping)
   // Whether the last TLB flush really sent IPIs (x86 native only; seed 002's sent_ipi).
   bool flush_sent_ipi = false;
 

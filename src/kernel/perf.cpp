@@ -16,9 +16,7 @@ sim::task<> perf_nmi(kernel& k, unsigned cpu, mm::va_t va) {
   const bool irqs_were_on = !k.irqs_disabled(cpu);
   k.local_irq_disable(cpu);  // local_irq_save(); an NMI is not interruptible anyway
   mm::mm_struct& mm = c.current_mm ? *c.current_mm : k.init_mm();
-  kernel::lockless_walk& walk = k.walks[cpu];
-  walk.mm = &mm;
-  walk.tables.clear();
+  lockless_walks::walk& walk = k.walks.begin(cpu, mm);
   mm::pfn_t table = mm.pgd;
   std::uint32_t gen = k.mem[table].generation;
   for (unsigned lvl = 4; lvl >= 1 && table; --lvl) {
@@ -32,8 +30,7 @@ sim::task<> perf_nmi(kernel& k, unsigned cpu, mm::va_t va) {
     table = e.pfn;
     gen = k.mem[table].generation;
   }
-  walk.mm = nullptr;
-  walk.tables.clear();
+  k.walks.end(cpu);
   if (irqs_were_on) k.local_irq_enable(cpu);
   c.in_nmi = false;
 }
