@@ -113,19 +113,20 @@ void before_i_mmap_unlock(kern::kernel& k, const mm::mmu_gather& tlb) {
   for (const mm::pfn_t table : tlb.unshared) {
     const mm::frame& f = k.mem[table];
     if (f.pt_share_count == 0) {
-      for (const unsigned c : k.walks.active()) {
-        const auto& w = k.walks[c];
-        if (w.mm != tlb.mm || std::find(w.tables.begin(), w.tables.end(), table) == w.tables.end())
-          continue;
-        k.mon.report({invariant::unshare_without_fence, k.cpus_among({k.eng.current(), c}),
-                      fmt::format("pmd table page {} (exclusive to mm {} now)", table,
-                                  k.mm_by_id(f.owner_mm).name),
-                      "huge_pmd_unshare_flush: i_mmap_rwsem released",
-                      fmt::format("GUP-fast on CPU {} walking mm {} is still inside the table {} "
-                                  "unshared; no IPI or grace period waited for it",
-                                  c, tlb.mm->name, k.actor_name(k.eng.current())),
-                      k.eng.now()});
-      }
+      for (const unsigned c : k.walks.active())
+        k.walks.for_each_walk(c, [&](const kern::lockless_walks::walk& w) {
+          if (w.mm != tlb.mm ||
+              std::find(w.tables.begin(), w.tables.end(), table) == w.tables.end())
+            return;
+          k.mon.report({invariant::unshare_without_fence, k.cpus_among({k.eng.current(), c}),
+                        fmt::format("pmd table page {} (exclusive to mm {} now)", table,
+                                    k.mm_by_id(f.owner_mm).name),
+                        "huge_pmd_unshare_flush: i_mmap_rwsem released",
+                        fmt::format("{} on CPU {} walking mm {} is still inside the table {} "
+                                    "unshared; no IPI or grace period waited for it",
+                                    w.walker, c, tlb.mm->name, k.actor_name(k.eng.current())),
+                        k.eng.now()});
+        });
     }
     for (const auto& h : k.mem.holders(table)) {
       const hw::cpu& c = k.cpus[h.cpu];

@@ -30,7 +30,7 @@ sim::task<long> gup_fast(kernel& k, unsigned cpu, mm::va_t start, unsigned nr_pa
   const mm::va_t end = start + mm::va_t{nr_pages} * mm::PAGE_SIZE;
   const bool irqs_off = k.knob(patches::knob::gup_fast_irqs_off);
   if (irqs_off) k.local_irq_disable(cpu);
-  lockless_walks::walk& walk = k.walks.begin(cpu, mm);
+  lockless_walks::walk& walk = k.walks.begin(cpu, walk_context::task, mm, k_walker);
   long pinned = 0;
   mm::va_t addr = start;
   bool stop = false;
@@ -122,7 +122,7 @@ sim::task<long> gup_fast(kernel& k, unsigned cpu, mm::va_t start, unsigned nr_pa
       ++pinned;
     }
   }
-  k.walks.end(cpu);
+  k.walks.end(cpu, walk_context::task);
   if (irqs_off) k.local_irq_enable(cpu);
   k.stats.gup_fast_pages += static_cast<std::uint64_t>(pinned);
   if (pinned < static_cast<long>(nr_pages)) ++k.stats.gup_fast_short;

@@ -1,44 +1,64 @@
-// Lockless page-table walks in progress (GUP-fast, the perf NMI's page-size walk): monitor
-// bookkeeping, not kernel state. Per CPU, the mm walked and the tables the walker holds
-// pointers to; and which CPUs are inside a walk, so that a check at an unshare looks at
-// the walkers only, not at every CPU of a 4096-CPU machine (issue 12).
+// Lockless page-table walks in progress: monitor bookkeeping, not kernel state. Per CPU,
+// the walk of the task context (GUP-fast, IRQs off) and the walk of a perf NMI
+// (perf_get_page_size), which may interrupt the first: the NMI's walk must not hide the
+// GUP-fast walk it interrupted, which still holds its table pointers when the NMI returns.
+// Each records the mm walked and the tables the walker holds pointers to. The CPUs inside a
+// walk are kept too, so that a check at an unshare looks at the walkers only, not at every
+// CPU of a 4096-CPU machine (issue 12).
 #pragma once
 #include <algorithm>
+#include <array>
 #include <vector>
 
 #include "mm/mm_types.h"
 
 namespace sd::kern {
 
+enum class walk_context : unsigned { task, nmi };
+
 class lockless_walks {
  public:
   struct walk {
     const mm::mm_struct* mm = nullptr;  // null: not walking
+    const char* walker = "";            // who walks, for a violation's message
     std::vector<mm::pfn_t> tables;
   };
 
-  void resize(unsigned ncpus) { walks_.resize(ncpus); }
-  // The walker on `cpu` starts on `mm` holding no table yet. A walk started while one is
-  // in progress on the CPU (the perf NMI inside GUP-fast) replaces it.
-  walk& begin(unsigned cpu, const mm::mm_struct& mm) {
-    walk& w = walks_[cpu];
-    if (!w.mm) active_.insert(std::upper_bound(active_.begin(), active_.end(), cpu), cpu);
+  void resize(unsigned ncpus) { cpus_.resize(ncpus); }
+  // The walker on `cpu` in `ctx` starts on `mm`, holding no table yet.
+  walk& begin(unsigned cpu, walk_context ctx, const mm::mm_struct& mm, const char* walker) {
+    per_cpu& p = cpus_[cpu];
+    if (p.in_progress == 0)
+      active_.insert(std::upper_bound(active_.begin(), active_.end(), cpu), cpu);
+    walk& w = p.walks[static_cast<unsigned>(ctx)];
+    if (!w.mm) ++p.in_progress;
     w.mm = &mm;
+    w.walker = walker;
     w.tables.clear();
     return w;
   }
-  void end(unsigned cpu) {
-    walk& w = walks_[cpu];
-    if (!w.mm) return;  // the replacing walk ended it already
+  void end(unsigned cpu, walk_context ctx) {
+    per_cpu& p = cpus_[cpu];
+    walk& w = p.walks[static_cast<unsigned>(ctx)];
+    if (!w.mm) return;
     w.mm = nullptr;
-    active_.erase(std::lower_bound(active_.begin(), active_.end(), cpu));
+    if (--p.in_progress == 0) active_.erase(std::lower_bound(active_.begin(), active_.end(), cpu));
   }
   // The CPUs inside a walk, ascending.
   const std::vector<unsigned>& active() const { return active_; }
-  const walk& operator[](unsigned cpu) const { return walks_[cpu]; }
+  // The walks in progress on `cpu`: the task context's, then the NMI's.
+  template <class F>
+  void for_each_walk(unsigned cpu, F f) const {
+    for (const walk& w : cpus_[cpu].walks)
+      if (w.mm) f(w);
+  }
 
  private:
-  std::vector<walk> walks_;
+  struct per_cpu {
+    std::array<walk, 2> walks;  // by walk_context
+    unsigned in_progress = 0;
+  };
+  std::vector<per_cpu> cpus_;
   std::vector<unsigned> active_;
 };
 
