@@ -142,9 +142,9 @@ nlohmann::ordered_json to_json(const host_result& r) {
         nlohmann::ordered_json rounds = nlohmann::ordered_json::array();
         for (const auto& round : s.child_order) {
           std::string text;
-          for (const auto& e : round)
-            text += (text.empty() ? "" : " ") + std::string(1, e.what) + std::to_string(e.child) +
-                    (e.what == 'f' ? "" : "@" + std::to_string(e.cpu));
+          for (const auto& e : round)  // fmt, not "@" + std::string (GCC 12's -Wrestrict)
+            text += fmt::format("{}{}{}{}", text.empty() ? "" : " ", e.what, e.child,
+                                e.what == 'f' ? std::string() : fmt::format("@{}", e.cpu));
           rounds.push_back(text);
         }
         sj["child_order"] = rounds;

@@ -5,6 +5,8 @@
 #include "host/text_file.h"
 #include "patches/patches.h"
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <numeric>
 #include <sstream>
@@ -30,7 +32,7 @@ std::string cpuinfo_field(const std::string& cpuinfo, std::string_view field) {
 
 // The "flags" line of the first CPU in /proc/cpuinfo, with a space on either side.
 std::string cpu_flags(const std::string& cpuinfo) {
-  return " " + cpuinfo_field(cpuinfo, "flags") + " ";
+  return fmt::format(" {} ", cpuinfo_field(cpuinfo, "flags"));  // not " " + (GCC 12 -Wrestrict)
 }
 
 // A guest whose CPUs took no TLB-shootdown interrupt since boot although they exchanged

@@ -9,6 +9,8 @@
 
 #include <sstream>
 
+#include "host/host_report.h"
+#include "host_phase.h"
 #include "predict/predict.h"
 #include "predict/twins.h"
 
@@ -43,7 +45,7 @@ prediction burst(const std::vector<std::string>& rounds, double syncs_per_child,
   }
   s.csd_queued_all["tlb_remove_table_smp_sync"] =
       static_cast<std::uint64_t>(syncs_per_child * static_cast<double>(s.ops));
-  r.phases.push_back({"burst", "", {s}, "", {}, "counted machine-wide"});
+  r.phases.push_back(sd::test::host_phase("burst", {s}, "counted machine-wide"));
   machine_guess m;
   m.arch = "x86";
   m.cpus = 2;
@@ -56,6 +58,18 @@ count_row syncs(const prediction& p) {
   for (const auto& r : p.phases.at(0).rows)
     if (r.name == "csd_queued.tlb_remove_table_smp_sync") return r;
   throw std::runtime_error("no sync row: " + p.phases.at(0).no_twin);
+}
+
+TEST(BurstTwin, HostWritesEachRoundAsTheTwinReadsIt) {
+  host::host_result r;
+  r.scenario = "hugetlb-fork-exit";
+  host::phase_sample s;
+  s.ops = 3;
+  const std::string text = "f0 f1 s1@1 s0@0 x1@1 f12 x0@0 s12@3 x12@3";
+  s.child_order.push_back(round_of(text));
+  r.phases.push_back(sd::test::host_phase("burst", {s}));
+  const auto j = host::to_json(r);
+  EXPECT_EQ(j.at("phases").at(0).at("repeats").at(0).at("child_order").at(0), text);
 }
 
 TEST(BurstTwin, EachChildGoneBeforeTheNextTouchesSyncsEveryExit) {

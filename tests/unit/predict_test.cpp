@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "host/host_params.h"
+#include "host_phase.h"
 #include "predict/machine.h"
 #include "predict/predict.h"
 #include "predict/twins.h"
@@ -115,7 +116,7 @@ host::host_result mprotect_measured(std::uint64_t flushes_per_op) {
     s.tlb_ipis_per_cpu = {0, std::string(name) == "alone" ? 0u : 100u};
     s.cal_ipis_per_cpu = s.tlb_ipis_per_cpu;
     s.flushes_by_reason["local_mm_shootdown"] = flushes_per_op * 100;
-    r.phases.push_back({name, "", {s}, "", {}, ""});
+    r.phases.push_back(sd::test::host_phase(name, {s}));
   }
   return r;
 }
@@ -199,7 +200,7 @@ TEST(Predict, AHypercallFlushDoesNotExplainMissingSyncInterrupts) {
   s.ops = 64;
   s.tlb_ipis_per_cpu = {0, 0};
   s.cal_ipis_per_cpu = {0, 64};
-  r.phases.push_back({"serial", "", {s}, "", {}, ""});
+  r.phases.push_back(sd::test::host_phase("serial", {s}));
   const prediction p = predict(r, m);
   const auto* cal = row(p.phases.at(0), "call_function_interrupts");
   ASSERT_NE(cal, nullptr);
@@ -223,7 +224,7 @@ TEST(Predict, SchedulerCrossCallsExplainACallFunctionLineAboveTheModel) {
   s.ops = 64;
   s.tlb_ipis_per_cpu = {0, 0};
   s.cal_ipis_per_cpu = {0, 0};
-  r.phases.push_back({"serial", "", {s}, "", {}, "counted machine-wide"});
+  r.phases.push_back(sd::test::host_phase("serial", {s}, "counted machine-wide"));
   const double model = row(predict(r, m).phases.at(0), "call_function_interrupts")->model;
   ASSERT_DOUBLE_EQ(model, 1.0);  // one sync per last-sharer exit (v7.0)
   auto cal = [&](std::uint64_t interrupts, std::uint64_t ttwu, std::uint64_t nohz) {
@@ -271,7 +272,7 @@ struct own_events_case {
     s.ops = 64;
     s.flushes_by_reason = {{reason, flushes}};
     if (events) s.task_events[event] = *events;
-    r.phases.push_back({phase, "", {s}, "", {}, csd_missing});
+    r.phases.push_back(sd::test::host_phase(phase, {s}, csd_missing));
     return *row(predict(r, native_x86()).phases.at(0), std::string("flushes_by_reason.") + reason);
   }
 };
@@ -325,7 +326,7 @@ TEST(Predict, CountsOfThreadsLoopingBesideTheMeasuredOneArePerRound) {
   host::phase_sample s;
   s.ops = 1000;
   s.flushes_by_reason["local_mm_shootdown"] = 2100;
-  r.phases.push_back({"all-cpus", "", {s}, "", {}, ""});
+  r.phases.push_back(sd::test::host_phase("all-cpus", {s}));
   const machine_guess m = native_x86();
   auto local = [&] {
     return *row(predict(r, m).phases.at(0), "flushes_by_reason.local_mm_shootdown");
@@ -364,7 +365,8 @@ double model_per_op(const std::string& scenario, const std::string& phase, const
   host::host_result r;
   r.scenario = scenario;
   r.params = sizes;
-  r.phases.push_back({phase, "", {}, "", {}, csd_machine_wide ? "counted machine-wide" : ""});
+  r.phases.push_back(
+      sd::test::host_phase(phase, {}, csd_machine_wide ? "counted machine-wide" : ""));
   const machine_guess m = native_x86();
   const prediction p = predict(r, m);
   const count_row* c = row(p.phases.at(0), count);
@@ -590,7 +592,7 @@ TEST(HostParams, DefaultsSetValuesAndErrorsNameTheKey) {
 TEST(Predict, PhasesWithoutATwinSaySo) {
   host::host_result r;
   r.scenario = "tlb-flush-threads";
-  r.phases.push_back({"all-cpus", "", {}, "", {}, ""});
+  r.phases.push_back(sd::test::host_phase("all-cpus", {}));
   machine_guess m;
   m.arch = "x86";
   m.cpus = 1;  // all-cpus needs a second CPU
