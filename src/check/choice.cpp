@@ -35,7 +35,10 @@ std::string encode_schedule(const std::vector<choice>& s) {
     while (j < s.size() && s[j] == s[i]) ++j;
     if (!out.empty()) out += ',';
     out += to_string(s[i]);
-    if (j - i > 1) out += "*" + std::to_string(j - i);
+    if (j - i > 1) {
+      out += '*';
+      out += std::to_string(j - i);
+    }
     i = j;
   }
   return out;

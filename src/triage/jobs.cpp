@@ -19,7 +19,10 @@ namespace {
 // A set as a spec `check --patches` and `simulate --patches` read back.
 std::string spec_of(const patches::patch_set& s) {
   std::string out;
-  for (auto name : s.names()) out += (out.empty() ? "" : "+") + std::string(name);
+  for (auto name : s.names()) {
+    if (!out.empty()) out += '+';
+    out += name;
+  }
   return out.empty() ? "none" : out;
 }
 

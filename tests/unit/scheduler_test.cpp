@@ -38,7 +38,9 @@ TEST(TimedScheduler, ServesTheTimeThenActorOrderOfAReferenceSet) {
     s.update_time(a, t);
     const auto next = s.next();
     ASSERT_EQ(next.has_value(), !ref.empty()) << "update " << i;
-    if (next) ASSERT_EQ(*next, ref.begin()->second) << "update " << i;
+    if (next) {
+      ASSERT_EQ(*next, ref.begin()->second) << "update " << i;
+    }
   }
 }
 
