@@ -44,6 +44,9 @@ sim::task<> smp_call_function_many_cond(kernel& k, unsigned cpu, const mm::cpuma
                                                         static_cast<std::int64_t>(targets.size()),
                        "send IPIs");
     const sim::sim_time arrival = k.eng.step_end() + k.c(cost::param::ipi_delivery);
+    // kernel/smp.c: llist_add() to each target's queue; only a target whose queue was empty
+    // needs an IPI (the others' handlers will find this call too). nr_cpus counts those.
+    std::size_t nr_cpus = 0;
     for (unsigned t : targets) {
       // kernel/smp.c traces csd:csd_queue_cpu here, per target, before llist_add (v6.5+).
       if (kind == ipi_kind::tlb_flush) ++k.stats.csd_queued_flush;
@@ -55,11 +58,14 @@ sim::task<> smp_call_function_many_cond(kernel& k, unsigned cpu, const mm::cpuma
       auto& q = k.cpus[t].call_single_queue;
       const bool was_empty = q.empty();
       q.push_back(&csd);
-      if (!was_empty) continue;  // llist_add() found work queued: no new IPI needed
-      // kernel/smp.c: one target goes through send_call_function_single_ipi(), which only
-      // sets TIF_NEED_RESCHED when that CPU's idle loop polls (set_nr_if_polling); the idle
-      // loop then runs the queue (flush_smp_call_function_queue) without an interrupt.
-      if (targets.size() == 1 && k.cfg.idle_poll && k.cpus[t].mode == hw::cpu_mode::idle) {
+      if (was_empty) targets[nr_cpus++] = t;  // the first nr_cpus become cfd->cpumask_ipi
+    }
+    for (std::size_t i = 0; i < nr_cpus; ++i) {
+      const unsigned t = targets[i];
+      // nr_cpus == 1 goes through send_call_function_single_ipi(), which only sets
+      // TIF_NEED_RESCHED when that CPU's idle loop polls (set_nr_if_polling); the idle loop
+      // then runs the queue (flush_smp_call_function_queue) without an interrupt.
+      if (nr_cpus == 1 && k.cfg.idle_poll && k.cpus[t].mode == hw::cpu_mode::idle) {
         k.cpus[t].polled_wakeup = true;
         ++k.stats.idle_polled_wakeups;
         k.eng.raise_irq(t, arrival);

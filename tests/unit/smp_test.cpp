@@ -8,6 +8,7 @@
 // after the step ends, and the handler takes the queue in its entry step, at 1,200 ns.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "kernel/smp.h"
@@ -84,6 +85,43 @@ TEST(Smp, CallsQueuedBeforeTheHandlerTakesTheQueueShareOneIpi) {
   EXPECT_EQ(calls, 3u);
   EXPECT_EQ(m.k->stats.ipis_sent, 1u);
   EXPECT_EQ(m.k->stats.ipis_received_per_cpu, (std::vector<std::uint64_t>{0, 0, 0, 1}));
+}
+
+TEST(Smp, WithIdlePollingOnlyTheTargetsWhoseQueueWasEmptyCountForTheSingleIpiPath) {
+  // kernel/smp.c smp_call_function_many_cond: nr_cpus counts the targets whose llist_add()
+  // found an empty queue; when it is one, send_call_function_single_ipi() only sets
+  // need-resched on a polling idle CPU. CPU 1 calls CPUs 2 and 3 while CPU 0's call still
+  // waits in CPU 3's queue: CPU 3 needs no IPI, so CPU 2, idle and polling, is the only
+  // one, and is woken without an interrupt.
+  machine m("x86", 4);
+  m.k->cfg.idle_poll = true;
+  mm::cpumask three(4), two_and_three(4);
+  three.set(3);
+  two_and_three.set(2);
+  two_and_three.set(3);
+  std::vector<unsigned> ran_on;
+  const kern::smp_call_func_t note_cpu = [&](kernel& k, unsigned cpu) -> sim::task<> {
+    ran_on.push_back(cpu);
+    co_await run_for(k, 100);
+  };
+  m.start(0, [&](kernel& k, unsigned cpu) -> sim::task<> {  // queued at 0 ns, taken at 1,200
+    co_await kern::smp_call_function_many_cond(k, cpu, &three, note_cpu, {}, false,
+                                               kern::ipi_kind::other);
+  });
+  m.start(1, [&](kernel& k, unsigned cpu) -> sim::task<> {  // queued at 100 ns
+    co_await kern::user_run(k, cpu, 100);
+    co_await kern::smp_call_function_many_cond(k, cpu, &two_and_three, note_cpu, {}, false,
+                                               kern::ipi_kind::other);
+  });
+  m.start(3,
+          [](kernel& k, unsigned cpu) -> sim::task<> { co_await kern::user_run(k, cpu, 100'000); });
+  m.run();  // CPU 2 has no thread: it stays in the idle loop
+  const kern::metrics& st = m.k->stats;
+  std::sort(ran_on.begin(), ran_on.end());
+  EXPECT_EQ(ran_on, (std::vector<unsigned>{2, 3, 3}));
+  EXPECT_EQ(st.idle_polled_wakeups, 1u);
+  EXPECT_EQ(st.ipis_sent, 1u);  // CPU 0's, to CPU 3
+  EXPECT_EQ(st.ipis_received_per_cpu, (std::vector<std::uint64_t>{0, 0, 0, 1}));
 }
 
 }  // namespace
