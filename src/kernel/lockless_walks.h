@@ -1,7 +1,9 @@
 // Lockless page-table walks in progress: monitor bookkeeping, not kernel state. Per CPU,
 // the walk of the task context (GUP-fast, IRQs off) and the walk of a perf NMI
-// (perf_get_page_size), which may interrupt the first: the NMI's walk must not hide the
-// GUP-fast walk it interrupted, which still holds its table pointers when the NMI returns.
+// (perf_get_page_size). In the kernel the NMI can interrupt GUP-fast (IRQs off does not
+// mask it), and its walk must not hide the one it interrupted, which still holds its table
+// pointers when the NMI returns; so each has its own record. (check offers perf NMIs only
+// while a CPU runs user code, docs/check.md, so it does not explore that nesting yet.)
 // Each records the mm walked and the tables the walker holds pointers to. The CPUs inside a
 // walk are kept too, so that a check at an unshare looks at the walkers only, not at every
 // CPU of a 4096-CPU machine (issue 12).
