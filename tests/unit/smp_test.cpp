@@ -1,6 +1,6 @@
 // kernel/smp.c cross-CPU calls on a 4-CPU x86 machine: which calls send an IPI.
 //
-// __smp_call_single_queue() sends one only when llist_add() finds the target's queue
+// smp_call_function_many_cond() sends one only when llist_add() finds the target's queue
 // empty, and the target's handler takes the whole queue at once (llist_del_all), so a call
 // queued while the taken calls run sends an IPI of its own. Times follow the x86 cost
 // preset: a sender's queueing happens in a send step of ipi_send + ipi_per_target = 500 ns
