@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The per-step ratio of bench_scale as a table: for each scenario and arch, the cost of a
+# model step at 4096 CPUs divided by the cost at 8, and the steps of each run (issue 12,
+# docs/performance.md). Usage: scripts/scale-table.sh [default|fixed] [BENCH_ARGS...]
+#   default: BM_scale (each size with its default parameters)
+#   fixed:   BM_scale_fixed_params (both sizes with the parameters of 8 CPUs)
+# e.g. scripts/scale-table.sh fixed --benchmark_min_time=0.2
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kind=${1:-default}
+shift || true
+case $kind in
+  default) filter='^BM_scale/' ;;
+  fixed) filter='^BM_scale_fixed_params/' ;;
+  *) echo "usage: $0 [default|fixed] [BENCH_ARGS...]" >&2; exit 2 ;;
+esac
+bench=build/bench_scale
+[ -x "$bench" ] || { echo "$0: $bench not built (scripts/build.sh)" >&2; exit 2; }
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+"$bench" --benchmark_filter="$filter" "$@" >"$out"
+# Lines: BM_scale[_fixed_params]/SCENARIO/ARCH/CPUS/process_time/real_time ... ns_per_step=X steps_per_run=Y
+awk '
+  # A time per step as the console reporter prints it: a number and an SI unit of seconds.
+  function to_ns(v,   num, unit) {
+    match(v, /^[0-9.eE+-]+/)
+    num = substr(v, 1, RLENGTH); unit = substr(v, RLENGTH + 1)
+    if (unit == "ns") return num
+    if (unit == "us") return num * 1e3
+    if (unit == "ms") return num * 1e6
+    if (unit == "s") return num * 1e9
+    print "unknown unit in ns_per_step=" v > "/dev/stderr"; exit 1
+  }
+  $1 ~ /^BM_scale/ {
+    split($1, p, "/"); key = p[2] "/" p[3]; cpus = p[4]
+    for (i = 2; i <= NF; ++i) {
+      if ($i ~ /^ns_per_step=/) { v = $i; sub(/^ns_per_step=/, "", v); ns[key, cpus] = to_ns(v) }
+      if ($i ~ /^steps_per_run=/) { v = $i; sub(/^steps_per_run=/, "", v); steps[key, cpus] = v }
+    }
+    if (!(key in seen)) { seen[key] = 1; order[++n] = key }
+  }
+  END {
+    if (n == 0) { print "no bench_scale results" > "/dev/stderr"; exit 1 }
+    print "| scenario/arch | ns/step at 8 | ns/step at 4096 | ratio | steps at 8 | steps at 4096 |"
+    print "|---|---|---|---|---|---|"
+    for (i = 1; i <= n; ++i) {
+      k = order[i]
+      if (!((k, 8) in ns) || !((k, 4096) in ns)) continue
+      printf "| %s | %.1f | %.1f | %.2fx | %s | %s |\n", k, ns[k, 8], ns[k, 4096],
+             ns[k, 4096] / ns[k, 8], steps[k, 8], steps[k, 4096]
+    }
+  }
+' "$out"
