@@ -11,27 +11,13 @@ old=$1 new=$2
 shift 2
 arches=("$@")
 [[ ${#arches[@]} -gt 0 ]] || arches=(x86 arm64)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+source "$(dirname "$0")/lib/same.sh"
 programs=$("$new" list programs | sed -n 's/^  \([a-z][a-z0-9-]*\)  .*/\1/p')
 [[ -n $programs ]] || { echo "$0: $new lists no programs" >&2; exit 2; }
-differ=0 runs=0
 for p in $programs; do
   for a in "${arches[@]}"; do
-    args=(check --program "$p" --arch "$a" --evictions --jobs 1 --json -)
-    for side in old new; do
-      bin=$old
-      [[ $side == new ]] && bin=$new
-      rc=0
-      "$bin" "${args[@]}" >"$tmp/$side.json" 2>/dev/null || rc=$?
-      { grep -v '"version":\|"seconds":' "$tmp/$side.json" || true; echo "exit $rc"; } >"$tmp/$side"
-    done
-    runs=$((runs + 1))
-    if ! cmp -s "$tmp/old" "$tmp/new"; then
-      echo "differs: ${args[*]}"
-      differ=$((differ + 1))
-    fi
+    same_run check --program "$p" --arch "$a" --evictions --jobs 1 --json -
   done
 done
-echo "$runs runs, $differ differ"
-[[ $differ -eq 0 ]]
+echo "$same_runs runs, $same_differ differ"
+[[ $same_differ -eq 0 ]]

@@ -9,24 +9,15 @@ old=$1 new=$2
 shift 2
 cpus=("$@")
 [[ ${#cpus[@]} -gt 0 ]] || cpus=(256 1024)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-differ=0 runs=0
+source "$(dirname "$0")/lib/same.sh"
 scenarios=$("$new" list scenarios | sed -n 's/^  \([a-z][a-z0-9-]*\)  .*/\1/p')
 arches=$("$new" list arches | sed -n 's/^  \([a-z][a-z0-9-]*\)  .*/\1/p')
 for s in $scenarios; do
   for a in $arches; do
     for c in "${cpus[@]}"; do
-      args=(simulate --quiet --scenario "$s" --arch "$a" --cpus "$c" --json -)
-      "$old" "${args[@]}" | grep -v '"version":' >"$tmp/old"
-      "$new" "${args[@]}" | grep -v '"version":' >"$tmp/new"
-      runs=$((runs + 1))
-      if ! cmp -s "$tmp/old" "$tmp/new"; then
-        echo "differs: ${args[*]}"
-        differ=$((differ + 1))
-      fi
+      same_run simulate --quiet --scenario "$s" --arch "$a" --cpus "$c" --json -
     done
   done
 done
-echo "$runs configurations, $differ differ"
-[[ $differ -eq 0 ]]
+echo "$same_runs configurations, $same_differ differ"
+[[ $same_differ -eq 0 ]]
