@@ -142,9 +142,11 @@ nlohmann::ordered_json to_json(const host_result& r) {
         nlohmann::ordered_json rounds = nlohmann::ordered_json::array();
         for (const auto& round : s.child_order) {
           std::string text;
-          for (const auto& e : round)  // fmt, not "@" + std::string (GCC 12's -Wrestrict)
-            text += fmt::format("{}{}{}{}", text.empty() ? "" : " ", e.what, e.child,
-                                e.what == 'f' ? std::string() : fmt::format("@{}", e.cpu));
+          for (const auto& e : round) {  // fmt, not "@" + std::string (GCC 12's -Wrestrict)
+            if (!text.empty()) text += ' ';
+            text += fmt::format("{}{}", e.what, e.child);
+            if (e.what != 'f') text += fmt::format("@{}", e.cpu);
+          }
           rounds.push_back(text);
         }
         sj["child_order"] = rounds;

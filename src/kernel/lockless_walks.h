@@ -30,10 +30,8 @@ class lockless_walks {
   // The walker on `cpu` in `ctx` starts on `mm`, holding no table yet.
   walk& begin(unsigned cpu, walk_context ctx, const mm::mm_struct& mm, const char* walker) {
     per_cpu& p = cpus_[cpu];
-    if (p.in_progress == 0)
-      active_.insert(std::upper_bound(active_.begin(), active_.end(), cpu), cpu);
+    if (!p.walking()) active_.insert(std::upper_bound(active_.begin(), active_.end(), cpu), cpu);
     walk& w = p.walks[static_cast<unsigned>(ctx)];
-    if (!w.mm) ++p.in_progress;
     w.mm = &mm;
     w.walker = walker;
     w.tables.clear();
@@ -44,7 +42,7 @@ class lockless_walks {
     walk& w = p.walks[static_cast<unsigned>(ctx)];
     if (!w.mm) return;
     w.mm = nullptr;
-    if (--p.in_progress == 0) active_.erase(std::lower_bound(active_.begin(), active_.end(), cpu));
+    if (!p.walking()) active_.erase(std::lower_bound(active_.begin(), active_.end(), cpu));
   }
   // The CPUs inside a walk, ascending.
   const std::vector<unsigned>& active() const { return active_; }
@@ -58,7 +56,7 @@ class lockless_walks {
  private:
   struct per_cpu {
     std::array<walk, 2> walks;  // by walk_context
-    unsigned in_progress = 0;
+    bool walking() const { return walks[0].mm || walks[1].mm; }
   };
   std::vector<per_cpu> cpus_;
   std::vector<unsigned> active_;
