@@ -99,15 +99,14 @@ class timed_scheduler final : public scheduler {
     if (run_live_ == 0 || key >= run_.back()) {
       pos_[a] = k_in_run | static_cast<std::uint32_t>(run_.size());
       run_.push_back(key);
-      ++run_live_;
+      if (run_live_++ == 0) run_front_ = key;
       return;
     }
     push_heap_key(key);
   }
   std::optional<actor_id> next() override {
     const std::uint64_t h = heap_.empty() ? k_dead : heap_.front();
-    const std::uint64_t r = run_live_ == 0 ? k_dead : run_[run_head_];
-    const std::uint64_t first = std::min(h, r);
+    const std::uint64_t first = std::min(h, run_front_);
     if (first == k_dead) return std::nullopt;
     return actor_of(first);
   }
@@ -132,6 +131,7 @@ class timed_scheduler final : public scheduler {
     if (run_live_ == 0) return;
     while (run_[run_head_] == k_dead) ++run_head_;  // the front stays live too
     if (run_.size() - run_live_ > run_live_ + 64) compact_run();
+    run_front_ = run_[run_head_];
   }
   // After an entry left the run. The last entry stays live, so that an append compares with
   // a key (an actor at the back that leaves is common: a handler whose next step was
@@ -140,6 +140,7 @@ class timed_scheduler final : public scheduler {
     if (--run_live_ == 0) {
       run_.clear();
       run_head_ = 0;
+      run_front_ = k_dead;
       return;
     }
     while (run_.back() == k_dead) run_.pop_back();
@@ -197,6 +198,8 @@ class timed_scheduler final : public scheduler {
   std::vector<std::uint64_t> run_;
   std::size_t run_head_ = 0;
   std::size_t run_live_ = 0;
+  // run_[run_head_], or k_dead when the run is empty: next() reads one word.
+  std::uint64_t run_front_ = k_dead;
   std::vector<std::uint32_t> pos_;  // per actor: index in heap_, k_in_run | index in run_, or npos
 };
 
