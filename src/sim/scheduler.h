@@ -46,8 +46,9 @@ class scheduler {
 // comes after all of those (the same costs, in the same order): in the heap every such
 // step sank through all 12 levels (28% of hugetlb-fork-exit x86 at 4096 CPUs), in the run
 // it is an append. An actor is in one of the two. A key that would break the run's order
-// goes to the heap, after moving the run's last entry there if that alone is later (a
-// sleeper or a sender queued behind a cohort), so one late entry does not close the run.
+// first moves the run's last entry to the heap (often the one late entry, a sleeper or the
+// sender queued behind a cohort, so that it does not close the run for the rest), then
+// joins the run if it now fits and the heap if not.
 class timed_scheduler final : public scheduler {
  public:
   // Packed keys: (time << k_actor_bits) | actor orders as (time, actor) does.
