@@ -40,18 +40,23 @@ sim::stall_answer vcpu_preemption::stall_at(unsigned cpu, sim::sim_time t) {
   // cursor to the last window starting at or before t (queries come from every CPU's
   // clock, so t can go back as well as forward).
   cursor& c = cursor_[cpu];
-  if (c.next <= t || (c.index > 0 && c.start > t)) {
+  if (c.next <= t) {
+    // Forward: window index+1 starts at c.next, already drawn; draw only the windows t
+    // passes and the one after it.
+    sim::sim_time next = c.next;
+    do {
+      c.start = next;
+      ++c.index;
+      next = sim::later(c.start, duration_ + gap(cpu, c.index + 1));
+    } while (next <= t);
+    c.next = next;
+  } else {
+    // Backward: each step back re-draws the gap it crosses; the window left becomes next.
     while (c.index > 0 && c.start > t) {
+      c.next = c.start;
       c.start = c.start - duration_ - gap(cpu, c.index);
       --c.index;
     }
-    for (;;) {
-      const sim::sim_time next = sim::later(c.start, duration_ + gap(cpu, c.index + 1));
-      if (next > t) break;
-      c.start = next;
-      ++c.index;
-    }
-    c.next = sim::later(c.start, duration_ + gap(cpu, c.index + 1));
   }
   if (c.start > t) return {0, 0, c.start};  // before the first window
   const sim::sim_time end = c.start + duration_;
