@@ -10,6 +10,7 @@
 #pragma once
 #include <cstdint>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 namespace sd::hw {
@@ -50,6 +51,21 @@ class open_table {
     if (2 * (size_ + 1) > slots_.size()) rebuild(2 * (size_ + 1));
     ++size_;
     return slots_[place(k, v)].value;
+  }
+  // The value of `k`, after inserting `v` there if `k` was absent (then `.second` is true):
+  // one probe run where find() and insert() take two. The slot is the one insert() takes.
+  std::pair<Value*, bool> try_insert(const Key& k, const Value& v) {
+    if (!slots_.empty()) {
+      std::size_t i = home(k);
+      for (; slots_[i].used(); i = next(i))
+        if (slots_[i].key == k) return {&slots_[i].value, false};
+      if (2 * (size_ + 1) <= slots_.size()) {  // else insert() grows the table first
+        ++size_;
+        slots_[i] = {k, v};
+        return {&slots_[i].value, true};
+      }
+    }
+    return {&insert(k, v), true};
   }
   void erase_at(std::size_t hole) {
     --size_;

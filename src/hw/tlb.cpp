@@ -16,41 +16,39 @@ tlb::tlb(std::uint32_t cpu, mm::memory& mem) : cpu_(cpu), mem_(&mem) {
 
 void tlb::insert(const key& k, tlb_entry e) {
   mem_->log.tlb(cpu_);
-  if (tlb_entry* old = entries_.find(k)) {
-    if (old->pfn == e.pfn && old->generation == e.generation) {
-      e.holder = old->holder;
-      *old = e;
+  const auto [slot, fresh] = entries_.try_insert(k, e);
+  if (!fresh) {
+    if (slot->pfn == e.pfn && slot->generation == e.generation) {
+      e.holder = slot->holder;
+      *slot = e;
       return;
     }
-    mem_->remove_holder(old->pfn, old->holder);
-    *old = e;
-    mem_->add_holder(e.pfn, {cpu_, k.asid, &old->holder});
+    mem_->remove_holder(slot->pfn, slot->holder);
+    *slot = e;
+    mem_->add_holder(e.pfn, {cpu_, k.asid(), &slot->holder});
     return;
   }
-  tlb_entry& fresh = entries_.insert(k, e);
-  mem_->asids.added(cpu_, k.asid);
-  mem_->add_holder(e.pfn, {cpu_, k.asid, &fresh.holder});
+  mem_->asids.added(cpu_, k.asid());
+  mem_->add_holder(e.pfn, {cpu_, k.asid(), &slot->holder});
   const key c = chunk_of(k);
-  if (std::uint64_t* bits = chunks_.find(c)) {
+  if (const auto [bits, new_chunk] = chunks_.try_insert(c, chunk_bit(k)); new_chunk)
+    mem_->chunks.added(cpu_, c.asid(), c.lvl(), c.index);
+  else
     *bits |= chunk_bit(k);
-  } else {
-    chunks_.insert(c, chunk_bit(k));
-    mem_->chunks.added(cpu_, c.asid, c.lvl, c.index);
-  }
 }
 
 void tlb::erase_at(std::size_t i) {
   const auto& s = entries_.slots()[i];
   const key k = s.key;
   mem_->remove_holder(s.value.pfn, s.value.holder);
-  mem_->asids.removed(cpu_, k.asid);
+  mem_->asids.removed(cpu_, k.asid());
   entries_.erase_at(i);
   const std::size_t c = chunks_.position(chunk_of(k));
   std::uint64_t& bits = chunks_.value_at(c);
   bits &= ~chunk_bit(k);
   if (bits == 0) {
     const key ck = chunks_.slots()[c].key;
-    mem_->chunks.removed(cpu_, ck.asid, ck.lvl, ck.index);
+    mem_->chunks.removed(cpu_, ck.asid(), ck.lvl(), ck.index);
     chunks_.erase_at(c);
   }
 }
@@ -66,7 +64,7 @@ void tlb::collect(const key& first, const key& last) const {
   const key first_chunk = chunk_of(first);
   const key last_chunk = chunk_of(last);
   chunk_scratch_.clear();
-  if (first.asid == last.asid && first.lvl == last.lvl &&
+  if (first.tag == last.tag &&
       4 * (last_chunk.index - first_chunk.index + 1) <= chunks_.slots().size()) {
     for (key ch = first_chunk;; ++ch.index) {
       if (const std::uint64_t* bits = chunks_.find(ch)) chunk_scratch_.push_back({ch, *bits});
@@ -81,8 +79,7 @@ void tlb::collect(const key& first, const key& last) const {
   }
   for (const auto& [ch, bits] : chunk_scratch_)
     for (std::uint64_t b = bits; b != 0; b &= b - 1) {
-      const key k{ch.asid, ch.lvl,
-                  ch.index << k_chunk_shift | static_cast<unsigned>(std::countr_zero(b))};
+      const key k{ch.tag, ch.index << k_chunk_shift | static_cast<unsigned>(std::countr_zero(b))};
       if (first <= k && k <= last) scratch_.push_back(k);
     }
 }
@@ -107,13 +104,13 @@ std::uint64_t tlb::erase_everything() {
     const std::size_t i = entries_.position(k);
     const tlb_entry& e = entries_.value_at(i);
     mem_->remove_holder(e.pfn, e.holder);
-    mem_->asids.removed(cpu_, k.asid);
+    mem_->asids.removed(cpu_, k.asid());
     positions_.push_back(i);
   }
   entries_.clear_at(positions_);
   positions_.clear();
   for (const auto& [ch, bits] : chunk_scratch_) {
-    mem_->chunks.removed(cpu_, ch.asid, ch.lvl, ch.index);
+    mem_->chunks.removed(cpu_, ch.asid(), ch.lvl(), ch.index);
     positions_.push_back(chunks_.position(ch));
   }
   chunks_.clear_at(positions_);
@@ -135,17 +132,17 @@ std::uint64_t tlb::flush_walk_range(std::uint32_t asid, va_t start, va_t end) {
 
 std::uint64_t tlb::flush_walk_all(std::uint32_t asid) {
   mem_->log.tlb(cpu_);
-  return erase_keys({asid, 1, 0}, {asid, 0xff, ~std::uint64_t{0}});
+  return erase_keys(key::of(asid, 1, 0), key::of(asid, 0xff, ~std::uint64_t{0}));
 }
 
 std::uint64_t tlb::flush_asid(std::uint32_t asid) {
   mem_->log.tlb(cpu_);
-  return erase_keys({asid, 0, 0}, {asid, 0xff, ~std::uint64_t{0}});
+  return erase_keys(key::of(asid, 0, 0), key::of(asid, 0xff, ~std::uint64_t{0}));
 }
 
 std::uint64_t tlb::flush_all() {
   mem_->log.tlb(cpu_);
-  return erase_keys({0, 0, 0}, {~std::uint32_t{0}, 0xff, ~std::uint64_t{0}});
+  return erase_keys(key::of(0, 0, 0), key::of(~std::uint32_t{0}, 0xff, ~std::uint64_t{0}));
 }
 
 std::uint64_t tlb::apply(const invalidation& inv) {

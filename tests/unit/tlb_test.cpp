@@ -99,7 +99,7 @@ TEST(Tlb, HashTableAgreesWithAnOrderedMapUnderChurn) {
       e.writable = pick(2) == 1;
       t.insert(k, e);
       ref.insert(cpu, k, e);
-      chunks_seen.insert({k.asid, k.lvl, k.index >> 6});
+      chunks_seen.insert({k.asid(), k.lvl(), k.index >> 6});
     } else if (what < 92) {
       const auto asid = static_cast<std::uint32_t>(pick(3));
       const va_t start = pick(3) * mm::PUD_SIZE + pick(600) * mm::PAGE_SIZE;
@@ -112,18 +112,21 @@ TEST(Tlb, HashTableAgreesWithAnOrderedMapUnderChurn) {
       ASSERT_EQ(t.apply({asid, start, end, false, false}), want) << "op " << op;
     } else if (what < 95) {
       const auto asid = static_cast<std::uint32_t>(pick(3));
-      ASSERT_EQ(t.flush_asid(asid), ref.erase_range(cpu, {asid, 0, 0}, {asid, 0xfe, ~0ULL}));
+      ASSERT_EQ(t.flush_asid(asid),
+                ref.erase_range(cpu, tlb::key::of(asid, 0, 0), tlb::key::of(asid, 0xfe, ~0ULL)));
     } else if (what < 97) {
       const auto asid = static_cast<std::uint32_t>(pick(3));
-      ASSERT_EQ(t.flush_walk_all(asid), ref.erase_range(cpu, {asid, 1, 0}, {asid, 0xfe, ~0ULL}));
+      ASSERT_EQ(t.flush_walk_all(asid),
+                ref.erase_range(cpu, tlb::key::of(asid, 1, 0), tlb::key::of(asid, 0xfe, ~0ULL)));
     } else if (what < 98) {
       // Everything: the path that drops a whole table without erasing entry by entry.
-      ASSERT_EQ(t.flush_all(), ref.erase_range(cpu, {0, 0, 0}, {~0u, 0xfe, ~0ULL}));
+      ASSERT_EQ(t.flush_all(),
+                ref.erase_range(cpu, tlb::key::of(0, 0, 0), tlb::key::of(~0u, 0xfe, ~0ULL)));
     } else {
       const va_t va = pick(3) * mm::PUD_SIZE + pick(600) * mm::PAGE_SIZE;
       std::vector<tlb::key> keys;
       for (const auto& [k, e] : ref.entries[cpu])
-        if (k.index == (k.lvl == 0 ? va >> mm::PAGE_SHIFT : va >> mm::level_shift(k.lvl + 1)))
+        if (k.index == (k.lvl() == 0 ? va >> mm::PAGE_SHIFT : va >> mm::level_shift(k.lvl() + 1)))
           keys.push_back(k);
       ASSERT_EQ(t.covers(va), !keys.empty());
       for (const auto& k : keys) ref.drop(cpu, k);
@@ -136,7 +139,7 @@ TEST(Tlb, HashTableAgreesWithAnOrderedMapUnderChurn) {
       for (std::uint32_t c = 0; c < 2; ++c) {
         bool held = false;
         for (const auto& [k, e] : ref.entries[c])
-          held = held || (k.asid == asid && k.lvl == lvl && k.index >> 6 == chunk);
+          held = held || (k.asid() == asid && k.lvl() == lvl && k.index >> 6 == chunk);
         EXPECT_EQ(!mask.empty() && (mask[0] >> c & 1) == 1, held)
             << "cpu " << c << " tag " << asid << " level " << lvl << " chunk " << chunk << " op "
             << op;
@@ -180,7 +183,7 @@ TEST(Tlb, HashTableAgreesWithAnOrderedMapUnderChurn) {
                         [&](va_t va, const hw::tlb_entry&) { seen.push_back(va); });
   std::vector<va_t> want;
   for (const auto& [k, e] : ref.entries[0])
-    if (k.asid == 1 && k.lvl == 0) want.push_back(k.index << mm::PAGE_SHIFT);
+    if (k.asid() == 1 && k.lvl() == 0) want.push_back(k.index << mm::PAGE_SHIFT);
   EXPECT_EQ(seen, want);
   EXPECT_FALSE(want.empty());
 
