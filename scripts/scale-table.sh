@@ -5,6 +5,10 @@
 #   default: BM_scale (each size with its default parameters)
 #   fixed:   BM_scale_fixed_params (both sizes with the parameters of 8 CPUs)
 # e.g. scripts/scale-table.sh fixed --benchmark_min_time=0.2
+# This guest's speed drifts (by as much as 1.7x within minutes); for ratios near a limit, repeat and
+# interleave, and the table uses each benchmark's median:
+#   scripts/scale-table.sh fixed --benchmark_min_time=0.1 --benchmark_repetitions=5 \
+#     --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kind=${1:-default}
@@ -31,6 +35,9 @@ awk '
     if (unit == "s") return num * 1e9
     print "unknown unit in ns_per_step=" v > "/dev/stderr"; exit 1
   }
+  # With --benchmark_repetitions: the median stands for the runs (it is printed after them);
+  # the other aggregates are not times per step.
+  $1 ~ /_(mean|stddev|cv)$/ { next }
   $1 ~ /^BM_scale/ {
     split($1, p, "/"); key = p[2] "/" p[3]; cpus = p[4]
     for (i = 2; i <= NF; ++i) {
