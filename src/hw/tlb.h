@@ -47,7 +47,7 @@ class tlb {
   struct key {
     // asid << 8 | level: one word that orders as (asid, level) does, levels being below
     // 256, so that comparing two keys is two integer compares (a hash-table probe makes
-    // two comparisons: tlb-heavy runs spent 7% of their instructions in them).
+    // two comparisons; the three-field compare was 6.7% of rt-isolated x86 at 4096 CPUs).
     std::uint64_t tag;
     std::uint64_t index;
     static key of(std::uint32_t asid, unsigned lvl, std::uint64_t index) {
