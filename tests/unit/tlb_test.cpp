@@ -196,5 +196,26 @@ TEST(Tlb, HashTableAgreesWithAnOrderedMapUnderChurn) {
   EXPECT_FALSE(tlb::holders_of(mem, {1, 0, mm::PAGE_SIZE, true, false}, mask));
 }
 
+// Range flushes and the holder lists follow key order, which every output depends on: the
+// packed key must order as the (asid, level, index) triple it stands for, and give the
+// fields back, up to the largest ASID and the 0xff level the range bounds use.
+TEST(Tlb, PackedKeyOrdersAsItsFields) {
+  std::mt19937_64 rng(5);
+  const std::uint32_t asids[] = {0, 1, 2, 255, 256, 65535, 65536, ~0u};
+  const unsigned levels[] = {0, 1, 2, 3, 0xff};
+  const std::uint64_t indexes[] = {0, 1, 63, 64, std::uint64_t{1} << 36, ~0ULL};
+  auto pick = [&](const auto& v) { return v[rng() % std::size(v)]; };
+  for (int i = 0; i < 20000; ++i) {
+    const auto a = std::make_tuple(pick(asids), pick(levels), pick(indexes));
+    const auto b = std::make_tuple(pick(asids), pick(levels), pick(indexes));
+    const tlb::key ka = tlb::key::of(std::get<0>(a), std::get<1>(a), std::get<2>(a));
+    const tlb::key kb = tlb::key::of(std::get<0>(b), std::get<1>(b), std::get<2>(b));
+    ASSERT_EQ(ka <=> kb, a <=> b) << "key " << i;
+    ASSERT_EQ(ka == kb, a == b);
+    ASSERT_EQ(std::make_tuple(ka.asid(), ka.lvl(), ka.index), a);
+  }
+  EXPECT_FALSE(tlb::key::of(0, 0, 0) == tlb::key::empty());
+}
+
 }  // namespace
 }  // namespace sd::test
