@@ -2,30 +2,45 @@
 // and an rw-semaphore (mmap_lock, per-VMA lock). Waiters block with IRQs as they were, so
 // a CPU spinning with IRQs on still answers IPIs, as in the kernel.
 #pragma once
+#include <cstdint>
 #include <deque>
 
 #include "sim/engine.h"
 
 namespace sd::mm {
 
+// spinlock_t as the queued spinlock (kernel/locking/qspinlock.c, 2026 tree): a CPU that
+// finds the lock held, or other CPUs already waiting, joins the MCS queue ("if we observe
+// any contention; queue"), and an unlock hands the lock to the head of that queue,
+// which claims the lock word (one atomic step) before it goes on. A later arrival cannot
+// take the lock from a queued waiter. Not modeled: the pending bit (a cheaper wait for the
+// first contender, in the same order) and the paravirt (PV) spinlock's lock stealing.
 class spinlock {
  public:
   sim::task<> lock(sim::engine& e, sim::sim_time atomic_cost) {
     co_await e.step(atomic_cost, "spin_lock");
-    while (locked_) {
-      co_await e.wait(q_);
-      co_await e.step(atomic_cost, "spin_lock");
+    if (!locked_) {  // held while anyone waits: see unlock()
+      locked_ = true;
+      co_return;
     }
-    locked_ = true;
+    ++waiting_;
+    co_await e.wait(q_);                        // woken as the owner
+    co_await e.step(atomic_cost, "spin_lock");  // the queue head claims the lock word
   }
   void unlock(sim::engine& e) {
-    locked_ = false;
+    if (waiting_ == 0) {
+      locked_ = false;
+      return;
+    }
+    --waiting_;  // handed over: locked_ stays set
     e.wake_one(q_);
   }
+  // queued_spin_is_locked(): the lock word is not zero while a waiter is queued either.
   bool is_locked() const { return locked_; }
 
  private:
   bool locked_ = false;
+  std::uint32_t waiting_ = 0;
   sim::wait_queue q_;
 };
 

@@ -176,22 +176,26 @@ TEST(Engine, IrqWaitsForIrqsOffRegion) {
 // writer holds it for 100 ns; a reader, a writer and a reader queue behind it (arriving at
 // 1, 2, 3). At 100 the first waiter is a reader: both readers get the lock together (the
 // writer between them keeps its place) and finish at 110; then the writer, at 110.
-task<> rw_writer(engine& e, sd::mm::rw_semaphore& sem, sim_time at, sim_time hold, std::string& log,
-                 char name) {
+// An actor that arrives at `at`, takes a lock (`acquire` returns the task that takes it),
+// logs "name+time" when it holds it, holds it for `hold` ns and releases it.
+template <class Acquire, class Release>
+task<> lock_holder(engine& e, sim_time at, sim_time hold, std::string& log, char name,
+                   Acquire acquire, Release release) {
   co_await e.step(at);
-  co_await sem.down_write(e, 0);
+  co_await acquire();
   log += std::string(1, name) + "+" + std::to_string(e.now()) + " ";
   co_await e.step(hold);
   co_await e.step(0);  // runs when the hold is over
-  sem.up_write(e);
+  release();
+}
+task<> rw_writer(engine& e, sd::mm::rw_semaphore& sem, sim_time at, sim_time hold, std::string& log,
+                 char name) {
+  return lock_holder(
+      e, at, hold, log, name, [&] { return sem.down_write(e, 0); }, [&] { sem.up_write(e); });
 }
 task<> rw_reader(engine& e, sd::mm::rw_semaphore& sem, sim_time at, std::string& log, char name) {
-  co_await e.step(at);
-  co_await sem.down_read(e, 0);
-  log += std::string(1, name) + "+" + std::to_string(e.now()) + " ";
-  co_await e.step(10);
-  co_await e.step(0);
-  sem.up_read(e);
+  return lock_holder(
+      e, at, 10, log, name, [&] { return sem.down_read(e, 0); }, [&] { sem.up_read(e); });
 }
 
 TEST(Engine, RwSemaphoreHandsOverInQueueOrderReadersTogether) {
@@ -205,6 +209,30 @@ TEST(Engine, RwSemaphoreHandsOverInQueueOrderReadersTogether) {
   e.start(e.add_actor(), rw_reader(e, sem, 3, log, 's'));
   e.run(1000);
   EXPECT_EQ(log, "W+0 r+100 s+100 w+110 ");
+}
+
+// kernel/locking/qspinlock.c: a CPU that finds the lock contended queues, and the unlock
+// hands the lock to the head of the queue. A takes the lock at 0 and releases it at 110; B
+// arrives at 1 and queues. C's atomic step on the lock word comes at 110 too, right after
+// A's release and before B, woken, runs again (ties go by actor id, and C's is lower). C
+// finds the lock handed to B and queues behind it: B gets the lock at 110, C at 220. A
+// lock that only wakes B to try again lets C take it first ("A+0 C+110 B+220").
+task<> spin_holder(engine& e, sd::mm::spinlock& l, sim_time at, std::string& log, char name) {
+  return lock_holder(
+      e, at, 100, log, name, [&] { return l.lock(e, 10); }, [&] { l.unlock(e); });
+}
+
+TEST(Engine, SpinlockHandsOverToTheQueueHeadNotToALaterArrival) {
+  timed_scheduler s;
+  engine e(s);
+  sd::mm::spinlock l;
+  std::string log;
+  e.start(e.add_actor(), spin_holder(e, l, 0, log, 'A'));
+  e.start(e.add_actor(), spin_holder(e, l, 110, log, 'C'));
+  e.start(e.add_actor(), spin_holder(e, l, 1, log, 'B'));
+  e.run(1000);
+  EXPECT_EQ(log, "A+0 B+110 C+220 ");
+  EXPECT_FALSE(l.is_locked());
 }
 
 }  // namespace
