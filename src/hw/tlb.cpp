@@ -14,19 +14,19 @@ tlb::tlb(std::uint32_t cpu, mm::memory& mem) : cpu_(cpu), mem_(&mem) {
       mem_);
 }
 
-void tlb::insert(const key& k, tlb_entry e) {
+bool tlb::insert(const key& k, tlb_entry e) {
   mem_->log.tlb(cpu_);
   const auto [slot, fresh] = entries_.try_insert(k, e);
   if (!fresh) {
+    if (slot->same_translation(e)) return false;
     if (slot->pfn == e.pfn && slot->generation == e.generation) {
-      e.holder = slot->holder;
-      *slot = e;
-      return;
+      slot->writable = e.writable;  // same frame: it keeps its place among the holders
+      return true;
     }
     mem_->remove_holder(slot->pfn, slot->holder);
     *slot = e;
     mem_->add_holder(e.pfn, {cpu_, k.asid(), &slot->holder});
-    return;
+    return true;
   }
   mem_->asids.added(cpu_, k.asid());
   mem_->add_holder(e.pfn, {cpu_, k.asid(), &slot->holder});
@@ -35,6 +35,7 @@ void tlb::insert(const key& k, tlb_entry e) {
     mem_->chunks.added(cpu_, c.asid(), c.lvl(), c.index);
   else
     *bits |= chunk_bit(k);
+  return true;
 }
 
 void tlb::erase_at(std::size_t i) {

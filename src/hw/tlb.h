@@ -32,6 +32,10 @@ struct tlb_entry {
   std::uint32_t generation = 0;
   bool writable = false;
   std::uint32_t holder = 0;  // position in the frame's holder list (mm::tlb_holder::slot)
+  // The same translation: a fill with it would change nothing.
+  bool same_translation(const tlb_entry& o) const {
+    return pfn == o.pfn && generation == o.generation && writable == o.writable;
+  }
 };
 
 // Stored in a flat hash table (hw/open_table.h) instead of a red-black tree: a lookup is one
@@ -83,7 +87,9 @@ class tlb {
     mem_->log.tlb(cpu_);
     return entries_.find(k);
   }
-  void insert(const key& k, tlb_entry e);
+  // Caches `e` at `k` (one probe of the table); false when `k` held that translation already
+  // (same frame, generation and write permission) and nothing changed.
+  bool insert(const key& k, tlb_entry e);
 
   // Leaf entries of [start, end) (arm64 TLBI VALE*, x86 INVLPG's leaf part).
   std::uint64_t flush_leaf_range(std::uint32_t asid, va_t start, va_t end);

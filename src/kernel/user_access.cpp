@@ -31,11 +31,12 @@ walk_result hw_walk(kernel& k, hw::cpu& c, mm::va_t va, bool dry = false,
   walk_result r;
   bool fills = false;
   auto insert = [&](const hw::tlb::key& key, hw::tlb_entry e) {
-    const hw::tlb_entry* old = c.tlb.find(key);
-    if (old && old->pfn == e.pfn && old->generation == e.generation && old->writable == e.writable)
+    if (!dry) {
+      fills |= c.tlb.insert(key, e);
       return;
-    fills = true;
-    if (!dry) c.tlb.insert(key, e);
+    }
+    const hw::tlb_entry* old = c.tlb.find(key);
+    fills |= !old || !old->same_translation(e);
   };
   const std::uint32_t asid = c.loaded_asid;
   mm::pfn_t table = c.loaded_mm->pgd;

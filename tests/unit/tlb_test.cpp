@@ -46,17 +46,20 @@ struct reference {
     remove_holder(entries[cpu].at(k).pfn, {cpu, k});
     entries[cpu].erase(k);
   }
-  void insert(std::uint32_t cpu, const tlb::key& k, const hw::tlb_entry& e) {
+  // Whether the entries changed (tlb::insert says so too).
+  bool insert(std::uint32_t cpu, const tlb::key& k, const hw::tlb_entry& e) {
     auto it = entries[cpu].find(k);
     if (it != entries[cpu].end() && it->second.pfn == e.pfn &&
         it->second.generation == e.generation) {
+      const bool changed = it->second.writable != e.writable;
       it->second = e;
-      return;
+      return changed;
     }
     // An entry replaced in place: the old holder leaves, the new one is appended.
     if (it != entries[cpu].end()) remove_holder(it->second.pfn, {cpu, k});
     entries[cpu][k] = e;
     holders[e.pfn].push_back({cpu, k});
+    return true;
   }
   std::uint64_t erase_range(std::uint32_t cpu, const tlb::key& first, const tlb::key& last) {
     std::vector<tlb::key> keys;
@@ -97,8 +100,7 @@ TEST(Tlb, HashTableAgreesWithAnOrderedMapUnderChurn) {
       e.pfn = frames[pick(frames.size())];
       e.generation = static_cast<std::uint32_t>(pick(2));
       e.writable = pick(2) == 1;
-      t.insert(k, e);
-      ref.insert(cpu, k, e);
+      EXPECT_EQ(t.insert(k, e), ref.insert(cpu, k, e)) << "op " << op;
       chunks_seen.insert({k.asid(), k.lvl(), k.index >> 6});
     } else if (what < 92) {
       const auto asid = static_cast<std::uint32_t>(pick(3));
