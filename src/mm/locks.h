@@ -14,7 +14,9 @@ namespace sd::mm {
 // any contention; queue"), and an unlock hands the lock to the head of that queue,
 // which claims the lock word (one atomic step) before it goes on. A later arrival cannot
 // take the lock from a queued waiter. Not modeled: the pending bit (a cheaper wait for the
-// first contender, in the same order) and the paravirt (PV) spinlock's lock stealing.
+// first contender, in the same order), and on x86-kvm the paravirt spinlock's lock stealing
+// (qspinlock_paravirt.h, pv_hybrid_queued_unfair_trylock): there, too, the lock goes in
+// queue order.
 class spinlock {
  public:
   sim::task<> lock(sim::engine& e, sim::sim_time atomic_cost) {
