@@ -172,10 +172,6 @@ TEST(Engine, IrqWaitsForIrqsOffRegion) {
   EXPECT_EQ(log, "WIX");
 }
 
-// kernel/locking/rwsem.c rwsem_mark_wake: the lock goes to the waiters in queue order. The
-// writer holds it for 100 ns; a reader, a writer and a reader queue behind it (arriving at
-// 1, 2, 3). At 100 the first waiter is a reader: both readers get the lock together (the
-// writer between them keeps its place) and finish at 110; then the writer, at 110.
 // An actor that arrives at `at`, takes a lock (`acquire` returns the task that takes it),
 // logs "name+time" when it holds it, holds it for `hold` ns and releases it.
 template <class Acquire, class Release>
@@ -188,6 +184,11 @@ task<> lock_holder(engine& e, sim_time at, sim_time hold, std::string& log, char
   co_await e.step(0);  // runs when the hold is over
   release();
 }
+
+// kernel/locking/rwsem.c rwsem_mark_wake: the lock goes to the waiters in queue order. The
+// writer holds it for 100 ns; a reader, a writer and a reader queue behind it (arriving at
+// 1, 2, 3). At 100 the first waiter is a reader: both readers get the lock together (the
+// writer between them keeps its place) and finish at 110; then the writer, at 110.
 task<> rw_writer(engine& e, sd::mm::rw_semaphore& sem, sim_time at, sim_time hold, std::string& log,
                  char name) {
   return lock_holder(
