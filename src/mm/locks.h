@@ -2,7 +2,6 @@
 // and an rw-semaphore (mmap_lock, per-VMA lock). Waiters block with IRQs as they were, so
 // a CPU spinning with IRQs on still answers IPIs, as in the kernel.
 #pragma once
-#include <cstdint>
 #include <deque>
 
 #include "sim/engine.h"
@@ -25,24 +24,21 @@ class spinlock {
       locked_ = true;
       co_return;
     }
-    ++waiting_;
     co_await e.wait(q_);                        // woken as the owner
     co_await e.step(atomic_cost, "spin_lock");  // the queue head claims the lock word
   }
   void unlock(sim::engine& e) {
-    if (waiting_ == 0) {
+    if (q_.empty()) {
       locked_ = false;
       return;
     }
-    --waiting_;  // handed over: locked_ stays set
-    e.wake_one(q_);
+    e.wake_one(q_);  // handed over: locked_ stays set
   }
   // queued_spin_is_locked(): the lock word is not zero while a waiter is queued either.
   bool is_locked() const { return locked_; }
 
  private:
   bool locked_ = false;
-  std::uint32_t waiting_ = 0;
   sim::wait_queue q_;
 };
 

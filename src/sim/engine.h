@@ -22,8 +22,9 @@ namespace sd::sim {
 
 class engine;
 
-// Actors blocked until another actor wakes them. The woken context re-checks its
-// condition (locks, completions), so a wake is never a promise.
+// Actors blocked until another actor wakes them, in the order they blocked. A woken context
+// re-checks its condition (completions), unless the waker handed it what it waited for: the
+// lock of an rw_semaphore or spinlock (mm/locks.h) is handed over with the wake.
 class wait_queue {
  public:
   bool empty() const { return waiters_.empty(); }
