@@ -1,6 +1,6 @@
 // mm/memory.c handle_mm_fault() for anonymous and hugetlb memory:
-//   - missing tables are allocated under page_table_lock (losing races gracefully), then
-//     do_anonymous_page() maps a fresh page;
+//   - missing tables are allocated under the lock of the entry they go into (losing races
+//     gracefully), then do_anonymous_page() maps a fresh page;
 //   - a write to a read-only PTE is do_wp_page(): reuse the page if it is exclusive
 //     (wp_page_reuse: make the PTE writable, then the arch's ptep_set_access_flags flush),
 //     else copy it (wp_page_copy: ptep_clear_flush, map the copy);
@@ -10,10 +10,12 @@
 // The VMA is found and held under the per-VMA lock (lock_vma_under_rcu) so a concurrent
 // munmap either waits for us or we see it detached.
 //
-// Simplification: one spinlock (mm->page_table_lock) stands for the split PTE locks.
+// PTEs change under the PTE table's own lock, and a PTE table is installed under the PMD
+// table's lock (split page-table locks, mm/ptlock.h).
 #include "kernel/paths.h"
 #include "kernel/zap.h"
 #include "mm/mmu_gather.h"
+#include "mm/ptlock.h"
 
 namespace sd::kern {
 
@@ -22,8 +24,23 @@ namespace {
 constexpr std::uint8_t k_anon_rw =
     mm::_PAGE_PRESENT | mm::_PAGE_RW | mm::_PAGE_USER | mm::_PAGE_ACCESSED | mm::_PAGE_DIRTY;
 
+// pte_offset_map_lock() (mm/pgtable-generic.c __pte_offset_map_lock, 2026 mm tree): take the
+// PTE table's lock, then check that the PMD entry still points at the table, since
+// PT_RECLAIM may have unhooked it since the fault read the PMD (it unhooks holding this
+// lock). Returns the lock, held, or null: the fault returns and the access faults again.
+sim::task<mm::spinlock*> pte_offset_map_lock(kernel& k, const pte_table_ref& ref, mm::va_t va) {
+  mm::spinlock& ptl = mm::pte_lockptr(k.mem, ref.table);
+  co_await ptl.lock(k.eng, k.c(cost::param::atomic));
+  const mm::pt_entry& pmd = k.mem.table(ref.pmd_table).e[mm::pt_index(va, 2)];
+  if (pmd.present() && !pmd.huge() && pmd.pfn == ref.table) co_return &ptl;
+  ptl.unlock(k.eng);
+  co_return nullptr;
+}
+
 // do_wp_page(), called with the PTE lock held; returns with it released.
-sim::task<> do_wp_page(kernel& k, unsigned cpu, mm::mm_struct& mm, mm::pfn_t table, mm::va_t va) {
+sim::task<> do_wp_page(kernel& k, unsigned cpu, mm::mm_struct& mm, const pte_table_ref& ref,
+                       mm::spinlock& ptl, mm::va_t va) {
+  const mm::pfn_t table = ref.table;
   mm::pt_entry& pte = k.mem.table(table).e[mm::pt_index(va, 1)];
   const mm::pfn_t old = pte.pfn;
   if (k.mem[old].refcount == 1) {  // wp_can_reuse_anon_folio(): nobody else maps it
@@ -31,20 +48,20 @@ sim::task<> do_wp_page(kernel& k, unsigned cpu, mm::mm_struct& mm, mm::pfn_t tab
     pte.flags |= mm::_PAGE_RW | mm::_PAGE_DIRTY;
     ++k.stats.wp_reuse_faults;
     co_await k.arch->ptep_set_access_flags(k, cpu, mm, va);
-    mm.page_table_lock.unlock(k.eng);
+    ptl.unlock(k.eng);
     co_return;
   }
   // wp_page_copy(): allocate and copy outside the lock, then recheck the PTE.
   const mm::pt_entry seen = pte;
-  mm.page_table_lock.unlock(k.eng);
+  ptl.unlock(k.eng);
   co_await k.step(cost::param::page_alloc);
   const mm::pfn_t fresh = k.mem.alloc_data();
   co_await k.step(cost::param::page_copy);
-  co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
+  mm::spinlock* relocked = co_await pte_offset_map_lock(k, ref, va);
   mm::pt_entry& now = k.mem.table(table).e[mm::pt_index(va, 1)];
-  if (now != seen) {  // someone else resolved it
+  if (!relocked || now != seen) {  // someone else resolved it
     k.mem.free(fresh);
-    mm.page_table_lock.unlock(k.eng);
+    if (relocked) relocked->unlock(k.eng);
     co_return;
   }
   co_await k.step(cost::param::pt_write);  // ptep_clear_flush()
@@ -54,7 +71,7 @@ sim::task<> do_wp_page(kernel& k, unsigned cpu, mm::mm_struct& mm, mm::pfn_t tab
   co_await k.step(cost::param::pt_write);
   now = {fresh, k_anon_rw};
   ++k.stats.wp_copy_faults;
-  mm.page_table_lock.unlock(k.eng);
+  relocked->unlock(k.eng);
   mm::put_page(k, old, "wp_page_copy");
 }
 
@@ -70,62 +87,73 @@ sim::task<bool> do_anon_fault(kernel& k, unsigned cpu, mm::mm_struct& mm, mm::va
   }
   const mm::pfn_t table = ref.table;
 
-  co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
+  mm::spinlock* ptl = co_await pte_offset_map_lock(k, ref, va);
+  if (!ptl) co_return true;
   co_await k.step(cost::param::pt_read);
   mm::pt_entry& pte = k.mem.table(table).e[mm::pt_index(va, 1)];
   if (pte.present()) {
     if (write && !pte.writable()) {
-      co_await do_wp_page(k, cpu, mm, table, va);  // releases the lock
+      co_await do_wp_page(k, cpu, mm, ref, *ptl, va);  // releases the lock
       co_return true;
     }
     ++k.stats.spurious_faults;
-    mm.page_table_lock.unlock(k.eng);
+    ptl->unlock(k.eng);
     // mm/memory.c handle_pte_fault(): ptep_set_access_flags() changed nothing (the model has
     // no accessed/dirty bits to set), so flush_tlb_fix_spurious_fault() -- for write faults
     // only.
     if (write) co_await k.arch->flush_tlb_fix_spurious_fault(k, cpu, mm, va);
     co_return true;
   }
-  mm.page_table_lock.unlock(k.eng);
+  ptl->unlock(k.eng);
 
   // do_anonymous_page()
   co_await k.step(cost::param::page_alloc);
   const mm::pfn_t page = k.mem.alloc_data();
-  co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
+  ptl = co_await pte_offset_map_lock(k, ref, va);
+  if (!ptl) {
+    k.mem.free(page);
+    co_return true;
+  }
   co_await k.step(cost::param::pt_write);
   mm::pt_entry& now = k.mem.table(table).e[mm::pt_index(va, 1)];
   if (now.none())
     now = {page, k_anon_rw};
   else
     k.mem.free(page);
-  mm.page_table_lock.unlock(k.eng);
+  ptl->unlock(k.eng);
   co_return true;
 }
 
 }  // namespace
 
-sim::task<> pt_populate(kernel& k, mm::mm_struct& mm, mm::pt_entry& entry, mm::level lvl) {
+sim::task<> pt_populate(kernel& k, mm::mm_struct& mm, mm::spinlock& ptl, mm::pt_entry& entry,
+                        mm::level lvl) {
   co_await k.step(cost::param::page_alloc);
   const mm::pfn_t fresh = k.mem.alloc_table(lvl, mm.id);
-  co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
+  co_await ptl.lock(k.eng, k.c(cost::param::atomic));
   co_await k.step(cost::param::pt_write);
   if (entry.none())
     entry = {fresh, mm::_PAGE_PRESENT | mm::_PAGE_RW | mm::_PAGE_USER};
   else
     k.mem.free(fresh);  // another thread populated it first
-  mm.page_table_lock.unlock(k.eng);
+  ptl.unlock(k.eng);
 }
 
 sim::task<pte_table_ref> pte_alloc(kernel& k, mm::mm_struct& mm, mm::va_t va) {
   mm::pfn_t table = mm.pgd;
-  for (unsigned lvl = 4; lvl > 1; --lvl) {
+  for (unsigned lvl = 4; lvl > 2; --lvl) {
     co_await k.step(cost::param::pt_read);
     mm::pt_entry& e = k.mem.table(table).e[mm::pt_index(va, lvl)];
-    if (e.huge()) co_return pte_table_ref{0, &e};
-    if (e.none()) co_await pt_populate(k, mm, e, static_cast<mm::level>(lvl - 1));
+    if (e.none())  // __pud_alloc, __pmd_alloc
+      co_await pt_populate(k, mm, mm::pud_lockptr(mm), e, static_cast<mm::level>(lvl - 1));
     table = e.pfn;
   }
-  co_return pte_table_ref{table, nullptr};
+  co_await k.step(cost::param::pt_read);
+  mm::pt_entry& pmd = k.mem.table(table).e[mm::pt_index(va, 2)];
+  if (pmd.huge()) co_return pte_table_ref{0, table, &pmd};
+  if (pmd.none())  // __pte_alloc -> pmd_install()
+    co_await pt_populate(k, mm, mm::pmd_lockptr(k.mem, table), pmd, mm::level::pte);
+  co_return pte_table_ref{pmd.pfn, table, nullptr};
 }
 
 sim::task<bool> handle_mm_fault(kernel& k, unsigned cpu, mm::va_t va, bool write) {

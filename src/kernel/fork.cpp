@@ -9,6 +9,7 @@
 // entries for pages that are now read-only.
 #include "kernel/paths.h"
 #include "kernel/zap.h"
+#include "mm/ptlock.h"
 
 namespace sd::kern {
 
@@ -28,14 +29,19 @@ sim::task<> copy_range(kernel& k, mm::mm_struct& dst, mm::mm_struct& src, pfn_t 
       throw std::logic_error("model limit: fork of a THP-mapped range is not modeled");
     if (lvl > 1 && e.present()) co_await copy_range(k, dst, src, e.pfn, lvl - 1, addr, next);
     if (lvl == 1 && e.pfn) {  // present or PROT_NONE: the page is shared either way
+      // pte_alloc_map_lock() of the child's table, then the parent's PTE lock nested.
       const pte_table_ref ref = co_await pte_alloc(k, dst, addr);
-      co_await src.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
+      mm::spinlock& dst_ptl = mm::pte_lockptr(k.mem, ref.table);
+      mm::spinlock& src_ptl = mm::pte_lockptr(k.mem, table);
+      co_await dst_ptl.lock(k.eng, k.c(cost::param::atomic));
+      co_await src_ptl.lock(k.eng, k.c(cost::param::atomic));
       co_await k.step(cost::param::pt_write, 2);  // ptep_set_wrprotect(src) + set_pte(dst)
       e.flags &= static_cast<std::uint8_t>(~mm::_PAGE_RW);
       ++src.pte_change_seq;
       k.mem.table(ref.table).e[mm::pt_index(addr, 1)] = e;
       ++k.mem[e.pfn].refcount;
-      src.page_table_lock.unlock(k.eng);
+      src_ptl.unlock(k.eng);
+      dst_ptl.unlock(k.eng);
     }
     addr = next;
   }

@@ -17,6 +17,7 @@
 #include "kernel/paths.h"
 #include "kernel/zap.h"
 #include "mm/pt_lookup.h"
+#include "mm/ptlock.h"
 
 namespace sd::kern {
 
@@ -38,7 +39,7 @@ bool want_pmd_share(const mm::vm_area_struct& vma, va_t addr) {
 sim::task<mm::pt_entry*> pud_alloc(kernel& k, mm::mm_struct& mm, va_t addr) {
   co_await k.step(cost::param::pt_read);
   mm::pt_entry& pgd = k.mem.table(mm.pgd).e[mm::pt_index(addr, 4)];
-  if (pgd.none()) co_await pt_populate(k, mm, pgd, mm::level::pud);
+  if (pgd.none()) co_await pt_populate(k, mm, mm::pud_lockptr(mm), pgd, mm::level::pud);
   co_return &k.mem.table(pgd.pfn).e[mm::pt_index(addr, 3)];
 }
 
@@ -62,7 +63,7 @@ sim::task<> huge_pmd_share(kernel& k, mm::vm_area_struct& vma, va_t addr, mm::pt
     ++k.mem[spte].pt_share_count;  // ptdesc_pmd_pts_inc()
     break;
   }
-  co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
+  co_await mm::pud_lockptr(mm).lock(k.eng, k.c(cost::param::atomic));
   co_await k.step(cost::param::pt_write);
   if (spte && pud.none()) {
     pud = {spte, mm::_PAGE_PRESENT | mm::_PAGE_RW | mm::_PAGE_USER};
@@ -70,21 +71,22 @@ sim::task<> huge_pmd_share(kernel& k, mm::vm_area_struct& vma, va_t addr, mm::pt
   } else if (spte) {
     --k.mem[spte].pt_share_count;  // lost a race: someone populated our PUD
   }
-  mm.page_table_lock.unlock(k.eng);
+  mm::pud_lockptr(mm).unlock(k.eng);
   file.i_mmap_rwsem.up_read(k.eng);
-  if (pud.none()) co_await pt_populate(k, mm, pud, mm::level::pmd);
+  if (pud.none()) co_await pt_populate(k, mm, mm::pud_lockptr(mm), pud, mm::level::pmd);
 }
 
-// huge_pte_alloc(): the PMD entry for addr, sharing the PMD table when possible.
-sim::task<mm::pt_entry*> huge_pte_alloc(kernel& k, mm::vm_area_struct& vma, va_t addr) {
+// huge_pte_alloc(): the PMD table for addr (shared when possible); the entry is
+// e[pt_index(addr, 2)] of it.
+sim::task<pfn_t> huge_pte_alloc(kernel& k, mm::vm_area_struct& vma, va_t addr) {
   mm::pt_entry* pud = co_await pud_alloc(k, *vma.vm_mm, addr);
   if (pud->none()) {
     if (want_pmd_share(vma, addr))
       co_await huge_pmd_share(k, vma, addr, *pud);
     else
-      co_await pt_populate(k, *vma.vm_mm, *pud, mm::level::pmd);
+      co_await pt_populate(k, *vma.vm_mm, mm::pud_lockptr(*vma.vm_mm), *pud, mm::level::pmd);
   }
-  co_return &k.mem.table(pud->pfn).e[mm::pt_index(addr, 2)];
+  co_return pud->pfn;
 }
 
 // The page cache page of the file at the 2 MiB index of addr (allocated on first use).
@@ -136,9 +138,11 @@ sim::task<> unmap_hugepage_range(kernel& k, unsigned cpu, mm::mmu_gather& tlb,
       addr = (addr & mm::PUD_MASK) + mm::PUD_SIZE - mm::PMD_SIZE;  // last_addr_mask
       continue;
     }
-    co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
+    // huge_pte_lock(): the PMD table's lock, shared by every process sharing the table.
+    mm::spinlock& ptl = mm::pmd_lockptr(k.mem, pud->pfn);
+    co_await ptl.lock(k.eng, k.c(cost::param::atomic));
     if (co_await huge_pmd_unshare(k, cpu, tlb, addr, *pud)) {
-      mm.page_table_lock.unlock(k.eng);
+      ptl.unlock(k.eng);
       if (!k.patch(patches::feature::hugetlb_unshare_gather)) {
         mm::__tlb_adjust_range(tlb, addr & mm::PUD_MASK, mm::PUD_SIZE);  // tlb_flush_pmd_range
         tlb.cleared_pmds = true;
@@ -165,7 +169,7 @@ sim::task<> unmap_hugepage_range(kernel& k, unsigned cpu, mm::mmu_gather& tlb,
         if (run) co_await k.step(cost::param::pt_read, 3 * run);
         addr += static_cast<va_t>(run) * mm::PMD_SIZE;
       }
-      mm.page_table_lock.unlock(k.eng);
+      ptl.unlock(k.eng);
       continue;
     }
     co_await k.step(cost::param::pt_write);  // huge_ptep_get_and_clear()
@@ -174,7 +178,7 @@ sim::task<> unmap_hugepage_range(kernel& k, unsigned cpu, mm::mmu_gather& tlb,
     ++mm.pte_change_seq;
     mm::__tlb_adjust_range(tlb, addr, mm::PMD_SIZE);  // tlb_remove_huge_tlb_entry()
     tlb.cleared_pmds = true;
-    mm.page_table_lock.unlock(k.eng);
+    ptl.unlock(k.eng);
     if (mm::__tlb_remove_page(tlb, page)) co_await mm::tlb_flush_mmu(k, cpu, tlb);
   }
   if (k.patch(patches::feature::hugetlb_unshare_gather)) {
@@ -203,17 +207,18 @@ void unlink_file_vma(mm::vm_area_struct& vma) {
 }
 
 sim::task<bool> hugetlb_fault(kernel& k, mm::vm_area_struct& vma, va_t va) {
-  mm::mm_struct& mm = *vma.vm_mm;
   const va_t haddr = va & mm::PMD_MASK;
-  mm::pt_entry* pmd = co_await huge_pte_alloc(k, vma, haddr);
-  co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
+  const pfn_t table = co_await huge_pte_alloc(k, vma, haddr);
+  mm::spinlock& ptl = mm::pmd_lockptr(k.mem, table);  // huge_pte_lock()
+  co_await ptl.lock(k.eng, k.c(cost::param::atomic));
   co_await k.step(cost::param::pt_write);
-  if (pmd->none()) {
+  mm::pt_entry& pmd = k.mem.table(table).e[mm::pt_index(haddr, 2)];
+  if (pmd.none()) {
     const pfn_t page = file_page(k, vma, haddr);
     ++k.mem[page].refcount;  // the mapping's reference
-    *pmd = {page, k_huge_leaf};
+    pmd = {page, k_huge_leaf};
   }
-  mm.page_table_lock.unlock(k.eng);
+  ptl.unlock(k.eng);
   co_return true;
 }
 

@@ -9,6 +9,7 @@
 
 #include "kernel/paths.h"
 #include "kernel/zap.h"
+#include "mm/ptlock.h"
 
 namespace sd::kern {
 
@@ -30,8 +31,9 @@ sim::task<> unhook_pte_table(kernel& k, mm::mm_struct& mm, mm::pt_entry& pmd) {
 // after dropping it (force_flush). With PT_RECLAIM and a zap that covers the whole table
 // (MADV_DONTNEED only: details->reclaim_pt), the emptied table is unhooked and freed through
 // the gather (mm/memory.c zap_pte_range, zap_empty_pte_table, zap_pte_table_if_empty; 2026
-// mm tree). The model has one page_table_lock for the PTE and PMD locks, so the fast path's
-// trylock of the PMD lock always succeeds.
+// mm tree). The PTEs change under the PTE table's lock; the fast path only tries the PMD
+// table's lock while it holds that one (lock order: PMD lock first), and when the try fails
+// the slow path takes both in order and checks the table is still empty.
 sim::task<> zap_pte_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t pmd_table, pfn_t table,
                           va_t addr, va_t end, bool reclaim_pt) {
   mm::mm_struct& mm = *tlb.mm;
@@ -40,11 +42,13 @@ sim::task<> zap_pte_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t pmd_ta
   bool direct_reclaim = true;
   bool unhooked = false;
   mm::pt_entry& pmd = k.mem.table(pmd_table).e[mm::pt_index(start, 2)];
+  mm::spinlock& ptl = mm::pte_lockptr(k.mem, table);
+  mm::spinlock& pml = mm::pmd_lockptr(k.mem, pmd_table);
   while (addr < end) {
-    co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
+    co_await ptl.lock(k.eng, k.c(cost::param::atomic));
     if (!(pmd.present() && pmd.pfn == table)) {
       // pte_offset_map_lock() rechecks the PMD: a concurrent PT_RECLAIM already unhooked it.
-      mm.page_table_lock.unlock(k.eng);
+      ptl.unlock(k.eng);
       co_return;
     }
     bool force_flush = false;
@@ -70,24 +74,30 @@ sim::task<> zap_pte_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t pmd_ta
       }
     }
     if (empty_reads) co_await k.step(cost::param::pt_read, empty_reads);
-    if (can_reclaim_pt && direct_reclaim && addr == end) {
+    if (can_reclaim_pt && direct_reclaim && addr == end &&
+        co_await pml.try_lock(k.eng, k.c(cost::param::atomic))) {
       co_await unhook_pte_table(k, mm, pmd);  // zap_empty_pte_table()
+      pml.unlock(k.eng);
       unhooked = true;
     }
     if (force_flush) co_await mm::tlb_flush_mmu_tlbonly(k, cpu, tlb);
-    mm.page_table_lock.unlock(k.eng);
+    ptl.unlock(k.eng);
     if (force_flush) co_await mm::tlb_flush_mmu_free(k, cpu, tlb);
   }
   if (!can_reclaim_pt) co_return;
   if (!unhooked) {
-    // zap_pte_table_if_empty(): relock, every entry must still be none.
-    co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
-    co_await k.step(cost::param::pt_read, mm::PTRS_PER_TABLE);
-    const auto& e = k.mem.table(table).e;
-    unhooked = pmd.present() && pmd.pfn == table &&
-               std::all_of(e.begin(), e.end(), [](const mm::pt_entry& x) { return x.none(); });
-    if (unhooked) co_await unhook_pte_table(k, mm, pmd);
-    mm.page_table_lock.unlock(k.eng);
+    // zap_pte_table_if_empty(): the PMD lock, then the PTE lock nested; every entry must
+    // still be none.
+    co_await pml.lock(k.eng, k.c(cost::param::atomic));
+    if (pmd.present() && pmd.pfn == table) {
+      co_await ptl.lock(k.eng, k.c(cost::param::atomic));
+      co_await k.step(cost::param::pt_read, mm::PTRS_PER_TABLE);
+      const auto& e = k.mem.table(table).e;
+      unhooked = std::all_of(e.begin(), e.end(), [](const mm::pt_entry& x) { return x.none(); });
+      if (unhooked) co_await unhook_pte_table(k, mm, pmd);
+      ptl.unlock(k.eng);
+    }
+    pml.unlock(k.eng);
   }
   if (unhooked) co_await mm::free_table_tlb(k, cpu, tlb, table, mm::level::pte, start);
 }
@@ -97,7 +107,8 @@ sim::task<> zap_pte_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t pmd_ta
 sim::task<> zap_huge_pmd(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t pmd_table, va_t addr) {
   mm::mm_struct& mm = *tlb.mm;
   const va_t haddr = addr & mm::PMD_MASK;
-  co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
+  mm::spinlock& pml = mm::pmd_lockptr(k.mem, pmd_table);  // __pmd_trans_huge_lock()
+  co_await pml.lock(k.eng, k.c(cost::param::atomic));
   co_await k.step(cost::param::pt_write);  // pmdp_huge_get_and_clear_full()
   mm::pt_entry& pmd = k.mem.table(pmd_table).e[mm::pt_index(haddr, 2)];
   const pfn_t page = pmd.pfn;
@@ -112,7 +123,7 @@ sim::task<> zap_huge_pmd(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t pmd_tab
   }
   const bool full = mm::__tlb_remove_page(tlb, page);
   if (full) co_await mm::tlb_flush_mmu_tlbonly(k, cpu, tlb);
-  mm.page_table_lock.unlock(k.eng);
+  pml.unlock(k.eng);
   if (full) co_await mm::tlb_flush_mmu_free(k, cpu, tlb);
 }
 

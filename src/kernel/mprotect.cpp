@@ -8,6 +8,7 @@
 //                  else read-only until a write fault reuses it.
 #include "kernel/paths.h"
 #include "kernel/zap.h"
+#include "mm/ptlock.h"
 
 namespace sd::kern {
 
@@ -18,7 +19,8 @@ using mm::va_t;
 sim::task<> change_pte_range(kernel& k, mm::mmu_gather& tlb, mm::pfn_t table, va_t addr, va_t end,
                              bool prot_none) {
   mm::mm_struct& mm = *tlb.mm;
-  co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));
+  mm::spinlock& ptl = mm::pte_lockptr(k.mem, table);  // pte_offset_map_lock()
+  co_await ptl.lock(k.eng, k.c(cost::param::atomic));
   for (; addr < end; addr += mm::PAGE_SIZE) {
     co_await k.step(cost::param::pt_read);
     mm::pt_entry& pte = k.mem.table(table).e[mm::pt_index(addr, 1)];
@@ -38,7 +40,7 @@ sim::task<> change_pte_range(kernel& k, mm::mmu_gather& tlb, mm::pfn_t table, va
     ++mm.pte_change_seq;
     if (k.arch->pte_needs_flush(k, old, next)) mm::tlb_remove_tlb_entry(tlb, addr);
   }
-  mm.page_table_lock.unlock(k.eng);
+  ptl.unlock(k.eng);
 }
 
 // change_pmd_range() and up: walk present tables of [addr, end).

@@ -12,6 +12,7 @@
 
 #include "kernel/paths.h"
 #include "kernel/zap.h"
+#include "mm/ptlock.h"
 
 namespace sd::kern {
 
@@ -19,12 +20,24 @@ namespace {
 
 using mm::va_t;
 
-// Moves up to `nr` pages from src to dst under the PTE lock; returns how many it moved
+// double_pt_lock() / double_pt_unlock() for the PTE tables a and b: both tables' locks, in
+// the order of the locks' addresses to avoid an inversion (the model orders them by pfn, so
+// that runs are deterministic), one lock when both ranges share a table.
+sim::task<> double_pt_lock(kernel& k, mm::pfn_t a, mm::pfn_t b) {
+  co_await mm::pte_lockptr(k.mem, std::min(a, b)).lock(k.eng, k.c(cost::param::atomic));
+  if (a != b) co_await mm::pte_lockptr(k.mem, std::max(a, b)).lock(k.eng, k.c(cost::param::atomic));
+}
+void double_pt_unlock(kernel& k, mm::pfn_t a, mm::pfn_t b) {
+  mm::pte_lockptr(k.mem, a).unlock(k.eng);
+  if (a != b) mm::pte_lockptr(k.mem, b).unlock(k.eng);
+}
+
+// Moves up to `nr` pages from src to dst under both PTE locks; returns how many it moved
 // (it stops at a source hole).
 sim::task<va_t> move_present_ptes(kernel& k, unsigned cpu, mm::mm_struct& mm, mm::pfn_t dst_table,
                                   mm::pfn_t src_table, va_t dst, va_t src, va_t nr) {
   const bool batch = k.patch(patches::feature::uffd_move_batch);
-  co_await mm.page_table_lock.lock(k.eng, k.c(cost::param::atomic));  // double_pt_lock()
+  co_await double_pt_lock(k, dst_table, src_table);
   va_t moved = 0;
   for (; moved < nr; ++moved) {
     const va_t s = src + moved * mm::PAGE_SIZE;
@@ -48,7 +61,7 @@ sim::task<va_t> move_present_ptes(kernel& k, unsigned cpu, mm::mm_struct& mm, mm
   }
   if (batch && moved)
     co_await k.arch->flush_tlb_range(k, cpu, mm, src, src + moved * mm::PAGE_SIZE);
-  mm.page_table_lock.unlock(k.eng);
+  double_pt_unlock(k, dst_table, src_table);
   k.stats.pages_moved += moved;
   co_return moved;
 }

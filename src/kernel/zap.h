@@ -22,15 +22,18 @@ sim::task<> unmap_vmas(kernel& k, unsigned cpu, mm::mmu_gather& tlb, const vma_l
 sim::task<> free_pgtables(kernel& k, unsigned cpu, mm::mmu_gather& tlb, const vma_list& vmas,
                           mm::va_t floor, mm::va_t ceiling);
 
-// The PTE table covering va, allocating missing levels under page_table_lock as the fault
-// path does (__pud_alloc/__pmd_alloc/__pte_alloc). `huge` is set instead when a huge PMD
-// maps va. (kernel/fault.cpp)
-// __pte_alloc/__pmd_alloc/__pud_alloc for one entry: allocate a level-`lvl` table outside
-// the lock, then under page_table_lock install it unless another thread did first.
-sim::task<> pt_populate(kernel& k, mm::mm_struct& mm, mm::pt_entry& entry, mm::level lvl);
+// The PTE table covering va, allocating missing levels as the fault path does
+// (__pud_alloc/__pmd_alloc/__pte_alloc). `huge` is set instead when a huge PMD maps va.
+// (kernel/fault.cpp)
+// __pte_alloc/__pmd_alloc/__pud_alloc for `entry`: allocate a level-`lvl` table outside the
+// lock, then under `ptl`, the entry's lock (mm/ptlock.h: pmd_lockptr for a PMD entry,
+// pud_lockptr above), install it unless another thread did first.
+sim::task<> pt_populate(kernel& k, mm::mm_struct& mm, mm::spinlock& ptl, mm::pt_entry& entry,
+                        mm::level lvl);
 
 struct pte_table_ref {
-  mm::pfn_t table = 0;
+  mm::pfn_t table = 0;      // the PTE table
+  mm::pfn_t pmd_table = 0;  // the PMD table whose entry points at it (or is the huge PMD)
   mm::pt_entry* huge = nullptr;
 };
 sim::task<pte_table_ref> pte_alloc(kernel& k, mm::mm_struct& mm, mm::va_t va);

@@ -34,6 +34,14 @@ class spinlock {
     }
     e.wake_one(q_);  // handed over: locked_ stays set
   }
+  // spin_trylock() (queued_spin_trylock): one atomic step that takes the lock only if the
+  // lock word is zero, so never while it is held or handed over to a queued waiter.
+  sim::task<bool> try_lock(sim::engine& e, sim::sim_time atomic_cost) {
+    co_await e.step(atomic_cost, "spin_trylock");
+    if (locked_) co_return false;
+    locked_ = true;
+    co_return true;
+  }
   // queued_spin_is_locked(): the lock word is not zero while a waiter is queued either.
   bool is_locked() const { return locked_; }
 

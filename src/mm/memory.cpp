@@ -39,12 +39,15 @@ pfn_t memory::alloc_table(level l, std::uint32_t owner_mm) {
   f.owner_mm = owner_mm;
   f.pt_share_count = 0;
   f.table = std::make_unique<pt_table>();
+  if (!f.ptl) f.ptl = std::make_unique<spinlock>();  // ptlock_init() at pagetable_*_ctor
   return pfn;
 }
 
 void memory::free(pfn_t pfn) {
   frame& f = frames_[pfn];
   if (f.kind == frame_kind::free) throw std::logic_error("model bug: double free of a frame");
+  if (f.kind == frame_kind::pgtable && f.ptl->is_locked())
+    throw std::logic_error("model bug: a page table freed with its lock held");
   f.kind = frame_kind::free;
   f.refcount = 0;
   ++f.generation;

@@ -12,6 +12,7 @@
 
 #include "mm/asid_directory.h"
 #include "mm/chunk_directory.h"
+#include "mm/locks.h"
 #include "mm/pgtable.h"
 
 namespace sd::mm {
@@ -42,6 +43,11 @@ struct frame {
   std::uint32_t owner_mm = 0;  // page tables: the mm they belong to
   int pt_share_count = 0;      // hugetlb PMD tables: additional sharers (ptdesc->pt_share_count)
   std::unique_ptr<pt_table> table;
+  // Page tables: the split page-table lock in the ptdesc (ptlock_ptr, mm/ptlock.h). Made
+  // when the frame first becomes a table and kept with the frame, unlocked, from then on:
+  // a walker that raced a free may still take the lock of a table it read (the kernel's
+  // RCU-deferred table free allows the same) and must then see the PMD changed.
+  std::unique_ptr<spinlock> ptl;
 };
 
 // What the explored step touched of the state hardware events also touch (check's
