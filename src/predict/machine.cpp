@@ -4,9 +4,11 @@
 #include "host/kallsyms.h"
 #include "host/text_file.h"
 #include "patches/patches.h"
+#include "workload/builtin.h"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <fstream>
 #include <numeric>
 #include <sstream>
@@ -60,6 +62,47 @@ void guess_flush_backend(const std::string& root, machine_guess& g) {
                   "depend on flush IPIs are not compared");
 }
 
+// The share of time the host kept this guest's vCPUs off their physical CPUs: the steal
+// ticks of /proc/stat's "cpu" line against all its ticks since boot. The model's vCPUs are
+// off for vcpu_preempt_time every vcpu_preempt_interval on average, so the interval that
+// gives the same share is that time divided by it; no steal at all gives 0, never
+// (kernel/sched/cputime.c accounts steal from the KVM steal-time record, the same record
+// kvm_flush_tlb_multi reads to skip a preempted vCPU).
+void guess_vcpu_preemption(const std::string& root, machine_guess& g) {
+  std::string stat;
+  std::istringstream in;
+  if (host::read_text_file(root + "proc/stat", stat)) in.str(stat);
+  std::string label;
+  std::vector<std::uint64_t> ticks;
+  in >> label;
+  for (std::uint64_t t; ticks.size() < 8 && in >> t;) ticks.push_back(t);
+  if (label != "cpu" || ticks.size() < 8) {
+    g.why.push_back("vCPU preemption: /proc/stat unreadable, the scenario default is used");
+    return;
+  }
+  const std::uint64_t steal = ticks[7];
+  const std::uint64_t all = std::accumulate(ticks.begin(), ticks.end(), std::uint64_t{0});
+  const auto common = workload::common_params();
+  const std::int64_t preempt_time =
+      workload::find_param(common, "vcpu_preempt_time")->default_for(g.cpus);
+  const std::int64_t longest = workload::find_param(common, "vcpu_preempt_interval")->max;
+  if (steal == 0) {
+    g.vcpu_preempt_interval = 0;
+  } else {  // at least preempt_time (steal <= all), so above the shortest allowed
+    const double interval =
+        static_cast<double>(preempt_time) * static_cast<double>(all) / static_cast<double>(steal);
+    g.vcpu_preempt_interval =
+        static_cast<std::int64_t>(std::min(interval, static_cast<double>(longest)));
+  }
+  g.why.push_back(fmt::format(
+      "vCPU preemption: /proc/stat has {} steal ticks of {} since boot ({:.4f}%): "
+      "vcpu_preempt_interval {} at vcpu_preempt_time {}us",
+      steal, all, 100.0 * static_cast<double>(steal) / static_cast<double>(all ? all : 1),
+      *g.vcpu_preempt_interval == 0 ? std::string("0 (never)")
+                                    : fmt::format("{}us", *g.vcpu_preempt_interval / 1000),
+      preempt_time / 1000));
+}
+
 }  // namespace
 
 std::string preset_for_release(const std::string& release) {
@@ -109,7 +152,10 @@ machine_guess guess_machine(unsigned cpus, const std::string& release, const std
                                    : "arch x86: /proc/cpuinfo unreadable, assumed native");
     }
   }
-  if (g.arch == "x86-kvm") guess_flush_backend(root, g);
+  if (g.arch == "x86-kvm") {
+    guess_flush_backend(root, g);
+    guess_vcpu_preemption(root, g);
+  }
   g.patches = preset_for_release(release);
   if (g.patches.empty()) {
     g.patches = "v6.17";

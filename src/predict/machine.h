@@ -2,6 +2,8 @@
 // arch backend, the CPU count and the patch set of the running kernel, each with the
 // evidence it rests on (host --predict prints it).
 #pragma once
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,10 @@ struct machine_guess {
   // pvm_flush_tlb_multi): no flush IPI ever arrives, which no modeled backend does, so the
   // counts that depend on flush IPIs are not compared (predict.cpp).
   bool hypercall_flush = false;
+  // x86-kvm: how often the host deschedules each vCPU, from the steal time this guest has
+  // accounted since boot (/proc/stat): vcpu_preempt_interval for the model, 0 for never,
+  // unset when /proc/stat is unreadable (then the scenario default applies).
+  std::optional<std::int64_t> vcpu_preempt_interval;
 };
 
 // Reads uname, /proc/cpuinfo and /proc/kallsyms (through `root`, "/" normally: tests pass

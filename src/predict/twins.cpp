@@ -381,6 +381,9 @@ workload::run_result run_twin(const std::string& text, const machine_guess& m,
   spec.cpus = std::max(m.cpus, spec.parsed_program->min_cpus());
   spec.patches = workload::setting{"patches", m.patches, "host --predict"};
   spec.costs = costs;
+  if (m.vcpu_preempt_interval)
+    spec.params.push_back({"vcpu_preempt_interval", fmt::format("{}ns", *m.vcpu_preempt_interval),
+                           "host --predict (this guest's steal time)"});
   return workload::simulate(workload::resolve(spec));
 }
 

@@ -33,14 +33,15 @@ TEST(PredictMachine, PresetFollowsTheRelease) {
 }
 
 std::string fake_root(const std::string& flags, const std::string& kallsyms,
-                      const std::string& interrupts = "") {
-  const auto dir =
-      std::filesystem::temp_directory_path() /
-      ("sd_predict_" + std::to_string(std::hash<std::string>{}(flags + kallsyms + interrupts)));
+                      const std::string& interrupts = "", const std::string& stat = "") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("sd_predict_" +
+                    std::to_string(std::hash<std::string>{}(flags + kallsyms + interrupts + stat)));
   std::filesystem::create_directories(dir / "proc");
   std::ofstream(dir / "proc" / "cpuinfo") << "processor : 0\nflags : " << flags << "\n";
   if (!kallsyms.empty()) std::ofstream(dir / "proc" / "kallsyms") << kallsyms;
   if (!interrupts.empty()) std::ofstream(dir / "proc" / "interrupts") << interrupts;
+  if (!stat.empty()) std::ofstream(dir / "proc" / "stat") << stat;
   return dir.string() + "/";
 }
 
@@ -95,6 +96,39 @@ TEST(PredictMachine, AHypercallFlushExplainsTheMissingFlushIpis) {
   };
   EXPECT_FALSE(guess(interrupts(9000, 22)).hypercall_flush);  // flush IPIs were taken
   EXPECT_FALSE(guess(interrupts(30, 0)).hypercall_flush);     // too fresh a boot to tell
+}
+
+// The model's vCPUs are off for vcpu_preempt_time (50 us) every vcpu_preempt_interval: the
+// interval that matches the guest's steal share is 50 us divided by it.
+TEST(PredictMachine, VcpuPreemptionFollowsTheGuestsStealTime) {
+  struct guessed {
+    std::optional<std::int64_t> interval;
+    std::string why;  // the vCPU preemption line
+  };
+  auto guess = [](const std::string& stat) {
+    const auto g = guess_machine(2, "6.18.44", "x86_64", fake_root("fpu hypervisor", "", "", stat));
+    guessed r{g.vcpu_preempt_interval, ""};
+    for (const auto& w : g.why)
+      if (w.rfind("vCPU preemption", 0) == 0) r.why = w;
+    return r;
+  };
+  // user nice system idle iowait irq softirq steal: 1% steal -> 50 us / 0.01 = 5 ms.
+  const auto busy = guess("cpu  400 0 100 9300 100 0 0 100 0 0\ncpu0 1 2 3\n");
+  EXPECT_EQ(busy.interval, 5'000'000);
+  EXPECT_NE(busy.why.find("100 steal ticks of 10000 since boot (1.0000%)"), std::string::npos)
+      << busy.why;
+  const auto quiet = guess("cpu  400 0 100 9500 0 0 0 0 0 0\n");
+  EXPECT_EQ(quiet.interval, 0);  // never preempted
+  EXPECT_NE(quiet.why.find("0 (never)"), std::string::npos) << quiet.why;
+  EXPECT_EQ(guess("cpu  1 0 0 0 0 0 0 99 0 0\n").interval, 50'505);                // 50 us / 0.99
+  EXPECT_EQ(guess("cpu  999999999 0 0 0 0 0 0 1 0 0\n").interval, 1'000'000'000);  // the max
+  const auto unreadable = guess("");
+  EXPECT_FALSE(unreadable.interval.has_value());
+  EXPECT_NE(unreadable.why.find("unreadable"), std::string::npos) << unreadable.why;
+  // Not asked of a native machine.
+  EXPECT_FALSE(
+      guess_machine(2, "6.18.44", "x86_64", fake_root("fpu", "", "", "cpu  1 0 0 0 0 0 0 1\n"))
+          .vcpu_preempt_interval.has_value());
 }
 
 // A 2-CPU native x86 machine running v7.0.
