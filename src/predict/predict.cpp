@@ -135,6 +135,13 @@ bool cow_copy_traces(const std::string& name) {
          name == "flushes_by_reason.remote_send_ipi";
 }
 
+// The counts a flush IPI to a running thread's CPU adds (arch/x86/mm/tlb.c
+// native_flush_tlb_multi, kernel/smp.c): queued, taken, and flushed there.
+bool ipi_delivered(const std::string& name) {
+  return name == "csd_queued.flush_tlb_func" || name == "tlb_interrupts" ||
+         name == "call_function_interrupts" || name == "flushes_by_reason.remote_shootdown";
+}
+
 // How a hypercall flush moves a count from what the model's IPI backend says: no flush IPI
 // arrives (the interrupt lines, the flush calls queued, remote_shootdown, the PV skip read
 // fewer), and a lazy CPU, never IPI'd, never leaves the mm, so flush_tlb_multi still finds it
@@ -281,6 +288,8 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
         task_events_per_op(measured.have_switch_tracepoint, ph, "switch_out");
     const double model_switches = median_of([](const twin_run& r) { return r.switches; });
     bool switches_explained = false;
+    std::vector<std::string> away_explained;
+    const bool peers = !ph.repeats.empty() && ph.repeats[0].peers;
     bool ipis_missing = false;
     std::vector<std::string> explained;  // rows whose difference the backend explains
     for (const auto& name : names) {
@@ -345,8 +354,25 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
         row.explained = "own context switches";
         switches_explained = true;
       }
+      // Below the model, in a phase whose other threads run beside the measured one, when the
+      // host switched the process's tasks away more often than the twin: a thread switched
+      // out for another task leaves its CPU's mm_cpumask (switch_mm_irqs_off), and flushes
+      // meanwhile send it no IPI, which the twin's always-running threads get. How much a
+      // switch costs depends on how long the thread stays out, so the shortfall has no bound.
+      if (ipi_delivered(name) && peers && row.explained.empty() && row.equal && !*row.equal &&
+          *row.measured < row.model && host_switches && *host_switches > model_switches) {
+        row.explained = "threads switched out";
+        away_explained.push_back(name);
+      }
       pp.rows.push_back(row);
     }
+    if (!away_explained.empty())
+      pp.notes.push_back(fmt::format(
+          "explained: the process's tasks were switched away from {} times per op "
+          "(sched:sched_switch) where the twin's are {}: while a thread is switched out for "
+          "another task its CPU is not in the mm's cpumask and the flushes send it no IPI, "
+          "which the twin's threads, never switched out, get; below the model: {}",
+          number(*host_switches), number(model_switches), fmt::join(away_explained, ", ")));
     if (!explained.empty())
       pp.notes.push_back(
           "explained: the hypervisor flushes remote TLBs without IPIs (the flush backend "

@@ -57,12 +57,53 @@ const std::map<std::string, known_difference>& known_differences() {
        {"copy-on-write faults on the host process's own pages in the window, about 8 to 10 per "
         "fork",
         0, 1}},
+      // The Firecracker KVM guest of 2026-12-04 (PV send-IPI hypercall, PV flush): each
+      // round both threads flush at once, and each one's flush IPI reaches the other CPU
+      // while that CPU is still in its own send-IPI hypercall, after its inc_mm_tlb_gen: the
+      // IPI's flush_tlb_func (remote) catches its TLB up to both generations, and its own
+      // local flush_tlb_func then finds nothing to do. Measured 2.0 remote_shootdown and
+      // 0.02-0.05 local_mm_shootdown per round, 2.0 flush IPIs queued and taken. The model
+      // delivers a flush IPI ipi_delivery after the sender's hypercall returns, so each CPU
+      // flushes locally first and the IPI finds it caught up: the same two flushes per round
+      // under the other reason. A model limitation (no interrupt posted during the sender's
+      // hypercall, no interrupt window between the send and the local flush), open.
+      {"tlb-flush-threads/all-cpus/flushes_by_reason.local_mm_shootdown",
+       {"the other thread's flush IPI arrives during this CPU's own send-IPI hypercall on a KVM "
+        "guest, before its local flush, which then has nothing to do; the model delivers it "
+        "after (a model limitation)",
+        -2, 0}},
+      {"tlb-flush-threads/all-cpus/flushes_by_reason.remote_shootdown",
+       {"the other thread's flush IPI arrives during this CPU's own send-IPI hypercall on a KVM "
+        "guest and does the flush its local flush would have done; the model delivers it after "
+        "(a model limitation)",
+        0, 2.1}},
       // predict/twins.cpp hugetlb_serial_twin; README hugetlb-fork-exit. Seen +41 to +45
       // per child with the C library's fork(), whose handlers wrote dozens of pages; forked
       // without them (host/bare_fork.h) +5 to +7, +8 to +9.5 in the ASan + UBSan build.
       // Explained by the counted write-protect faults where the host has them (x86).
       {"hugetlb-fork-exit/serial/flushes_by_reason.local_mm_shootdown",
        {"copy-on-write faults on the host process's own pages between fork and exit", 0, 20}},
+      // The Firecracker KVM guest: 1 or 2 of 16 children's own copy-on-write flushes (the
+      // remote_send_ipi row, explained by the counted write-protect faults) found another
+      // CPU running the child's mm and queued a flush IPI there.
+      {"hugetlb-fork-exit/serial/csd_queued.flush_tlb_func",
+       {"a copy-on-write flush of the host process's own pages that found another CPU in the "
+        "mm's cpumask",
+        0, 0.25}},
+      // Such a flush whose CPU so IPI'd had already switched away from the mm (a stale
+      // mm_cpumask bit: flush_tlb_func traces remote_wrong_cpu): 1 of 16 children.
+      {"hugetlb-fork-exit/serial/flushes_by_reason.remote_wrong_cpu",
+       {"a copy-on-write flush of the host process's own pages that IPI'd a CPU which had "
+        "left the mm",
+        0, 0.25}},
+      {"hugetlb-fork-exit/burst/flushes_by_reason.remote_wrong_cpu",
+       {"a copy-on-write flush of the host process's own pages that IPI'd a CPU which had "
+        "left the mm",
+        0, 0.25}},
+      {"hugetlb-fork-exit/burst/csd_queued.flush_tlb_func",
+       {"a copy-on-write flush of the host process's own pages that found another CPU in the "
+        "mm's cpumask",
+        0, 0.25}},
       {"hugetlb-fork-exit/serial/flushes_by_reason.remote_send_ipi",
        {"copy-on-write faults on the host process's own pages between fork and exit", 0, 20}},
       // The call-function lines: host counts the scheduler's cross-calls machine-wide, and
@@ -178,6 +219,18 @@ TEST_P(Fidelity, EveryHostPhaseCountEqualsTheModels) {
       if (row.contains("explained")) {
         std::cout << "  " << shown() << " (explained: " << row["explained"].get<std::string>()
                   << ")\n";
+        continue;
+      }
+      // The twin's other CPUs hold the mm lazily all the phase long (twins.cpp lazy_cpus, as
+      // after the host's visit of every CPU), so each flush of CPU 0 finds them in
+      // mm_cpumask and traces remote_send_ipi. On the host another task scheduled on such a
+      // CPU (the guest's own agent process) switches it away from the mm and clears its
+      // bit, and from then on no flush does: seen 0.06 and 0.56 instead of 1 per op in
+      // tlb-flush-threads one-thread on the Firecracker KVM guest, 1 in a quiet run. Never
+      // more than the model.
+      if (count == "flushes_by_reason.remote_send_ipi" && measured >= 0 && measured <= model) {
+        std::cout << "  " << shown()
+                  << " (below the model: a lazy CPU left the mm when another task ran there)\n";
         continue;
       }
       if (const auto k = known_differences().find(where); k != known_differences().end()) {

@@ -374,6 +374,38 @@ TEST(Predict, CountsOfThreadsLoopingBesideTheMeasuredOneArePerRound) {
   EXPECT_TRUE(local().equal.value_or(false));
 }
 
+// tlb-flush-threads all-cpus: each round, each thread's flush queues an IPI to the other's
+// CPU, 2 per round in the model. On the host a thread switched out for another task leaves
+// its CPU's mm_cpumask, so flushes meanwhile queue nothing there: 1.5 per round is explained
+// when the process's tasks were switched away more often than the twin's (which never are),
+// and not otherwise, nor above the model.
+TEST(Predict, ThreadsSwitchedOutExplainFlushIpisBelowTheModel) {
+  host::host_result r;
+  r.scenario = "tlb-flush-threads";
+  r.have_tracepoint = true;
+  r.have_csd_tracepoint = true;
+  r.have_switch_tracepoint = true;
+  host::phase_sample s;
+  s.ops = 1000;
+  s.peers = 1;
+  s.peer_ops = 1000;
+  s.flushes_by_reason["local_mm_shootdown"] = 2000;
+  s.csd_queued["flush_tlb_func"] = 1500;
+  s.task_events["switch_out"] = 40;
+  r.phases.push_back(sd::test::host_phase("all-cpus", {s}));
+  const machine_guess m = native_x86();
+  auto queued = [&] { return *row(predict(r, m).phases.at(0), "csd_queued.flush_tlb_func"); };
+  ASSERT_DOUBLE_EQ(queued().model, 2.0);
+  EXPECT_DOUBLE_EQ(*queued().measured, 1.5);
+  EXPECT_FALSE(queued().equal.value_or(true));
+  EXPECT_EQ(queued().explained, "threads switched out");
+  r.phases[0].repeats[0].task_events["switch_out"] = 0;
+  EXPECT_TRUE(queued().explained.empty());
+  r.phases[0].repeats[0].task_events["switch_out"] = 40;
+  r.phases[0].repeats[0].csd_queued["flush_tlb_func"] = 2500;
+  EXPECT_TRUE(queued().explained.empty());
+}
+
 // The interrupt columns are machine-wide. 10 CAL interrupts in 100 ops of 1 ms each, where
 // the model says 0: not equal, unless the idle window before the phase saw the machine take
 // 100 CAL interrupts a second, i.e. 0.1 per 1 ms op of other activity.
