@@ -243,7 +243,9 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
     if (!ph.csd_queued_missing.empty())
       pp.notes.push_back("csd_queued measured machine-wide (any task) in this phase: " +
                          ph.csd_queued_missing);
-    if (!ph.repeats.empty() && ph.repeats[0].peers)
+    // Other threads of the process loop beside the measured one (tlb-flush-threads all-cpus).
+    const bool peers = !ph.repeats.empty() && ph.repeats[0].peers;
+    if (peers)
       pp.notes.push_back(fmt::format(
           "measured counts are per round of every thread (the twin's other CPUs run as many "
           "rounds as CPU 0): {} ops of the measured thread and {} of its {} other threads in "
@@ -289,7 +291,6 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
     const double model_switches = median_of([](const twin_run& r) { return r.switches; });
     bool switches_explained = false;
     std::vector<std::string> away_explained;
-    const bool peers = !ph.repeats.empty() && ph.repeats[0].peers;
     bool ipis_missing = false;
     std::vector<std::string> explained;  // rows whose difference the backend explains
     for (const auto& name : names) {
