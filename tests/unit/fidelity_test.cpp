@@ -66,7 +66,9 @@ const std::map<std::string, known_difference>& known_differences() {
       // delivers a flush IPI ipi_delivery after the sender's hypercall returns, so each CPU
       // flushes locally first and the IPI finds it caught up: the same two flushes per round
       // under the other reason. A model limitation (no interrupt posted during the sender's
-      // hypercall, no interrupt window between the send and the local flush), open.
+      // hypercall, no interrupt window between the send and the local flush), open. predict
+      // explains the two rows when they add up to the model's 2 (flushed_by_the_other_ipi);
+      // these ranges are the fallback.
       {"tlb-flush-threads/all-cpus/flushes_by_reason.local_mm_shootdown",
        {"the other thread's flush IPI arrives during this CPU's own send-IPI hypercall on a KVM "
         "guest, before its local flush, which then has nothing to do; the model delivers it "
