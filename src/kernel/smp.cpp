@@ -106,8 +106,8 @@ sim::task<> generic_smp_call_function_interrupt(kernel& k, unsigned cpu) {
   const std::span<call_single_data* const> calls = c.call_single_queue.del_all();
   for (std::size_t i = 0; i < calls.size(); ++i) {
     call_single_data* csd = calls[i];
-    // Each call lives in its sender's frame, and its callback's state in another: with
-    // thousands of senders, loads that miss the cache. Fetch the next calls' ahead of use.
+    // Each call lives in its sender's frame and its callback in another object: with
+    // thousands of senders, both loads miss the cache. Fetch them for the next calls now.
     if (i + 2 < calls.size()) __builtin_prefetch(calls[i + 2]);
     if (i + 1 < calls.size()) __builtin_prefetch(calls[i + 1]->func);
     if (noise)

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "host/host_params.h"
 #include "host_phase.h"
@@ -374,25 +375,32 @@ TEST(Predict, CountsOfThreadsLoopingBesideTheMeasuredOneArePerRound) {
   EXPECT_TRUE(local().equal.value_or(false));
 }
 
+// tlb-flush-threads all-cpus measured over 1000 rounds (1000 ops of the measured thread and
+// 1000 of its one other thread), with the flush tracepoint readable.
+host::host_result flush_threads_rounds(const std::map<std::string, std::uint64_t>& flushes) {
+  host::host_result r;
+  r.scenario = "tlb-flush-threads";
+  r.have_tracepoint = true;
+  host::phase_sample s;
+  s.ops = 1000;
+  s.peers = 1;
+  s.peer_ops = 1000;
+  s.flushes_by_reason = flushes;
+  r.phases.push_back(sd::test::host_phase("all-cpus", {s}));
+  return r;
+}
+
 // tlb-flush-threads all-cpus: each round, each thread's flush queues an IPI to the other's
 // CPU, 2 per round in the model. On the host a thread switched out for another task leaves
 // its CPU's mm_cpumask, so flushes meanwhile queue nothing there: 1.5 per round is explained
 // when the process's tasks were switched away more often than the twin's (which never are),
 // and not otherwise, nor above the model.
 TEST(Predict, ThreadsSwitchedOutExplainFlushIpisBelowTheModel) {
-  host::host_result r;
-  r.scenario = "tlb-flush-threads";
-  r.have_tracepoint = true;
+  host::host_result r = flush_threads_rounds({{"local_mm_shootdown", 2000}});
   r.have_csd_tracepoint = true;
   r.have_switch_tracepoint = true;
-  host::phase_sample s;
-  s.ops = 1000;
-  s.peers = 1;
-  s.peer_ops = 1000;
-  s.flushes_by_reason["local_mm_shootdown"] = 2000;
-  s.csd_queued["flush_tlb_func"] = 1500;
-  s.task_events["switch_out"] = 40;
-  r.phases.push_back(sd::test::host_phase("all-cpus", {s}));
+  r.phases[0].repeats[0].csd_queued["flush_tlb_func"] = 1500;
+  r.phases[0].repeats[0].task_events["switch_out"] = 40;
   const machine_guess m = native_x86();
   auto queued = [&] { return *row(predict(r, m).phases.at(0), "csd_queued.flush_tlb_func"); };
   ASSERT_DOUBLE_EQ(queued().model, 2.0);
@@ -411,16 +419,8 @@ TEST(Predict, ThreadsSwitchedOutExplainFlushIpisBelowTheModel) {
 // hypercall, the same 2 flushes as remote ones (measured: 0.03 local, 1.99 remote). Both
 // rows are explained when they add up to the model's 2, and only on a KVM guest.
 TEST(Predict, FlushesDoneByTheOtherCpusIpiOnAKvmGuestAreExplained) {
-  host::host_result r;
-  r.scenario = "tlb-flush-threads";
-  r.have_tracepoint = true;
-  host::phase_sample s;
-  s.ops = 1000;
-  s.peers = 1;
-  s.peer_ops = 1000;
-  s.flushes_by_reason["local_mm_shootdown"] = 30;
-  s.flushes_by_reason["remote_shootdown"] = 1970;
-  r.phases.push_back(sd::test::host_phase("all-cpus", {s}));
+  host::host_result r =
+      flush_threads_rounds({{"local_mm_shootdown", 30}, {"remote_shootdown", 1970}});
   machine_guess kvm = native_x86();
   kvm.arch = "x86-kvm";
   kvm.vcpu_preempt_interval = 0;
