@@ -349,15 +349,25 @@ TEST(Host, UffdMoveFlushesOncePerPmdBoundedBatch) {
   ASSERT_EQ(code, 0) << out;
   const auto j = nlohmann::json::parse(out);
   if (j["phases"][0].contains("skipped")) GTEST_SKIP() << j["phases"][0]["skipped"];
-  auto per_op = [&](int phase) {
+  auto per_op = [&](int phase, const char* key) {
+    const auto& rep = j["phases"][phase]["repeats"][0];
+    return rep.value(key, 0.0) / rep["ops"].get<double>();
+  };
+  auto flushes = [&](int phase) {
     const auto& rep = j["phases"][phase]["repeats"][0];
     return rep["flushes_by_reason"].value("local_mm_shootdown", 0.0) / rep["ops"].get<double>();
   };
   // move_present_ptes batches up to the end of the source and destination PMDs and issues
   // one flush_tlb_range per batch (5094469, v6.18). Kernels without it flush per page (512).
-  if (per_op(0) > 100) GTEST_SKIP() << "this kernel predates UFFDIO_MOVE batching: " << per_op(0);
-  EXPECT_NEAR(per_op(0), 1.0, 0.05) << out;  // 512 pages inside one PTE table: one batch
-  EXPECT_NEAR(per_op(1), 2.0, 0.05) << out;  // crossing a 2 MiB boundary: two batches
+  if (flushes(0) > 100) GTEST_SKIP() << "this kernel predates UFFDIO_MOVE batching: " << flushes(0);
+  // The process's own write-protect faults in the window (a copy-on-write copy of one of its
+  // pages, do_wp_page -> ptep_clear_flush) add at most one local flush each: seen once in
+  // 20 ops on the Firecracker KVM guest (21 flushes). x86 counts them; elsewhere 0.
+  for (int phase : {0, 1}) {
+    const double batches = phase + 1;  // one PTE table: one batch; crossing 2 MiB: two
+    EXPECT_GE(flushes(phase), batches - 0.05) << out;
+    EXPECT_LE(flushes(phase), batches + per_op(phase, "write_protect_faults") + 0.05) << out;
+  }
 }
 
 }  // namespace
