@@ -91,6 +91,19 @@ TEST(Host, MunmapIpisTheSiblingCpuOnlyWhenASiblingRuns) {
   EXPECT_GT(tlb_ipis(with, true), 300 * 0.8) << out;
 }
 
+// A repeat's local_mm_shootdown per op is `expected` within `tol`, plus at most one per
+// write-protect fault the process took in the window: its own copy-on-write copies (stack,
+// the measuring code; do_wp_page -> ptep_clear_flush), which the host counts on x86 (0
+// elsewhere). Seen: 21 flushes in 20 UFFDIO_MOVE ops with 1 such fault (Firecracker KVM).
+void expect_local_flushes(const nlohmann::json& rep, double expected, double tol,
+                          const std::string& out) {
+  const double ops = rep["ops"].get<double>();
+  const double local = rep["flushes_by_reason"].value("local_mm_shootdown", 0.0) / ops;
+  const double own = rep.value("write_protect_faults", 0.0) / ops;
+  EXPECT_GE(local, expected - tol) << out;
+  EXPECT_LE(local, expected + own + tol) << out;
+}
+
 // host mprotect-none-rw, alone: local_mm_shootdown per NONE+RW pair (`out`: the JSON).
 double mprotect_local_flushes_per_pair(std::string& out) {
   int code = 0;
@@ -180,10 +193,7 @@ TEST(Host, MunmapFlushesFollowTheGatherBatchCapacity) {
   const auto j = nlohmann::json::parse(out);
   EXPECT_EQ(j["config"]["params"]["region"], "64MiB") << out;
   EXPECT_EQ(j["config"]["params"]["touch_pages"], "16384") << out;
-  const auto& rep = j["phases"][0]["repeats"][0];
-  EXPECT_NEAR(rep["flushes_by_reason"].value("local_mm_shootdown", 0.0) / rep["ops"].get<double>(),
-              2.0, 0.05)
-      << out;
+  expect_local_flushes(j["phases"][0]["repeats"][0], 2.0, 0.05, out);
 }
 
 }  // namespace
@@ -206,8 +216,7 @@ TEST(Host, EachCollapsedRangeGivesOneFlush) {
   const auto& rep = j["phases"][0]["repeats"][0];
   // collapse_huge_page: pmdp_collapse_flush -> one flush_tlb_range of the 2 MiB (local only:
   // no other CPU runs the mm). A rare EAGAIN collapse has none, hence the tolerance.
-  const double local = rep["flushes_by_reason"].value("local_mm_shootdown", 0.0);
-  EXPECT_NEAR(local / rep["ops"].get<double>(), 1.0, 0.1) << out;
+  expect_local_flushes(rep, 1.0, 0.1, out);
 }
 
 // Issue 9 item 11: the sync calls counted apart from the flush calls, by callback. Each
@@ -349,10 +358,6 @@ TEST(Host, UffdMoveFlushesOncePerPmdBoundedBatch) {
   ASSERT_EQ(code, 0) << out;
   const auto j = nlohmann::json::parse(out);
   if (j["phases"][0].contains("skipped")) GTEST_SKIP() << j["phases"][0]["skipped"];
-  auto per_op = [&](int phase, const char* key) {
-    const auto& rep = j["phases"][phase]["repeats"][0];
-    return rep.value(key, 0.0) / rep["ops"].get<double>();
-  };
   auto flushes = [&](int phase) {
     const auto& rep = j["phases"][phase]["repeats"][0];
     return rep["flushes_by_reason"].value("local_mm_shootdown", 0.0) / rep["ops"].get<double>();
@@ -360,14 +365,9 @@ TEST(Host, UffdMoveFlushesOncePerPmdBoundedBatch) {
   // move_present_ptes batches up to the end of the source and destination PMDs and issues
   // one flush_tlb_range per batch (5094469, v6.18). Kernels without it flush per page (512).
   if (flushes(0) > 100) GTEST_SKIP() << "this kernel predates UFFDIO_MOVE batching: " << flushes(0);
-  // The process's own write-protect faults in the window (a copy-on-write copy of one of its
-  // pages, do_wp_page -> ptep_clear_flush) add at most one local flush each: seen once in
-  // 20 ops on the Firecracker KVM guest (21 flushes). x86 counts them; elsewhere 0.
-  for (int phase : {0, 1}) {
-    const double batches = phase + 1;  // one PTE table: one batch; crossing 2 MiB: two
-    EXPECT_GE(flushes(phase), batches - 0.05) << out;
-    EXPECT_LE(flushes(phase), batches + per_op(phase, "write_protect_faults") + 0.05) << out;
-  }
+  // 512 pages inside one PTE table: one batch; crossing a 2 MiB boundary: two batches.
+  expect_local_flushes(j["phases"][0]["repeats"][0], 1.0, 0.05, out);
+  expect_local_flushes(j["phases"][1]["repeats"][0], 2.0, 0.05, out);
 }
 
 }  // namespace
