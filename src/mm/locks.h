@@ -2,8 +2,6 @@
 // and an rw-semaphore (mmap_lock, per-VMA lock). Waiters block with IRQs as they were, so
 // a CPU spinning with IRQs on still answers IPIs, as in the kernel.
 #pragma once
-#include <deque>
-
 #include "sim/engine.h"
 
 namespace sd::mm {
@@ -110,7 +108,7 @@ class rw_semaphore {
       queue_.pop_front();
       return;
     }
-    std::deque<waiter*> writers;
+    sim::fifo<waiter*> writers;
     for (waiter* w : queue_) {
       if (w->writer) {
         writers.push_back(w);
@@ -124,7 +122,7 @@ class rw_semaphore {
 
   int readers_ = 0;
   bool writer_ = false;
-  std::deque<waiter*> queue_;  // arrival order
+  sim::fifo<waiter*> queue_;  // arrival order
 };
 
 }  // namespace sd::mm

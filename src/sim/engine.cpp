@@ -88,9 +88,8 @@ void engine::wake_one(wait_queue& q) {
 }
 
 void engine::wake_all(wait_queue& q) {
-  auto ws = std::move(q.waiters_);
+  for (const auto& w : q.waiters_) wake(w);  // wake() only reschedules: q stays as it is
   q.waiters_.clear();
-  for (const auto& w : ws) wake(w);
 }
 
 namespace {

@@ -8,12 +8,12 @@
 // enabled (kernel/smp.c delivers call-function IPIs in hardirq context).
 #pragma once
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "sim/fifo.h"
 #include "sim/scheduler.h"
 #include "sim/task.h"
 #include "sim/time.h"
@@ -35,7 +35,7 @@ class wait_queue {
     actor_id actor;
     std::size_t depth;
   };
-  std::deque<waiter> waiters_;
+  fifo<waiter> waiters_;
 };
 
 class engine {
