@@ -31,6 +31,30 @@ struct tlb_context {
   std::uint64_t tlb_gen = 0;
 };
 
+// kernel/smp.c call_single_queue. A sender llist_add()s its call and sends an IPI only
+// when the list was empty; the handler (__flush_smp_call_function_queue) takes the whole
+// list at once (llist_del_all) and runs it oldest first (llist_reverse_order). A call
+// queued while the handler runs the taken ones therefore finds the list empty and sends
+// an IPI of its own, taken when the handler returns and IRQs are enabled again. Two
+// vectors, not a std::deque, which allocates when constructed: 4096 times in a 4096-CPU
+// setup (issue 12); after warm-up neither allocates.
+class csd_fifo {
+ public:
+  bool empty() const { return queued_.empty(); }
+  void push_back(kern::call_single_data* csd) { queued_.push_back(csd); }
+  // llist_del_all + llist_reverse_order: the queued calls, oldest first, valid until the
+  // next del_all (one handler per CPU at a time: it runs with IRQs off).
+  std::span<kern::call_single_data* const> del_all() {
+    taken_.clear();
+    taken_.swap(queued_);
+    return taken_;
+  }
+
+ private:
+  std::vector<kern::call_single_data*> queued_;
+  std::vector<kern::call_single_data*> taken_;
+};
+
 struct cpu {
   cpu(std::uint32_t id_, mm::memory& mem) : id(id_), tlb(id_, mem) {}
 
@@ -75,31 +99,6 @@ struct cpu {
   // RCU: IRQs-off regions and rcu_read_lock sections are readers (kernel-mechanisms s9).
   int rcu_reader_depth = 0;
   bool gp_waits_on_me = false;
-
-  // kernel/smp.c call_single_queue. A sender llist_add()s its call and sends an IPI only
-  // when the list was empty; the handler (__flush_smp_call_function_queue) takes the whole
-  // list at once (llist_del_all) and runs it oldest first (llist_reverse_order). A call
-  // queued while the handler runs the taken ones therefore finds the list empty and sends
-  // an IPI of its own, taken when the handler returns and IRQs are enabled again. Two
-  // vectors, not a std::deque, which allocates when constructed: 4096 times in a 4096-CPU
-  // setup (issue 12); after warm-up neither allocates.
-  class csd_fifo {
-   public:
-    bool empty() const { return queued_.empty(); }
-    void push_back(kern::call_single_data* csd) { queued_.push_back(csd); }
-    // llist_del_all + llist_reverse_order: the queued calls, oldest first, valid until the
-    // next del_all (one handler per CPU at a time: it runs with IRQs off).
-    std::span<kern::call_single_data* const> del_all() {
-      taken_.clear();
-      taken_.swap(queued_);
-      return taken_;
-    }
-
-   private:
-    std::vector<kern::call_single_data*> queued_;
-    std::vector<kern::call_single_data*> taken_;
-  };
-  csd_fifo call_single_queue;
 };
 
 }  // namespace sd::hw

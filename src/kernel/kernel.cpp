@@ -19,6 +19,7 @@ kernel::kernel(const machine_config& c, sim::scheduler& sched)
     cpus.emplace_back(i, mem);
     eng.add_actor();  // actor i is CPU i
   }
+  call_single_queue.resize(cfg.cpus);
   stats.ipis_received_per_cpu.assign(cfg.cpus, 0);
   walks.resize(cfg.cpus);
   stats.flush_requests_per_cpu.assign(cfg.cpus, 0);

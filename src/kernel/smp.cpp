@@ -55,7 +55,7 @@ sim::task<> smp_call_function_many_cond(kernel& k, unsigned cpu, const mm::cpuma
         if (kind == ipi_kind::tlb_flush) ++k.stats.csd_queued_flush_in_task;
         if (kind == ipi_kind::table_sync) ++k.stats.csd_queued_sync_in_task;
       }
-      auto& q = k.cpus[t].call_single_queue;
+      auto& q = k.call_single_queue[t];
       const bool was_empty = q.empty();
       q.push_back(&csd);
       if (was_empty) targets[nr_cpus++] = t;  // the first nr_cpus become cfd->cpumask_ipi
@@ -103,7 +103,7 @@ sim::task<> generic_smp_call_function_interrupt(kernel& k, unsigned cpu) {
   k.eng.clear_irq(cpu);
   metrics::isolated_noise* noise = c.nohz_full ? &k.stats.noise_per_isolated_cpu[cpu] : nullptr;
   // Only the calls queued by now: one queued while these run sends its own IPI (hw/cpu.h).
-  const std::span<call_single_data* const> calls = c.call_single_queue.del_all();
+  const std::span<call_single_data* const> calls = k.call_single_queue[cpu].del_all();
   for (std::size_t i = 0; i < calls.size(); ++i) {
     call_single_data* csd = calls[i];
     // Each call lives in its sender's frame and its callback in another object: with

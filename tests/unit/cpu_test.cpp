@@ -10,7 +10,7 @@
 namespace sd::test {
 namespace {
 
-using fifo = hw::cpu::csd_fifo;
+using fifo = hw::csd_fifo;
 
 kern::call_single_data* csd(std::uintptr_t n) {
   return reinterpret_cast<kern::call_single_data*>(n);  // identities only, never read
