@@ -31,8 +31,7 @@ constexpr std::uint8_t k_anon_rw =
 sim::task<mm::spinlock*> pte_offset_map_lock(kernel& k, const pte_table_ref& ref, mm::va_t va) {
   mm::spinlock& ptl = mm::pte_lockptr(k.mem, ref.table);
   co_await ptl.lock(k.eng, k.c(cost::param::atomic));
-  const mm::pt_entry& pmd = k.mem.table(ref.pmd_table).e[mm::pt_index(va, 2)];
-  if (pmd.present() && !pmd.huge() && pmd.pfn == ref.table) co_return &ptl;
+  if (mm::pmd_points_at(k.mem, ref.pmd_table, va, ref.table)) co_return &ptl;
   ptl.unlock(k.eng);
   co_return nullptr;
 }

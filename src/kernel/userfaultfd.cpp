@@ -32,12 +32,26 @@ void double_pt_unlock(kernel& k, mm::pfn_t a, mm::pfn_t b) {
   if (a != b) mm::pte_lockptr(k.mem, b).unlock(k.eng);
 }
 
+// What move_present_ptes() did: moved pages (0: a source hole), or `again` when the
+// destination's PMD changed before the locks were taken.
+constexpr va_t k_again = ~va_t{0};
+
 // Moves up to `nr` pages from src to dst under both PTE locks; returns how many it moved
-// (it stops at a source hole).
-sim::task<va_t> move_present_ptes(kernel& k, unsigned cpu, mm::mm_struct& mm, mm::pfn_t dst_table,
-                                  mm::pfn_t src_table, va_t dst, va_t src, va_t nr) {
+// (it stops at a source hole), or k_again. The caller maps both tables (RCU read side).
+sim::task<va_t> move_present_ptes(kernel& k, unsigned cpu, mm::mm_struct& mm,
+                                  const pte_table_ref& d, mm::pfn_t src_table, va_t dst, va_t src,
+                                  va_t nr) {
   const bool batch = k.patch(patches::feature::uffd_move_batch);
+  const mm::pfn_t dst_table = d.table;
   co_await double_pt_lock(k, dst_table, src_table);
+  // is_pte_pages_stable(): the destination PMD must still point at the table. An empty
+  // destination table can be unhooked meanwhile (PT_RECLAIM, zap_empty_pte_table): the
+  // kernel returns -EAGAIN and move_pages() retries the step. (The source needs no PMD
+  // check: its PTEs are read under the lock, and a reclaimed table had none.)
+  if (!mm::pmd_points_at(k.mem, d.pmd_table, dst, dst_table)) {
+    double_pt_unlock(k, dst_table, src_table);
+    co_return k_again;
+  }
   va_t moved = 0;
   for (; moved < nr; ++moved) {
     const va_t s = src + moved * mm::PAGE_SIZE;
@@ -83,15 +97,31 @@ sim::task<> uffdio_move(kernel& k, unsigned cpu, va_t dst, va_t src, va_t len) {
     const pte_table_ref s = co_await pte_alloc(k, mm, src);
     const pte_table_ref d = co_await pte_alloc(k, mm, dst);
     if (s.huge || d.huge) throw std::logic_error("model limit: UFFDIO_MOVE of a THP");
+    // move_pages_ptes() maps both tables (pte_offset_map_rw_nolock: rcu_read_lock, then the
+    // PMD read) and keeps them mapped until pte_unmap, so a table unhooked meanwhile is not
+    // freed under it. The source PMD read by pte_alloc must still hold; else the step is
+    // retried (-EAGAIN from a NULL map).
+    k.rcu.reader_enter(k, cpu);
+    if (!mm::pmd_points_at(k.mem, s.pmd_table, src, s.table)) {
+      k.rcu.reader_exit(k, cpu);
+      continue;
+    }
     va_t done = 0;
+    bool again = false;
     while (done < nr) {
       const va_t moved =
-          co_await move_present_ptes(k, cpu, mm, d.table, s.table, dst + done * mm::PAGE_SIZE,
+          co_await move_present_ptes(k, cpu, mm, d, s.table, dst + done * mm::PAGE_SIZE,
                                      src + done * mm::PAGE_SIZE, nr - done);
+      if (moved == k_again) {
+        again = true;
+        break;
+      }
       done += moved ? moved : 1;  // a hole: skip the page
     }
-    src += nr * mm::PAGE_SIZE;
-    dst += nr * mm::PAGE_SIZE;
+    k.rcu.reader_exit(k, cpu);  // pte_unmap()
+    src += done * mm::PAGE_SIZE;
+    dst += done * mm::PAGE_SIZE;
+    if (again) continue;  // move_pages(): -EAGAIN retries from the same addresses
   }
   mm.mmap_lock.up_read(k.eng);
   k.cpus[cpu].mode = hw::cpu_mode::user;

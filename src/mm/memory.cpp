@@ -48,6 +48,12 @@ void memory::free(pfn_t pfn) {
   if (f.kind == frame_kind::free) throw std::logic_error("model bug: double free of a frame");
   if (f.kind == frame_kind::pgtable && f.ptl->is_locked())
     throw std::logic_error("model bug: a page table freed with its lock held");
+  // Every path empties a table before it frees it (zap, then free_pgtables or PT_RECLAIM);
+  // an entry left behind is a page mapped from a table nobody can reach.
+  if (f.kind == frame_kind::pgtable && f.table)
+    for (const pt_entry& e : f.table->e)
+      if (e.present())
+        throw std::logic_error("model bug: a page table freed while it maps something");
   f.kind = frame_kind::free;
   f.refcount = 0;
   ++f.generation;

@@ -21,6 +21,14 @@ inline spinlock& pmd_lockptr(memory& mem, pfn_t table) {
   return *mem[table].ptl;
 }
 
+// The recheck after taking a PTE table's lock (pte_offset_map_lock()'s pmd_same, UFFDIO_MOVE's
+// is_pte_pages_stable): whether the entry for va in the PMD table `pmd_table` still points
+// at the PTE table `table`, which PT_RECLAIM may have unhooked before the lock was taken.
+inline bool pmd_points_at(memory& mem, pfn_t pmd_table, va_t va, pfn_t table) {
+  const pt_entry& pmd = mem.table(pmd_table).e[pt_index(va, 2)];
+  return pmd.present() && !pmd.huge() && pmd.pfn == table;
+}
+
 // The lock for an entry of a PUD table or above (pud_lockptr(), __pud_alloc, __p4d_alloc).
 inline spinlock& pud_lockptr(mm_struct& mm) {
   return mm.page_table_lock;

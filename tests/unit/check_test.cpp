@@ -478,6 +478,22 @@ TEST(Check, AllocationFailureFallbackNeedsItsSyncWhereTheFlushFencesNobody) {
   EXPECT_FALSE(dfs(config("dontneed-reclaim-gup-fast", "arm64", "v7.0", alloc_fails)).violation);
 }
 
+// UFFDIO_MOVE into an empty PTE table that PT_RECLAIM unhooks and frees meanwhile
+// (programs/uffd-move-reclaim.toml). move_pages_ptes() keeps both tables mapped under RCU and
+// rechecks the destination PMD under the locks. Without the RCU section the model frees the
+// table under the mover's lock; without the recheck it moves the page into the unhooked table
+// and frees the table with the page mapped: both throw as model bugs, which fail this test.
+TEST(Check, UffdMoveRetriesWhenReclaimUnhooksTheDestinationTable) {
+  const auto arm64 = dfs(config("uffd-move-reclaim", "arm64", "v7.0.12"));
+  EXPECT_FALSE(arm64.violation);
+  EXPECT_TRUE(arm64.exhausted);
+  explore_options o;
+  o.bound = 1;  // the interleavings above already need only one preemption; 11,083 executions
+  const auto x86 = explore(config("uffd-move-reclaim", "x86", "v7.0.12"), o);
+  EXPECT_FALSE(x86.violation);
+  EXPECT_TRUE(x86.exhausted);
+}
+
 // The same fallback forced on x86-kvm: the flush skipped the walker's preempted vCPU, so the
 // table is freed under it (needs bound 2: 19,828 executions).
 TEST(Check, AllocationFailureFallbackWithTheSkipForcedOnKvmFreesUnderTheWalker) {
