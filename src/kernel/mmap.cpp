@@ -46,7 +46,7 @@ sim::task<> zap_pte_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t pmd_ta
   mm::spinlock& pml = mm::pmd_lockptr(k.mem, pmd_table);
   while (addr < end) {
     co_await ptl.lock(k.eng, k.c(cost::param::atomic));
-    if (!(pmd.present() && pmd.pfn == table)) {
+    if (!mm::pmd_points_at(k.mem, pmd_table, start, table)) {
       // pte_offset_map_lock() rechecks the PMD: a concurrent PT_RECLAIM already unhooked it.
       ptl.unlock(k.eng);
       co_return;
@@ -89,7 +89,7 @@ sim::task<> zap_pte_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t pmd_ta
     // zap_pte_table_if_empty(): the PMD lock, then the PTE lock nested; every entry must
     // still be none.
     co_await pml.lock(k.eng, k.c(cost::param::atomic));
-    if (pmd.present() && pmd.pfn == table) {
+    if (mm::pmd_points_at(k.mem, pmd_table, start, table)) {
       co_await ptl.lock(k.eng, k.c(cost::param::atomic));
       co_await k.step(cost::param::pt_read, mm::PTRS_PER_TABLE);
       const auto& e = k.mem.table(table).e;
