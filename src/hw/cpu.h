@@ -10,10 +10,6 @@
 #include "hw/tlb.h"
 #include "mm/mm_types.h"
 
-namespace sd::kern {
-struct call_single_data;
-}
-
 namespace sd::hw {
 
 enum class cpu_mode : std::uint8_t { idle, kernel, user };
@@ -31,6 +27,11 @@ struct tlb_context {
   std::uint64_t tlb_gen = 0;
 };
 
+// A cross-CPU call in flight, by its index in the kernel's table of such calls
+// (kern::kernel::csd_table): a queue entry takes four bytes where a pointer takes eight, and
+// when every CPU flushes at once each queue holds a call from every other CPU (issue 12).
+using csd_id = std::uint32_t;
+
 // kernel/smp.c call_single_queue. A sender llist_add()s its call and sends an IPI only
 // when the list was empty; the handler (__flush_smp_call_function_queue) takes the whole
 // list at once (llist_del_all) and runs it oldest first (llist_reverse_order). A call
@@ -41,18 +42,18 @@ struct tlb_context {
 class csd_fifo {
  public:
   bool empty() const { return queued_.empty(); }
-  void push_back(kern::call_single_data* csd) { queued_.push_back(csd); }
+  void push_back(csd_id csd) { queued_.push_back(csd); }
   // llist_del_all + llist_reverse_order: the queued calls, oldest first, valid until the
   // next del_all (one handler per CPU at a time: it runs with IRQs off).
-  std::span<kern::call_single_data* const> del_all() {
+  std::span<const csd_id> del_all() {
     taken_.clear();
     taken_.swap(queued_);
     return taken_;
   }
 
  private:
-  std::vector<kern::call_single_data*> queued_;
-  std::vector<kern::call_single_data*> taken_;
+  std::vector<csd_id> queued_;
+  std::vector<csd_id> taken_;
 };
 
 struct cpu {

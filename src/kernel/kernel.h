@@ -26,6 +26,8 @@
 
 namespace sd::kern {
 
+struct call_single_data;  // kernel/smp.h
+
 struct machine_config {
   std::string arch = "x86";
   unsigned cpus = 4;
@@ -56,6 +58,24 @@ struct kernel {
   // flush to every CPU pushes onto all of them, and 4,096 queue headers side by side stay
   // in the cache where 4,096 hw::cpu structs do not (issue 12).
   std::vector<hw::csd_fifo> call_single_queue;
+  // The cross-CPU calls in flight (each a call_single_data in its sender's frame), by the id
+  // the queues hold; a finished call's id is reused, last in first out.
+  std::vector<call_single_data*> csd_table;
+  std::vector<hw::csd_id> csd_free;
+  hw::csd_id csd_register(call_single_data* csd) {
+    if (csd_free.empty()) {
+      csd_table.push_back(csd);
+      return static_cast<hw::csd_id>(csd_table.size() - 1);
+    }
+    const hw::csd_id id = csd_free.back();
+    csd_free.pop_back();
+    csd_table[id] = csd;
+    return id;
+  }
+  void csd_release(hw::csd_id id) {
+    csd_table[id] = nullptr;
+    csd_free.push_back(id);
+  }
   std::unique_ptr<arch::arch_ops> arch;
   const cost::cost_model& cost;
   const patches::knob_set& knobs;

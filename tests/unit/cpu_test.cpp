@@ -12,8 +12,8 @@ namespace {
 
 using fifo = hw::csd_fifo;
 
-kern::call_single_data* csd(std::uintptr_t n) {
-  return reinterpret_cast<kern::call_single_data*>(n);  // identities only, never read
+hw::csd_id csd(std::uintptr_t n) {
+  return static_cast<hw::csd_id>(n);
 }
 
 // One handler run: takes the queue and runs it; when it runs `queue_when` a sender queues
@@ -24,8 +24,8 @@ struct drained {
 };
 drained drain(fifo& q, std::uintptr_t queue_when, std::uintptr_t queued) {
   drained d;
-  for (kern::call_single_data* c : q.del_all()) {
-    const auto n = reinterpret_cast<std::uintptr_t>(c);
+  for (const hw::csd_id c : q.del_all()) {
+    const std::uintptr_t n = c;
     d.ran.push_back(n);
     if (n == queue_when) {
       d.sender_found_empty = q.empty();
