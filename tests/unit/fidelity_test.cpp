@@ -11,10 +11,14 @@
 // 0.2 per op more, plus 300 per second of the op's time: other activity on the machine adds to them
 // while a phase runs, more than the idle window before it can show (a CI run under ASan saw 0.225
 // more call-function interrupts per 0.94 ms collapse than the model's one sync: about 240 per
-// second). Every passing difference is printed, so a run shows what it allowed.
+// second). remote_send_ipi may fall short of the model (a lazy CPU left the mm when another
+// task ran there), never exceed it, and then the counts that follow each sent flush IPI are
+// compared with the model scaled to the measured sends. Every passing difference is printed,
+// so a run shows what it allowed.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -182,6 +186,51 @@ bool interrupt_line(const std::string& count) {
   return count == "tlb_interrupts" || count == "call_function_interrupts";
 }
 
+// Counts that follow each flush IPI a CPU sends: queued on the target, taken there as an
+// interrupt, flushed there. When fewer flush IPIs were sent than the model's (the
+// remote_send_ipi rule below: a lazy CPU left the mm when another task ran there), these
+// must still follow the measured sends as the model's follow its own: the model's count
+// times measured / model of remote_send_ipi, within host --predict's tolerance (0.05 or 2%
+// per op). Seen in CI at 1/4 of the flushes of munmap-free-tables with-siblings (0.745
+// sent, queued, taken and flushed per op, against the model's 1): the sibling's CPU ran
+// another task. A row below the model without fewer sends, or not following them, fails.
+bool follows_fewer_sent_flush_ipis(const nlohmann::json& predict, const std::string& count,
+                                   double measured, double model) {
+  const bool follows = count == "csd_queued.flush_tlb_func" ||
+                       count == "flushes_by_reason.remote_shootdown" || interrupt_line(count);
+  if (!follows || !predict.contains("flushes_by_reason.remote_send_ipi")) return false;
+  const auto& sent = predict["flushes_by_reason.remote_send_ipi"];
+  if (!sent["measured"].is_number() || !sent["model"].is_number()) return false;
+  const double sent_measured = sent["measured"], sent_model = sent["model"];
+  if (!(sent_model > 0 && sent_measured >= 0 && sent_measured < sent_model)) return false;
+  const double expected = model * sent_measured / sent_model;
+  return std::fabs(measured - expected) <= std::max(0.05, 0.02 * expected);
+}
+
+TEST(FidelityRules, CountsFollowingFewerSentFlushIpisScaleWithTheSends) {
+  const auto phase = [](double sent_measured) {
+    return nlohmann::json{
+        {"flushes_by_reason.remote_send_ipi", {{"measured", sent_measured}, {"model", 1.0}}}};
+  };
+  // The CI run: a quarter of the sends missing, every sent one queued, taken and flushed.
+  for (const char* c : {"csd_queued.flush_tlb_func", "flushes_by_reason.remote_shootdown",
+                        "tlb_interrupts", "call_function_interrupts"})
+    EXPECT_TRUE(follows_fewer_sent_flush_ipis(phase(0.745), c, 0.740, 1.0)) << c;
+  // As many sent as the model: a shortfall elsewhere is not explained by the sends.
+  EXPECT_FALSE(follows_fewer_sent_flush_ipis(phase(1.0), "csd_queued.flush_tlb_func", 0.745, 1.0));
+  // More sent than the model: never this rule's case, even when the rest follows them.
+  EXPECT_FALSE(follows_fewer_sent_flush_ipis(phase(1.2), "csd_queued.flush_tlb_func", 1.2, 1.0));
+  // Sent IPIs that were not all queued or flushed.
+  EXPECT_FALSE(follows_fewer_sent_flush_ipis(phase(0.745), "csd_queued.flush_tlb_func", 0.5, 1.0));
+  EXPECT_FALSE(
+      follows_fewer_sent_flush_ipis(phase(0.745), "flushes_by_reason.remote_shootdown", 0.9, 1.0));
+  // Counts that do not follow the sends.
+  EXPECT_FALSE(follows_fewer_sent_flush_ipis(phase(0.745), "flushes_by_reason.local_mm_shootdown",
+                                             0.745, 1.0));
+  EXPECT_FALSE(
+      follows_fewer_sent_flush_ipis(nlohmann::json::object(), "tlb_interrupts", 0.745, 1.0));
+}
+
 class Fidelity : public testing::TestWithParam<case_def> {};
 
 TEST_P(Fidelity, EveryHostPhaseCountEqualsTheModels) {
@@ -247,6 +296,10 @@ TEST_P(Fidelity, EveryHostPhaseCountEqualsTheModels) {
                       << " per op is outside what its cause gives, [" << d.lo << ", " << d.hi
                       << "]\n"
                       << r.out;
+        continue;
+      }
+      if (follows_fewer_sent_flush_ipis(ph["predict"], count, measured, model)) {
+        std::cout << "  " << shown() << " (follows the fewer flush IPIs sent)\n";
         continue;
       }
       const double op_s = ph["wall_ns_per_op"]["median"].get<double>() * 1e-9;
