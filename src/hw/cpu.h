@@ -1,10 +1,10 @@
 // One CPU: mode, what its MMU has loaded, its TLB, and the per-CPU kernel state the flush
-// paths read remotely (x86 cpu_tlbstate, the call-single queue, RCU reader state).
+// paths read remotely (x86 cpu_tlbstate, RCU reader state; the call-single queues are in
+// kernel/call_queue.h).
 // IRQ masking lives in the engine (it decides when an IRQ can be taken).
 #pragma once
 #include <array>
 #include <cstdint>
-#include <span>
 #include <vector>
 
 #include "hw/tlb.h"
@@ -25,35 +25,6 @@ inline constexpr unsigned TLB_NR_DYN_ASIDS = 6;
 struct tlb_context {
   std::uint32_t ctx_id = 0;  // which mm owns the slot (0: none)
   std::uint64_t tlb_gen = 0;
-};
-
-// A cross-CPU call in flight, by its index in the kernel's table of such calls
-// (kern::kernel::csd_table): a queue entry takes four bytes where a pointer takes eight, and
-// when every CPU flushes at once each queue holds a call from every other CPU (issue 12).
-using csd_id = std::uint32_t;
-
-// kernel/smp.c call_single_queue. A sender llist_add()s its call and sends an IPI only
-// when the list was empty; the handler (__flush_smp_call_function_queue) takes the whole
-// list at once (llist_del_all) and runs it oldest first (llist_reverse_order). A call
-// queued while the handler runs the taken ones therefore finds the list empty and sends
-// an IPI of its own, taken when the handler returns and IRQs are enabled again. Two
-// vectors, not a std::deque, which allocates when constructed: 4096 times in a 4096-CPU
-// setup (issue 12); after warm-up neither allocates.
-class csd_fifo {
- public:
-  bool empty() const { return queued_.empty(); }
-  void push_back(csd_id csd) { queued_.push_back(csd); }
-  // llist_del_all + llist_reverse_order: the queued calls, oldest first, valid until the
-  // next del_all (one handler per CPU at a time: it runs with IRQs off).
-  std::span<const csd_id> del_all() {
-    taken_.clear();
-    taken_.swap(queued_);
-    return taken_;
-  }
-
- private:
-  std::vector<csd_id> queued_;
-  std::vector<csd_id> taken_;
 };
 
 struct cpu {

@@ -13,6 +13,7 @@
 #include "check/monitor.h"
 #include "cost/cost_model.h"
 #include "hw/cpu.h"
+#include "kernel/call_queue.h"
 #include "kernel/lockless_walks.h"
 #include "kernel/metrics.h"
 #include "kernel/trace.h"
@@ -25,8 +26,6 @@
 #include "sim/engine.h"
 
 namespace sd::kern {
-
-struct call_single_data;  // kernel/smp.h
 
 struct machine_config {
   std::string arch = "x86";
@@ -54,28 +53,8 @@ struct kernel {
   sim::engine eng;
   mm::memory mem;
   std::vector<hw::cpu> cpus;
-  // Each CPU's call_single_queue (hw/cpu.h), kept apart from hw::cpu in one dense array: a
-  // flush to every CPU pushes onto all of them, and 4,096 queue headers side by side stay
-  // in the cache where 4,096 hw::cpu structs do not (issue 12).
-  std::vector<hw::csd_fifo> call_single_queue;
-  // The cross-CPU calls in flight (each a call_single_data in its sender's frame), by the id
-  // the queues hold; a finished call's id is reused, last in first out.
-  std::vector<call_single_data*> csd_table;
-  std::vector<hw::csd_id> csd_free;
-  hw::csd_id csd_register(call_single_data* csd) {
-    if (csd_free.empty()) {
-      csd_table.push_back(csd);
-      return static_cast<hw::csd_id>(csd_table.size() - 1);
-    }
-    const hw::csd_id id = csd_free.back();
-    csd_free.pop_back();
-    csd_table[id] = csd;
-    return id;
-  }
-  void csd_release(hw::csd_id id) {
-    csd_table[id] = nullptr;
-    csd_free.push_back(id);
-  }
+  std::vector<csd_fifo> call_single_queue;  // per CPU (kernel/call_queue.h)
+  csd_table csds;                           // the calls those queues refer to
   std::unique_ptr<arch::arch_ops> arch;
   const cost::cost_model& cost;
   const patches::knob_set& knobs;

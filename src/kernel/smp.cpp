@@ -39,7 +39,7 @@ sim::task<> smp_call_function_many_cond(kernel& k, unsigned cpu, const mm::cpuma
   csd.func = &func;
   csd.kind = kind;
   csd.pending = static_cast<int>(targets.size());
-  const hw::csd_id id = targets.empty() ? 0 : k.csd_register(&csd);
+  const csd_id id = targets.empty() ? 0 : k.csds.add(&csd);
   if (!targets.empty()) {
     co_await k.step_ns(k.c(cost::param::ipi_send) + k.c(cost::param::ipi_per_target) *
                                                         static_cast<std::int64_t>(targets.size()),
@@ -86,7 +86,7 @@ sim::task<> smp_call_function_many_cond(kernel& k, unsigned cpu, const mm::cpuma
     if (!was_off) k.local_irq_enable(cpu);
   }
   while (csd.pending > 0) co_await k.eng.wait(csd.done);
-  if (!targets.empty()) k.csd_release(id);
+  if (!targets.empty()) k.csds.release(id);
 }
 
 sim::task<> generic_smp_call_function_interrupt(kernel& k, unsigned cpu) {
@@ -104,14 +104,15 @@ sim::task<> generic_smp_call_function_interrupt(kernel& k, unsigned cpu) {
     ++k.stats.ipis_received_per_cpu[cpu];
   k.eng.clear_irq(cpu);
   metrics::isolated_noise* noise = c.nohz_full ? &k.stats.noise_per_isolated_cpu[cpu] : nullptr;
-  // Only the calls queued by now: one queued while these run sends its own IPI (hw/cpu.h).
-  const std::span<const hw::csd_id> calls = k.call_single_queue[cpu].del_all();
+  // Only the calls queued by now: one queued while these run sends its own IPI
+  // (kernel/call_queue.h).
+  const std::span<const csd_id> calls = k.call_single_queue[cpu].del_all();
   for (std::size_t i = 0; i < calls.size(); ++i) {
-    call_single_data* csd = k.csd_table[calls[i]];
+    call_single_data* csd = k.csds[calls[i]];
     // Each call lives in its sender's frame and its callback in another object: with
     // thousands of senders, both loads miss the cache. Fetch them for the next calls now.
-    if (i + 2 < calls.size()) __builtin_prefetch(k.csd_table[calls[i + 2]]);
-    if (i + 1 < calls.size()) __builtin_prefetch(k.csd_table[calls[i + 1]]->func);
+    if (i + 2 < calls.size()) __builtin_prefetch(k.csds[calls[i + 2]]);
+    if (i + 1 < calls.size()) __builtin_prefetch(k.csds[calls[i + 1]]->func);
     if (noise)
       ++(csd->kind == ipi_kind::tlb_flush    ? noise->flush_calls
          : csd->kind == ipi_kind::table_sync ? noise->sync_calls

@@ -135,13 +135,6 @@ bool cow_copy_traces(const std::string& name) {
          name == "flushes_by_reason.remote_send_ipi";
 }
 
-// The counts a flush IPI to a running thread's CPU adds (arch/x86/mm/tlb.c
-// native_flush_tlb_multi, kernel/smp.c): queued, taken, and flushed there.
-bool ipi_delivered(const std::string& name) {
-  return name == "csd_queued.flush_tlb_func" || name == "tlb_interrupts" ||
-         name == "call_function_interrupts" || name == "flushes_by_reason.remote_shootdown";
-}
-
 // Two CPUs of a KVM guest flushing at once: each one's flush IPI arrives while the other is
 // still in its own send-IPI hypercall, so the flush its local flush_tlb_func would do is
 // done by the IPI's (remote_shootdown) and the local one finds its TLB caught up. Marks both
@@ -229,6 +222,11 @@ twin_run run_pair(const twin& tw, const machine_guess& m, bool csd_machine_wide)
 }
 
 }  // namespace
+
+bool ipi_delivered(const std::string& name) {
+  return name == "csd_queued.flush_tlb_func" || name == "tlb_interrupts" ||
+         name == "call_function_interrupts" || name == "flushes_by_reason.remote_shootdown";
+}
 
 prediction predict(const host::host_result& measured, const machine_guess& m) {
   prediction p;

@@ -45,6 +45,10 @@ struct prediction {
 inline constexpr double k_abs_tolerance = 0.05;
 inline constexpr double k_rel_tolerance = 0.02;
 
+// The counts a flush IPI to a running thread's CPU adds (arch/x86/mm/tlb.c
+// native_flush_tlb_multi, kernel/smp.c): queued, taken, and flushed there.
+bool ipi_delivered(const std::string& name);
+
 prediction predict(const host::host_result& measured, const machine_guess& m);
 
 void print_prediction(std::ostream& out, const prediction& p);

@@ -1,19 +1,19 @@
-// hw::cpu's call-single queue (kernel/smp.c): calls run oldest first; the handler takes
-// every queued call at once (llist_del_all), so the queue reads empty while the taken calls
-// run and a call queued meanwhile waits for the next del_all.
+// The call-single queue (kernel/call_queue.h, kernel/smp.c): calls run oldest first; the
+// handler takes every queued call at once (llist_del_all), so the queue reads empty while
+// the taken calls run and a call queued meanwhile waits for the next del_all.
 #include <gtest/gtest.h>
 
 #include <vector>
 
-#include "hw/cpu.h"
+#include "kernel/call_queue.h"
 
 namespace sd::test {
 namespace {
 
-using fifo = hw::csd_fifo;
+using fifo = kern::csd_fifo;
 
-hw::csd_id csd(std::uintptr_t n) {
-  return static_cast<hw::csd_id>(n);
+kern::csd_id csd(std::uintptr_t n) {
+  return static_cast<kern::csd_id>(n);
 }
 
 // One handler run: takes the queue and runs it; when it runs `queue_when` a sender queues
@@ -24,7 +24,7 @@ struct drained {
 };
 drained drain(fifo& q, std::uintptr_t queue_when, std::uintptr_t queued) {
   drained d;
-  for (const hw::csd_id c : q.del_all()) {
+  for (const kern::csd_id c : q.del_all()) {
     const std::uintptr_t n = c;
     d.ran.push_back(n);
     if (n == queue_when) {

@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "predict/predict.h"
 #include "run_binary.h"
 
 namespace {
@@ -196,15 +197,15 @@ bool interrupt_line(const std::string& count) {
 // another task. A row below the model without fewer sends, or not following them, fails.
 bool follows_fewer_sent_flush_ipis(const nlohmann::json& predict, const std::string& count,
                                    double measured, double model) {
-  const bool follows = count == "csd_queued.flush_tlb_func" ||
-                       count == "flushes_by_reason.remote_shootdown" || interrupt_line(count);
-  if (!follows || !predict.contains("flushes_by_reason.remote_send_ipi")) return false;
+  if (!sd::predict::ipi_delivered(count) || !predict.contains("flushes_by_reason.remote_send_ipi"))
+    return false;
   const auto& sent = predict["flushes_by_reason.remote_send_ipi"];
   if (!sent["measured"].is_number() || !sent["model"].is_number()) return false;
   const double sent_measured = sent["measured"], sent_model = sent["model"];
   if (!(sent_model > 0 && sent_measured >= 0 && sent_measured < sent_model)) return false;
   const double expected = model * sent_measured / sent_model;
-  return std::fabs(measured - expected) <= std::max(0.05, 0.02 * expected);
+  return std::fabs(measured - expected) <=
+         std::max(sd::predict::k_abs_tolerance, sd::predict::k_rel_tolerance * expected);
 }
 
 TEST(FidelityRules, CountsFollowingFewerSentFlushIpisScaleWithTheSends) {
