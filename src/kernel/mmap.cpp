@@ -33,7 +33,8 @@ sim::task<> unhook_pte_table(kernel& k, mm::mm_struct& mm, mm::pt_entry& pmd) {
 // the gather (mm/memory.c zap_pte_range, zap_empty_pte_table, zap_pte_table_if_empty; 2026
 // mm tree). The PTEs change under the PTE table's lock; the fast path only tries the PMD
 // table's lock while it holds that one (lock order: PMD lock first), and when the try fails
-// the slow path takes both in order and checks the table is still empty.
+// the slow path takes the PMD lock and then the lock of the table the PMD holds, and checks
+// that table is empty.
 sim::task<> zap_pte_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t pmd_table, pfn_t table,
                           va_t addr, va_t end, bool reclaim_pt) {
   mm::mm_struct& mm = *tlb.mm;
@@ -85,21 +86,27 @@ sim::task<> zap_pte_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t pmd_ta
     if (force_flush) co_await mm::tlb_flush_mmu_free(k, cpu, tlb);
   }
   if (!can_reclaim_pt) co_return;
+  pfn_t reclaimed = table;
   if (!unhooked) {
-    // zap_pte_table_if_empty(): the PMD lock, then the PTE lock nested; every entry must
-    // still be none.
+    // zap_pte_table_if_empty(): the PMD lock, then the lock of whatever PTE table the PMD
+    // holds now (pte_offset_map_rw_nolock), nested; every entry must still be none. That
+    // table need not be the one zapped: another PT_RECLAIM may have unhooked it since the
+    // PTE lock was dropped and a fault installed a new one, which is reclaimed if it is
+    // still empty (the caller frees pmd_pgtable(pmdval); the fault's recheck retries).
     co_await pml.lock(k.eng, k.c(cost::param::atomic));
-    if (mm::pmd_points_at(k.mem, pmd_table, start, table)) {
-      co_await ptl.lock(k.eng, k.c(cost::param::atomic));
+    if (pmd.present() && !pmd.huge()) {
+      reclaimed = pmd.pfn;
+      mm::spinlock& now_ptl = mm::pte_lockptr(k.mem, reclaimed);
+      co_await now_ptl.lock(k.eng, k.c(cost::param::atomic));
       co_await k.step(cost::param::pt_read, mm::PTRS_PER_TABLE);
-      const auto& e = k.mem.table(table).e;
+      const auto& e = k.mem.table(reclaimed).e;
       unhooked = std::all_of(e.begin(), e.end(), [](const mm::pt_entry& x) { return x.none(); });
       if (unhooked) co_await unhook_pte_table(k, mm, pmd);
-      ptl.unlock(k.eng);
+      now_ptl.unlock(k.eng);
     }
     pml.unlock(k.eng);
   }
-  if (unhooked) co_await mm::free_table_tlb(k, cpu, tlb, table, mm::level::pte, start);
+  if (unhooked) co_await mm::free_table_tlb(k, cpu, tlb, reclaimed, mm::level::pte, start);
 }
 
 // zap_huge_pmd() for an anonymous THP: clear the PMD, withdraw and free the deposited PTE
