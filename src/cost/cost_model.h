@@ -24,6 +24,7 @@ enum class param : std::uint8_t {
   ipi_send,
   ipi_per_target,
   ipi_delivery,
+  ipi_post_lead,
   invlpg,
   invlpgb_op,
   tlbsync,

@@ -6,6 +6,8 @@
 #include <span>
 #include <vector>
 
+#include "sim/time.h"
+
 namespace sd::kern {
 
 struct call_single_data;  // kernel/smp.h
@@ -63,6 +65,17 @@ class csd_table {
  private:
   std::vector<call_single_data*> calls_;
   std::vector<csd_id> free_;
+};
+
+// A KVM guest's PV send-IPI (arch/x86/kernel/kvm.c kvm_send_ipi_mask, KVM_HC_SEND_IPI): the
+// host posts each target's interrupt while it handles the sender's hypercall, ipi_post_lead
+// before the hypercall returns. A target running in the guest takes it ipi_delivery after
+// the sender's hypercall returns (the notification and its exit); a target that is in its
+// own send-IPI hypercall then (two CPUs flushing at once) finds it pending when it re-enters
+// the guest, and takes it there, before its own local call. Per CPU, on x86-kvm only.
+struct pv_send_ipi_cpu {
+  sim::sim_time hypercall_end = 0;       // when this CPU's latest send-IPI hypercall returns
+  sim::sim_time posted_at = sim::never;  // the earliest interrupt posted to it, not yet taken
 };
 
 }  // namespace sd::kern

@@ -20,6 +20,7 @@ kernel::kernel(const machine_config& c, sim::scheduler& sched)
     eng.add_actor();  // actor i is CPU i
   }
   call_single_queue.resize(cfg.cpus);
+  if (arch->name() == "x86-kvm") pv_send_ipi.resize(cfg.cpus);
   stats.ipis_received_per_cpu.assign(cfg.cpus, 0);
   walks.resize(cfg.cpus);
   stats.flush_requests_per_cpu.assign(cfg.cpus, 0);

@@ -53,8 +53,9 @@ struct kernel {
   sim::engine eng;
   mm::memory mem;
   std::vector<hw::cpu> cpus;
-  std::vector<csd_fifo> call_single_queue;  // per CPU (kernel/call_queue.h)
-  csd_table csds;                           // the calls those queues refer to
+  std::vector<csd_fifo> call_single_queue;   // per CPU (kernel/call_queue.h)
+  csd_table csds;                            // the calls those queues refer to
+  std::vector<pv_send_ipi_cpu> pv_send_ipi;  // per CPU on x86-kvm, else empty (kernel/call_queue.h)
   std::unique_ptr<arch::arch_ops> arch;
   const cost::cost_model& cost;
   const patches::knob_set& knobs;

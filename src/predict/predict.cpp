@@ -135,32 +135,6 @@ bool cow_copy_traces(const std::string& name) {
          name == "flushes_by_reason.remote_send_ipi";
 }
 
-// Two CPUs of a KVM guest flushing at once: each one's flush IPI arrives while the other is
-// still in its own send-IPI hypercall, so the flush its local flush_tlb_func would do is
-// done by the IPI's (remote_shootdown) and the local one finds its TLB caught up. Marks both
-// rows explained when local flushes are below the model, remote ones above, and the two
-// together equal the model's: the same flushes under the other reason.
-bool flushed_by_the_other_ipi(std::vector<count_row>& rows) {
-  count_row* local = nullptr;
-  count_row* remote = nullptr;
-  for (auto& r : rows) {
-    if (r.name == "flushes_by_reason.local_mm_shootdown") local = &r;
-    if (r.name == "flushes_by_reason.remote_shootdown") remote = &r;
-  }
-  if (!local || !remote || !local->measured || !remote->measured) return false;
-  const auto open = [](const count_row& r) {
-    return r.equal && !*r.equal && r.explained.empty() && !r.model_bound;
-  };
-  const double model = local->model + remote->model;
-  const double measured = *local->measured + *remote->measured;
-  if (!open(*local) || !open(*remote) || *local->measured > local->model ||
-      *remote->measured < remote->model ||
-      std::fabs(measured - model) > std::max(k_abs_tolerance, k_rel_tolerance * model))
-    return false;
-  local->explained = remote->explained = "flushed by the other CPU's IPI";
-  return true;
-}
-
 // How a hypercall flush moves a count from what the model's IPI backend says: no flush IPI
 // arrives (the interrupt lines, the flush calls queued, remote_shootdown, the PV skip read
 // fewer), and a lazy CPU, never IPI'd, never leaves the mm, so flush_tlb_multi still finds it
@@ -391,14 +365,6 @@ prediction predict(const host::host_result& measured, const machine_guess& m) {
       }
       pp.rows.push_back(row);
     }
-    if (m.arch == "x86-kvm" && !m.hypercall_flush && flushed_by_the_other_ipi(pp.rows))
-      pp.notes.push_back(
-          "explained: the local flushes the model counts were done by the other CPUs' flush "
-          "IPIs on the host (as many flushes, under remote_shootdown): a PV send-IPI hypercall "
-          "posts the interrupt to a running vCPU before it returns, so a CPU sending its own "
-          "flush IPI at the same moment takes the other's first, which catches its TLB up and "
-          "leaves its local flush_tlb_func nothing to do. The model delivers an IPI "
-          "ipi_delivery after the send (not modeled: docs/model.md)");
     if (!away_explained.empty())
       pp.notes.push_back(fmt::format(
           "explained: the process's tasks were switched away from {} times per op "

@@ -62,28 +62,6 @@ const std::map<std::string, known_difference>& known_differences() {
        {"copy-on-write faults on the host process's own pages in the window, about 8 to 10 per "
         "fork",
         0, 1}},
-      // The Firecracker KVM guest of 2026-12-04 (PV send-IPI hypercall, PV flush): each
-      // round both threads flush at once, and each one's flush IPI reaches the other CPU
-      // while that CPU is still in its own send-IPI hypercall, after its inc_mm_tlb_gen: the
-      // IPI's flush_tlb_func (remote) catches its TLB up to both generations, and its own
-      // local flush_tlb_func then finds nothing to do. Measured 2.0 remote_shootdown and
-      // 0.02-0.05 local_mm_shootdown per round, 2.0 flush IPIs queued and taken. The model
-      // delivers a flush IPI ipi_delivery after the sender's hypercall returns, so each CPU
-      // flushes locally first and the IPI finds it caught up: the same two flushes per round
-      // under the other reason. A model limitation (no interrupt posted during the sender's
-      // hypercall, no interrupt window between the send and the local flush), open. predict
-      // explains the two rows when they add up to the model's 2 (flushed_by_the_other_ipi);
-      // these ranges are the fallback.
-      {"tlb-flush-threads/all-cpus/flushes_by_reason.local_mm_shootdown",
-       {"the other thread's flush IPI arrives during this CPU's own send-IPI hypercall on a KVM "
-        "guest, before its local flush, which then has nothing to do; the model delivers it "
-        "after (a model limitation)",
-        -2, 0}},
-      {"tlb-flush-threads/all-cpus/flushes_by_reason.remote_shootdown",
-       {"the other thread's flush IPI arrives during this CPU's own send-IPI hypercall on a KVM "
-        "guest and does the flush its local flush would have done; the model delivers it after "
-        "(a model limitation)",
-        0, 2.1}},
       // predict/twins.cpp hugetlb_serial_twin; README hugetlb-fork-exit. Seen +41 to +45
       // per child with the C library's fork(), whose handlers wrote dozens of pages; forked
       // without them (host/bare_fork.h) +5 to +7, +8 to +9.5 in the ASan + UBSan build.

@@ -414,13 +414,15 @@ TEST(Predict, ThreadsSwitchedOutExplainFlushIpisBelowTheModel) {
   EXPECT_TRUE(queued().explained.empty());
 }
 
-// tlb-flush-threads all-cpus on a KVM guest: the model counts 2 local flushes per round
-// and no remote one; the host, whose flush IPIs arrive during the other CPU's own send-IPI
-// hypercall, the same 2 flushes as remote ones (measured: 0.03 local, 1.99 remote). Both
-// rows are explained when they add up to the model's 2, and only on a KVM guest.
-TEST(Predict, FlushesDoneByTheOtherCpusIpiOnAKvmGuestAreExplained) {
-  host::host_result r =
-      flush_threads_rounds({{"local_mm_shootdown", 30}, {"remote_shootdown", 1970}});
+// tlb-flush-threads all-cpus on a KVM guest: each round both threads flush at once, and
+// each one's flush IPI is posted while the other CPU is still in its own send-IPI hypercall
+// (ipi_post_lead), so that CPU takes it on return, before its local flush_tlb_func, which
+// then finds its TLB caught up. Measured on the Firecracker KVM guest: 0.03 local and 1.99
+// remote flushes per round; the model: 0 and 2, equal. On a native machine the IPI arrives
+// ipi_delivery after the send, after the local flush: 2 local, 0 remote.
+TEST(Predict, OnAKvmGuestEachCpuTakesTheOtherCpusFlushIpiBeforeItsLocalFlush) {
+  const host::host_result r =
+      flush_threads_rounds({{"local_mm_shootdown", 30}, {"remote_shootdown", 1990}});
   machine_guess kvm = native_x86();
   kvm.arch = "x86-kvm";
   kvm.vcpu_preempt_interval = 0;
@@ -430,14 +432,13 @@ TEST(Predict, FlushesDoneByTheOtherCpusIpiOnAKvmGuestAreExplained) {
                      *row(p, "flushes_by_reason.remote_shootdown")};
   };
   const auto [local, remote] = rows(kvm);
-  ASSERT_DOUBLE_EQ(local.model, 2.0);
-  ASSERT_DOUBLE_EQ(remote.model, 0.0);
-  EXPECT_EQ(local.explained, "flushed by the other CPU's IPI");
-  EXPECT_EQ(remote.explained, "flushed by the other CPU's IPI");
-  EXPECT_TRUE(rows(native_x86()).first.explained.empty());              // native: no hypercall
-  r.phases[0].repeats[0].flushes_by_reason["remote_shootdown"] = 1800;  // flushes missing
-  EXPECT_TRUE(rows(kvm).first.explained.empty());
-  EXPECT_TRUE(rows(kvm).second.explained.empty());
+  EXPECT_DOUBLE_EQ(local.model, 0.0);
+  EXPECT_DOUBLE_EQ(remote.model, 2.0);
+  EXPECT_TRUE(local.equal.value_or(false));
+  EXPECT_TRUE(remote.equal.value_or(false));
+  const auto [native_local, native_remote] = rows(native_x86());
+  EXPECT_DOUBLE_EQ(native_local.model, 2.0);
+  EXPECT_DOUBLE_EQ(native_remote.model, 0.0);
 }
 
 // The interrupt columns are machine-wide. 10 CAL interrupts in 100 ops of 1 ms each, where
