@@ -31,7 +31,8 @@ struct outcome {
 // holds the lock of the PMD table, so CPU 0's MADV_DONTNEED of A's 2 MiB at 100 us zaps both
 // pages but fails the fast path's trylock and waits for the lock. When `replace`, CPU 1 does,
 // under that lock, what another MADV_DONTNEED's PT_RECLAIM and a fault's pmd_install would:
-// it unhooks the emptied table and installs a new, empty one.
+// it unhooks the emptied table and installs a new, empty one (the unhooked table is left
+// allocated: nothing in this test frees it, where the other MADV_DONTNEED's gather would).
 outcome reclaim_after_replacement(bool replace) {
   machine m("x86", 2);
   mm::mm_struct& mm = m.k->new_mm("proc");
