@@ -83,6 +83,16 @@ walk_result hw_walk(kernel& k, hw::cpu& c, mm::va_t va, bool dry = false,
   }
 }
 
+// A page fault on x86 invalidates the TLB entry for the faulting address and the
+// paging-structure-cache entries (PML4, PDPTE, PDE caches) that would be used for it, so
+// that the access, re-executed, walks the tables in memory (Intel SDM 3A 4.10.4.1). A walk
+// that started from a cached entry pointing at a table since unhooked (PT_RECLAIM) finds
+// the page missing; the retry after the fault walks from CR3 and sees the table now there.
+void fault_invalidate(hw::cpu& c, mm::va_t va) {
+  c.tlb.flush_leaf_range(c.loaded_asid, va, va + mm::PAGE_SIZE);
+  c.tlb.flush_walk_range(c.loaded_asid, va, va + mm::PAGE_SIZE);
+}
+
 }  // namespace
 
 bool speculative_walk_fills(kernel& k, unsigned cpu, mm::va_t va) {
@@ -122,8 +132,7 @@ sim::task<bool> user_access(kernel& k, unsigned cpu, mm::va_t va, bool write) {
       if (!write || e->writable) co_return true;
       // A write through a read-only entry is a permission fault, taken from the TLB
       // even if the PTE has become writable since (a stale entry: spurious fault).
-      if (k.arch->fault_invalidates_tlb_entry())
-        c.tlb.flush_leaf_range(c.loaded_asid, va, va + mm::PAGE_SIZE);
+      if (k.arch->fault_invalidates_tlb_entry()) fault_invalidate(c, va);
       if (!co_await handle_mm_fault(k, cpu, va, write)) co_return false;
       continue;
     }
@@ -132,8 +141,7 @@ sim::task<bool> user_access(kernel& k, unsigned cpu, mm::va_t va, bool write) {
     if (w.levels_read > 1)
       co_await k.step(cost::param::hw_walk_level, static_cast<std::int64_t>(w.levels_read - 1));
     if (w.present && (!write || w.writable)) co_return true;
-    if (w.present && k.arch->fault_invalidates_tlb_entry())
-      c.tlb.flush_leaf_range(c.loaded_asid, va, va + mm::PAGE_SIZE);
+    if (k.arch->fault_invalidates_tlb_entry()) fault_invalidate(c, va);
     if (!co_await handle_mm_fault(k, cpu, va, write)) co_return false;
   }
   throw std::logic_error(
