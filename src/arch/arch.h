@@ -58,8 +58,10 @@ class arch_ops {
   // pte_needs_flush(old, new): does mprotect's change of a PTE need a TLB flush?
   virtual bool pte_needs_flush(const kern::kernel& k, mm::pt_entry oldpte,
                                mm::pt_entry newpte) const = 0;
-  // Whether taking a permission fault drops the faulting TLB entry (x86: Intel SDM
-  // 4.10.4.1), so a retry walks the page table; arm64 keeps it until a TLBI.
+  // Whether taking a page fault (a missing page or a permission fault) drops the TLB entry
+  // and the paging-structure-cache entries for the faulting address (x86: Intel SDM 3A
+  // 4.10.4.1), so the retry walks the page tables from the root; arm64 keeps them until a
+  // TLBI.
   virtual bool fault_invalidates_tlb_entry() const = 0;
 
   virtual sim::task<> switch_mm_irqs_off(kern::kernel& k, unsigned cpu, mm::mm_struct& next) = 0;
