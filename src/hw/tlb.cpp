@@ -131,6 +131,12 @@ std::uint64_t tlb::flush_walk_range(std::uint32_t asid, va_t start, va_t end) {
   return n;
 }
 
+std::uint64_t tlb::flush_walk_entry(std::uint32_t asid, unsigned table_level, va_t va) {
+  mem_->log.tlb(cpu_);
+  const key k = walk_key(asid, table_level, va);
+  return erase_keys(k, k);
+}
+
 std::uint64_t tlb::flush_walk_all(std::uint32_t asid) {
   mem_->log.tlb(cpu_);
   return erase_keys(key::of(asid, 1, 0), key::of(asid, 0xff, ~std::uint64_t{0}));

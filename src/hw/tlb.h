@@ -95,6 +95,8 @@ class tlb {
   std::uint64_t flush_leaf_range(std::uint32_t asid, va_t start, va_t end);
   // Walk-cache entries whose table covers part of [start, end) (arm64 TLBI VAE*).
   std::uint64_t flush_walk_range(std::uint32_t asid, va_t start, va_t end);
+  // The walk-cache entry of one level for va, if cached (an x86 page fault's invalidation).
+  std::uint64_t flush_walk_entry(std::uint32_t asid, unsigned table_level, va_t va);
   // Every walk-cache entry of the tag (x86 INVLPG drops all paging-structure caches of the
   // current PCID, Intel SDM 4.10.4.1).
   std::uint64_t flush_walk_all(std::uint32_t asid);

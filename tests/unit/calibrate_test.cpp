@@ -233,12 +233,10 @@ TEST(HostCalibrate, FitsZapAndFaultCostsFromTheMunmapPhases) {
 }
 
 // The model's time is not smooth in a cost: on x86-kvm, munmap-free-tables unmap minus
-// unmap-empty takes 61.9 us per op with page_free 924 ns and 74.5 us at 925 (a step moving
-// into a vCPU preemption window; the edges as of the x86 fault's paging-structure-cache
-// invalidation, 2026-12-05). A measured 69.6 us (a run on this repository's PVM guest)
-// falls in the jump: the fit gives the value at its nearer edge, here the upper one, and
-// the model's time 1 ns to the other side (secant steps between the two latest points
-// found the model flat there and gave up).
+// unmap-empty takes 66.1 us per op with page_free 900 ns, 67.0 us at 1000 and 82.6 us at 1050
+// (a step moving into a vCPU preemption window). A measured 69.6 us (a run on this
+// repository's PVM guest) falls in the jump: the fit still gives the value at its lower edge
+// (secant steps between the two latest points found the model flat there and gave up).
 TEST(HostCalibrate, FitsAcrossAJumpInTheModelsTime) {
   predict::machine_guess kvm = machine(false);
   kvm.arch = "x86-kvm";
@@ -249,9 +247,10 @@ TEST(HostCalibrate, FitsAcrossAJumpInTheModelsTime) {
   const auto c = predict::calibrate(r, kvm);
   ASSERT_FALSE(c.params.empty());
   ASSERT_TRUE(c.params[0].value) << c.params[0].not_fitted;
-  EXPECT_EQ(*c.params[0].value, 925);
-  EXPECT_NEAR(c.params[0].model_fitted_ns, 74485, 100);
-  EXPECT_NEAR(c.params[0].jump_other_ns, 61936, 100);  // 1 ns below: before the jump
+  EXPECT_GE(*c.params[0].value, 1000);
+  EXPECT_LT(*c.params[0].value, 1050);
+  EXPECT_NEAR(c.params[0].model_fitted_ns, 67000, 1000);
+  EXPECT_GT(c.params[0].jump_other_ns, 80000);  // 1 ns above: past the jump
 }
 
 // KVM's PV flush skips preempted vCPUs (kvm_flush_tlb_multi): mprotect-none-rw with-siblings
