@@ -24,32 +24,6 @@ namespace {
 constexpr std::uint8_t k_anon_rw =
     mm::_PAGE_PRESENT | mm::_PAGE_RW | mm::_PAGE_USER | mm::_PAGE_ACCESSED | mm::_PAGE_DIRTY;
 
-// pte_offset_map_lock() (mm/pgtable-generic.c __pte_offset_map_lock, 2026 mm tree): map the
-// table (__pte_offset_map: rcu_read_lock, then read the PMD), take the PTE table's lock,
-// then check that the PMD entry still points at the table, since PT_RECLAIM may have
-// unhooked it meanwhile (it unhooks holding this lock). The RCU section keeps a table
-// unhooked after the map from being freed while the fault waits for its lock. Returns the
-// lock, held, or null: the fault returns and the access faults again.
-sim::task<mm::spinlock*> pte_offset_map_lock(kernel& k, unsigned cpu, const pte_table_ref& ref,
-                                             mm::va_t va) {
-  k.rcu.reader_enter(k, cpu);
-  // The map reads the PMD again: a table unhooked since pte_alloc read it is not mapped
-  // (the kernel maps whatever table the PMD holds now; the model faults again to find it).
-  if (!mm::pmd_points_at(k.mem, ref.pmd_table, va, ref.table)) {
-    k.rcu.reader_exit(k, cpu);
-    co_return nullptr;
-  }
-  mm::spinlock& ptl = mm::pte_lockptr(k.mem, ref.table);
-  co_await ptl.lock(k.eng, k.c(cost::param::atomic));
-  const bool same = mm::pmd_points_at(k.mem, ref.pmd_table, va, ref.table);
-  if (!same) ptl.unlock(k.eng);
-  // The kernel stays in the section until pte_unmap_unlock. Once the lock is held with the
-  // PMD pointing at the table, nothing can unhook it (every unhook takes this lock), so the
-  // model leaves the section here.
-  k.rcu.reader_exit(k, cpu);
-  co_return same ? &ptl : nullptr;
-}
-
 // do_wp_page(), called with the PTE lock held; returns with it released.
 sim::task<> do_wp_page(kernel& k, unsigned cpu, mm::mm_struct& mm, const pte_table_ref& ref,
                        mm::spinlock& ptl, mm::va_t va) {
@@ -138,6 +112,32 @@ sim::task<bool> do_anon_fault(kernel& k, unsigned cpu, mm::mm_struct& mm, mm::va
 }
 
 }  // namespace
+
+// pte_offset_map_lock() (mm/pgtable-generic.c __pte_offset_map_lock, 2026 mm tree): map the
+// table (__pte_offset_map: rcu_read_lock, then read the PMD), take the PTE table's lock,
+// then check that the PMD entry still points at the table, since PT_RECLAIM may have
+// unhooked it meanwhile (it unhooks holding this lock). The RCU section keeps a table
+// unhooked after the map from being freed while the fault waits for its lock. Returns the
+// lock, held, or null: the fault returns and the access faults again.
+sim::task<mm::spinlock*> pte_offset_map_lock(kernel& k, unsigned cpu, const pte_table_ref& ref,
+                                             mm::va_t va) {
+  k.rcu.reader_enter(k, cpu);
+  // The map reads the PMD again: a table unhooked since pte_alloc read it is not mapped
+  // (the kernel maps whatever table the PMD holds now; the model faults again to find it).
+  if (!mm::pmd_points_at(k.mem, ref.pmd_table, va, ref.table)) {
+    k.rcu.reader_exit(k, cpu);
+    co_return nullptr;
+  }
+  mm::spinlock& ptl = mm::pte_lockptr(k.mem, ref.table);
+  co_await ptl.lock(k.eng, k.c(cost::param::atomic));
+  const bool same = mm::pmd_points_at(k.mem, ref.pmd_table, va, ref.table);
+  if (!same) ptl.unlock(k.eng);
+  // The kernel stays in the section until pte_unmap_unlock. Once the lock is held with the
+  // PMD pointing at the table, nothing can unhook it (every unhook takes this lock), so the
+  // model leaves the section here.
+  k.rcu.reader_exit(k, cpu);
+  co_return same ? &ptl : nullptr;
+}
 
 sim::task<> pt_populate(kernel& k, mm::mm_struct& mm, mm::spinlock& ptl, mm::pt_entry& entry,
                         mm::level lvl) {

@@ -46,22 +46,8 @@ sim::task<> zap_pte_range(kernel& k, unsigned cpu, mmu_gather& tlb, pfn_t pmd_ta
   mm::spinlock& ptl = mm::pte_lockptr(k.mem, table);
   mm::spinlock& pml = mm::pmd_lockptr(k.mem, pmd_table);
   while (addr < end) {
-    // pte_offset_map_lock(): map the table under RCU (a table unhooked since zap_range read
-    // the PMD is not mapped), lock it, and recheck the PMD: a concurrent PT_RECLAIM may have
-    // unhooked it. The RCU section keeps it from being freed while this waits for the lock;
-    // once the lock is held with the table hooked, nothing can unhook it (fault.cpp).
-    k.rcu.reader_enter(k, cpu);
-    if (!mm::pmd_points_at(k.mem, pmd_table, start, table)) {
-      k.rcu.reader_exit(k, cpu);
-      co_return;
-    }
-    co_await ptl.lock(k.eng, k.c(cost::param::atomic));
-    const bool same = mm::pmd_points_at(k.mem, pmd_table, start, table);
-    k.rcu.reader_exit(k, cpu);
-    if (!same) {
-      ptl.unlock(k.eng);
-      co_return;
-    }
+    // A concurrent PT_RECLAIM may have unhooked the table since zap_range read the PMD.
+    if (!co_await pte_offset_map_lock(k, cpu, {table, pmd_table, nullptr}, start)) co_return;
     bool force_flush = false;
     std::int64_t empty_reads = 0;
     for (; addr < end; addr += mm::PAGE_SIZE) {

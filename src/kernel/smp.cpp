@@ -41,15 +41,13 @@ sim::task<> smp_call_function_many_cond(kernel& k, unsigned cpu, const mm::cpuma
   csd.kind = kind;
   csd.pending = static_cast<int>(targets.size());
   const csd_id id = targets.empty() ? 0 : k.csds.add(&csd);
-  bool pv_sent = false;  // through the x86-kvm send-IPI hypercall
+  const bool pv = !k.pv_send_ipi.empty();  // x86-kvm: sent through the send-IPI hypercall
   if (!targets.empty()) {
     co_await k.step_ns(k.c(cost::param::ipi_send) + k.c(cost::param::ipi_per_target) *
                                                         static_cast<std::int64_t>(targets.size()),
                        "send IPIs");
     const sim::sim_time returns = k.eng.step_end();
     const sim::sim_time arrival = returns + k.c(cost::param::ipi_delivery);
-    const bool pv = !k.pv_send_ipi.empty();
-    pv_sent = pv;
     sim::sim_time posted = 0;
     if (pv) {
       posted = std::max(k.eng.now(), returns - k.c(cost::param::ipi_post_lead));
@@ -102,7 +100,8 @@ sim::task<> smp_call_function_many_cond(kernel& k, unsigned cpu, const mm::cpuma
   // an interrupt posted meanwhile is taken before the local call. simulate only: check
   // places no interrupt between the send and the local call (on any arch), and a step here
   // would grow every x86-kvm exploration by that choice.
-  if (pv_sent && k.eng.timed()) co_await k.step_ns(0, "return from the send-IPI hypercall");
+  if (pv && !targets.empty() && k.eng.timed())
+    co_await k.step_ns(0, "return from the send-IPI hypercall");
   if (local) {
     const bool was_off = k.irqs_disabled(cpu);
     k.local_irq_disable(cpu);

@@ -37,6 +37,10 @@ struct pte_table_ref {
   mm::pt_entry* huge = nullptr;
 };
 sim::task<pte_table_ref> pte_alloc(kernel& k, mm::mm_struct& mm, mm::va_t va);
+// pte_offset_map_lock(): the lock of ref.table, held, if the PMD still points at it; null
+// if PT_RECLAIM unhooked it (kernel/fault.cpp).
+sim::task<mm::spinlock*> pte_offset_map_lock(kernel& k, unsigned cpu, const pte_table_ref& ref,
+                                             mm::va_t va);
 
 // Hugetlb (kernel/hugetlb.cpp).
 sim::task<> unmap_hugepage_range_final(kernel& k, unsigned cpu, mm::mmu_gather& tlb,
