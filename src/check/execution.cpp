@@ -215,6 +215,7 @@ void execution::make(const choice& c) {
       break;
     }
   }
+  kern::wake_futile_retries(k_);
   if (record_) log_.push_back(std::move(rec));
 }
 

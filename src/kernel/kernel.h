@@ -44,6 +44,15 @@ struct machine_config {
 
 inline constexpr unsigned MAX_CPUS = 4096;
 
+// check: a CPU blocked in user_access() because its next attempt at the access could only
+// repeat a spurious fault (kernel/user_access.cpp).
+struct futile_retry {
+  bool waiting = false;
+  mm::va_t va = 0;
+  bool write = false;
+  sim::wait_queue q;
+};
+
 struct kernel {
   kernel(const machine_config& cfg, sim::scheduler& sched);
   kernel(const kernel&) = delete;
@@ -72,6 +81,8 @@ struct kernel {
   std::vector<std::unique_ptr<mm::mm_struct>> mms;        // [0] is init_mm
   std::vector<std::unique_ptr<mm::address_space>> files;  // hugetlbfs files
   lockless_walks walks;  // GUP-fast and perf NMI walks in progress (monitor bookkeeping)
+  // check: per CPU, sized when the first CPU blocks there (kernel/user_access.cpp).
+  std::vector<futile_retry> futile_retries;
   // Whether the last TLB flush really sent IPIs (x86 native only; seed 002's sent_ipi).
   bool flush_sent_ipi = false;
 

@@ -42,6 +42,13 @@ std::vector<std::uint64_t> speculative_walk_inputs(kernel& k, unsigned cpu, mm::
 sim::task<> perf_nmi(kernel& k, unsigned cpu, mm::va_t va);
 // mm/memory.c handle_mm_fault() for anonymous memory. False: no VMA (SIGSEGV).
 sim::task<bool> handle_mm_fault(kernel& k, unsigned cpu, mm::va_t va, bool write);
+// Whether handle_mm_fault() on cpu, run now, would find the access already allowed by the
+// page table and change nothing (a spurious fault). Reads only; for check's futile retries.
+bool fault_would_be_spurious(kernel& k, unsigned cpu, mm::va_t va, bool write);
+// check: wakes the CPUs that user_access() blocked because retrying their access could only
+// repeat a spurious fault, once a step of another actor has changed that. The explorer
+// calls it after every choice.
+void wake_futile_retries(kernel& k);
 
 // mmap(MAP_FIXED | MAP_ANONYMOUS | MAP_PRIVATE) and munmap() of whole VMAs.
 sim::task<> sys_mmap(kernel& k, unsigned cpu, mm::va_t start, mm::va_t len);

@@ -10,15 +10,19 @@ namespace sd::kern {
 namespace {
 
 struct walk_result {
-  bool present = false;
+  bool present = false;  // found a leaf entry
   bool writable = false;
   unsigned levels_read = 0;
   bool from_cache = false;  // started from a walk-cache entry, not from the root
+  // `dry` only: would fill an entry the TLB or walk cache does not hold yet; would walk
+  // through a walk-cache entry for a table freed since (which the monitor reports).
+  bool fills = false;
+  bool stale = false;
 };
 
-// The hardware walker. It never waits, so the whole walk is one step. With `dry` it only
-// reports whether it would fill an entry the TLB or walk cache does not hold yet; with
-// `inputs` it also lists what it read outside the TLB.
+// The hardware walker. It never waits, so the whole walk is one step. With `dry` it changes
+// nothing and only reports what it would do; with `inputs` it also lists what it read
+// outside the TLB.
 walk_result hw_walk(kernel& k, hw::cpu& c, mm::va_t va, bool dry = false,
                     std::vector<std::uint64_t>* inputs = nullptr) {
   auto read = [inputs](std::uint64_t v) {
@@ -30,14 +34,13 @@ walk_result hw_walk(kernel& k, hw::cpu& c, mm::va_t va, bool dry = false,
     read(static_cast<std::uint64_t>(k.mem[pfn].kind));
   };
   walk_result r;
-  bool fills = false;
   auto insert = [&](const hw::tlb::key& key, hw::tlb_entry e) {
     if (!dry) {
-      fills |= c.tlb.insert(key, e);
+      r.fills |= c.tlb.insert(key, e);
       return;
     }
     const hw::tlb_entry* old = c.tlb.find(key);
-    fills |= !old || !old->same_translation(e);
+    r.fills |= !old || !old->same_translation(e);
   };
   const std::uint32_t asid = c.loaded_asid;
   mm::pfn_t table = c.loaded_mm->pgd;
@@ -51,7 +54,7 @@ walk_result hw_walk(kernel& k, hw::cpu& c, mm::va_t va, bool dry = false,
     if (!e) continue;
     read_frame(e->pfn);
     if (dry && k.mem[e->pfn].generation != e->generation) {
-      r.present = true;  // a walk through a stale entry: worth trying (the monitor reports)
+      r.stale = true;
       return r;
     }
     if (!check::table_still_valid(k, c.id, e->pfn, e->generation, "the hardware page walker",
@@ -68,15 +71,12 @@ walk_result hw_walk(kernel& k, hw::cpu& c, mm::va_t va, bool dry = false,
     const mm::pt_entry e = k.mem.table(table).e[mm::pt_index(va, lvl)];
     read(e.pfn);
     read(e.flags);
-    if (!e.present()) {
-      r.present = dry && fills;
-      return r;
-    }
+    if (!e.present()) return r;
     read_frame(e.pfn);
     const std::uint32_t gen = k.mem[e.pfn].generation;
     if (lvl == 1 || e.huge()) {  // a PTE, or a huge page mapped by the PMD
       insert(hw::tlb::leaf_key(asid, va), {e.pfn, gen, e.writable()});
-      r.present = dry ? fills : true;
+      r.present = true;
       r.writable = e.writable();
       return r;
     }
@@ -113,13 +113,56 @@ void drop_stale_walk_entries(kernel& k, hw::cpu& c, mm::va_t va) {
   }
 }
 
+// check explores schedules, and one that keeps running a CPU whose retries fault
+// spuriously again and again never runs the CPU that would end them: on arm64 a fault keeps
+// the walk-cache entry for a PTE table that PT_RECLAIM unhooked (and a fault then replaced)
+// until the unhooking CPU's TLBI reaches it. On hardware the retrying CPU spins while the
+// others go on; simulate's CPUs advance in time and need no rule. An attempt that would
+// miss the TLB, walk without filling anything or finding the page, then fault spuriously,
+// changes nothing but counters: repeating it adds no state. So in check the CPU waits until
+// a step of another actor changes that (wake_futile_retries). Not covered: a write through
+// a cached read-only leaf entry, whose fault may flush it (arm64 with the wp-reuse patch).
+bool retry_is_futile(kernel& k, unsigned cpu, mm::va_t va, bool write) {
+  hw::cpu& c = k.cpus[cpu];
+  if (!c.loaded_mm || c.loaded_mm != c.current_mm || !c.loaded_mm->pgd) return false;
+  if (c.tlb.find(hw::tlb::leaf_key(c.loaded_asid, va))) return false;
+  const walk_result w = hw_walk(k, c, va, true);
+  if (w.fills || w.stale || (w.present && (!write || w.writable))) return false;
+  // The x86 fault drops the stale walk-cache entries (drop_stale_walk_entries).
+  if (k.arch->fault_invalidates_tlb_entry() && w.from_cache) return false;
+  return fault_would_be_spurious(k, cpu, va, write);
+}
+
+sim::task<> wait_while_retry_is_futile(kernel& k, unsigned cpu, mm::va_t va, bool write) {
+  while (retry_is_futile(k, cpu, va, write)) {
+    if (k.futile_retries.empty()) k.futile_retries.resize(k.ncpus());
+    futile_retry& f = k.futile_retries[cpu];
+    f.waiting = true;
+    f.va = va;
+    f.write = write;
+    co_await k.eng.wait(f.q);
+  }
+}
+
 }  // namespace
+
+void wake_futile_retries(kernel& k) {
+  for (unsigned cpu = 0; cpu < k.futile_retries.size(); ++cpu) {
+    futile_retry& f = k.futile_retries[cpu];
+    if (!f.waiting || retry_is_futile(k, cpu, f.va, f.write)) continue;
+    f.waiting = false;
+    k.eng.wake_all(f.q);
+  }
+}
 
 bool speculative_walk_fills(kernel& k, unsigned cpu, mm::va_t va) {
   hw::cpu& c = k.cpus[cpu];
   if (!c.loaded_mm || c.loaded_mm == &k.init_mm() || !c.loaded_mm->pgd) return false;
   if (c.tlb.find(hw::tlb::leaf_key(c.loaded_asid, va))) return false;  // a hit: no walk
-  return hw_walk(k, c, va, true).present;
+  // Worth trying if it fills something, or walks through a freed table (the monitor
+  // reports it).
+  const walk_result w = hw_walk(k, c, va, true);
+  return w.fills || w.stale;
 }
 
 std::vector<std::uint64_t> speculative_walk_inputs(kernel& k, unsigned cpu, mm::va_t va) {
@@ -169,6 +212,7 @@ sim::task<bool> user_access(kernel& k, unsigned cpu, mm::va_t va, bool write) {
       if (w.from_cache) drop_stale_walk_entries(k, c, va);
     }
     if (!co_await handle_mm_fault(k, cpu, va, write)) co_return false;
+    if (k.explores()) co_await wait_while_retry_is_futile(k, cpu, va, write);
   }
   throw std::logic_error(
       fmt::format("model bug: access to {:#x} on CPU {} never resolved", va, cpu));
