@@ -79,16 +79,22 @@ class dfs_explorer {
         path_(std::move(prefix)),
         frozen_(frozen) {}
 
-  // `stop()` says a subtree earlier in dfs order already found a violation.
+  // `stop(n)`, asked before each execution with the n this explorer ran so far, says that
+  // its share of --max-executions is used up or that a subtree earlier in dfs order found a
+  // violation.
   template <typename Stop>
   explore_result run(Stop&& stop) {
     explore_result r;
-    for (;;) {
+    for (;; ++ran_) {
+      if (stop(ran_)) return r;
       const std::uint64_t done = executed_.fetch_add(1);
-      if (done >= opt_.max_executions || stop()) return r;
       if (opt_.progress && done % 64 == 0) opt_.progress(done);
-      if (execute_once(r)) return r;
+      if (execute_once(r)) {
+        ++ran_;
+        return r;
+      }
       if (!backtrack()) {
+        ++ran_;
         r.exhausted = true;
         return r;
       }
@@ -130,6 +136,8 @@ class dfs_explorer {
   }
 
   const std::vector<node>& path() const { return path_; }
+  // Executions run() made (those the bound or the reduction cut short included).
+  std::uint64_t ran() const { return ran_; }
 
  private:
   // A subtree's frozen node starts past its first alternatives, explored by other
@@ -305,6 +313,7 @@ class dfs_explorer {
   std::atomic<std::uint64_t>& executed_;
   std::vector<node> path_;
   std::size_t frozen_;
+  std::uint64_t ran_ = 0;
   // Nodes popped off the path, kept for their vectors' storage: every execution makes
   // tens of nodes, and allocating their vectors anew was a fifth of the run time.
   std::vector<node> spare_;
@@ -343,9 +352,23 @@ explore_result explore_bound(const check_config& cfg, const explore_options& opt
     for (std::size_t p = 1; p < path[d].order.size(); ++p) tasks.push_back({d, p});
   std::vector<explore_result> results(tasks.size());
   std::atomic<std::size_t> first_violation{tasks.size()};
+  // --max-executions: serial dfs stops after the first `budget` executions of this bound in
+  // dfs order; so does the merge below. Subtree i's share is what the subtrees before it
+  // leave; while they run, what they have run so far gives an upper bound of it.
+  const std::uint64_t budget = opt.max_executions - std::min(opt.max_executions, executed.load());
+  std::vector<std::atomic<std::uint64_t>> ran(tasks.size());
+  const auto share = [&](std::size_t i) {
+    std::uint64_t before = 0;
+    for (std::size_t j = 0; j < i; ++j) before += ran[j].load();
+    return budget - std::min(budget, before);
+  };
   auto run_task = [&](std::size_t i) {
     dfs_explorer x(cfg, opt, bound, executed, tasks[i].prefix(path), tasks[i].depth + 1);
-    results[i] = x.run([&] { return first_violation.load() < i; });
+    results[i] = x.run([&](std::uint64_t own) {
+      ran[i].store(own);
+      return own >= share(i) || first_violation.load() < i;
+    });
+    ran[i].store(x.ran());
     if (results[i].violation) {
       std::size_t cur = first_violation.load();
       while (i < cur && !first_violation.compare_exchange_weak(cur, i)) {
@@ -362,6 +385,17 @@ explore_result explore_bound(const check_config& cfg, const explore_options& opt
     });
   }
   for (std::size_t i = 0; i < tasks.size(); ++i) {
+    // The subtree that reaches the cap in dfs order may have run past its exact share
+    // (it ran while the ones before it were still running), found its violation past it,
+    // or stopped short for a violation that later proves to lie past an earlier cap. It is
+    // explored again alone, up to its share: the result is the serial one.
+    const std::uint64_t exact = share(i);
+    const bool ended = results[i].exhausted || results[i].violation;
+    if (ended ? ran[i].load() > exact : ran[i].load() != exact) {
+      dfs_explorer x(cfg, opt, bound, executed, tasks[i].prefix(path), tasks[i].depth + 1);
+      results[i] = x.run([exact](std::uint64_t own) { return own >= exact; });
+      ran[i].store(x.ran());
+    }
     total.executions += results[i].executions;
     total.pruned += results[i].pruned;
     total.max_depth = std::max(total.max_depth, results[i].max_depth);
@@ -373,6 +407,8 @@ explore_result explore_bound(const check_config& cfg, const explore_options& opt
     }
     if (!results[i].exhausted) return total;  // stopped at --max-executions
   }
+  // The next bound's share: every subtree ran to its end, those of threads included.
+  executed.store(opt.max_executions - share(tasks.size()));
   total.exhausted = true;
   return total;
 }

@@ -41,8 +41,8 @@ struct explore_options {
   std::uint64_t seed = 0;                    // dfs: 0 = the fixed order, else a shuffled order
   unsigned pct_depth = 3;                    // pct: bug depth d
   std::size_t max_steps = 100'000;           // per execution: longer is a livelock (error)
-  unsigned jobs = 1;   // dfs: threads; the result is the serial one (unless capped)
-  bool reduce = true;  // dfs: sleep sets (off: to measure what they save)
+  unsigned jobs = 1;                         // dfs: threads; the result is the serial one
+  bool reduce = true;                        // dfs: sleep sets (off: to measure what they save)
   // Called every 64 executions with the number so far (from any --jobs thread; a progress
   // indicator, which must not touch the exploration).
   std::function<void(std::uint64_t)> progress;

@@ -354,6 +354,26 @@ TEST(Check, ParallelDfsGivesTheSerialResult) {
   }
 }
 
+TEST(Check, ParallelDfsGivesTheSerialResultWhenCapped) {
+  // --max-executions cuts serial dfs after its first n executions. On two threads the
+  // subtrees run at once: one that runs while those before it in dfs order still run does
+  // not know its exact share yet and runs past it (at this cap, in every run measured), so
+  // the merge must explore it again up to its share to give the serial counts.
+  explore_options serial, parallel;
+  serial.bound = parallel.bound = 1;
+  serial.max_executions = parallel.max_executions = 50'000;
+  parallel.jobs = 2;
+  const check_config c = reclaim_refault("x86");
+  const explore_result a = explore(c, serial);
+  const explore_result b = explore(c, parallel);
+  EXPECT_FALSE(a.exhausted);
+  EXPECT_EQ(a.violation, b.violation);
+  EXPECT_EQ(a.executions, b.executions);
+  EXPECT_EQ(a.pruned, b.pruned);
+  EXPECT_EQ(a.max_depth, b.max_depth);
+  EXPECT_EQ(a.exhausted, b.exhausted);
+}
+
 // On arm64 the faulting CPU's walk cache keeps the table one MADV_DONTNEED unhooked until that
 // CPU's TLBI, so its retries fault spuriously until then; the explorer must let the other CPUs
 // run instead of retrying it without end ("model bug: access ... never resolved", which the
