@@ -170,20 +170,9 @@ sim::task<pte_table_ref> pte_alloc(kernel& k, mm::mm_struct& mm, mm::va_t va) {
   co_return pte_table_ref{pmd.pfn, table, nullptr};
 }
 
-namespace {
-
-// find_vma() for the fault: the VMA containing va, or null.
-std::shared_ptr<mm::vm_area_struct> vma_at(const mm::mm_struct& mm, mm::va_t va) {
-  auto it = mm.vmas.upper_bound(va);
-  if (it != mm.vmas.begin() && va < std::prev(it)->second->vm_end) return std::prev(it)->second;
-  return nullptr;
-}
-
-}  // namespace
-
 bool fault_would_be_spurious(kernel& k, unsigned cpu, mm::va_t va, bool write) {
   const mm::mm_struct& mm = *k.cpus[cpu].current_mm;
-  const auto vma = vma_at(mm, va);
+  const mm::vm_area_struct* vma = mm.find_vma(va);
   // No VMA, PROT_NONE, or hugetlb (not followed here): not a spurious anonymous fault.
   if (!vma || vma->detached || vma->prot_none || vma->kind == mm::vma_kind::hugetlb) return false;
   const mm::pt_entry* leaf = mm::lookup_leaf(k.mem, mm, va);
@@ -200,7 +189,9 @@ sim::task<bool> handle_mm_fault(kernel& k, unsigned cpu, mm::va_t va, bool write
   ++k.stats.page_faults;
   co_await k.step(cost::param::exception_entry);
   co_await k.step(cost::param::pt_read);  // find the VMA
-  const std::shared_ptr<mm::vm_area_struct> vma = vma_at(mm, va);
+  auto it = mm.vmas.upper_bound(va);
+  std::shared_ptr<mm::vm_area_struct> vma;
+  if (it != mm.vmas.begin() && va < std::prev(it)->second->vm_end) vma = std::prev(it)->second;
   if (!vma) co_return false;
   co_await vma->vm_lock.down_read(k.eng, k.c(cost::param::atomic));
   bool ok = false;
