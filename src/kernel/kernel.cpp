@@ -14,6 +14,7 @@ kernel::kernel(const machine_config& c, sim::scheduler& sched)
   if (!a) throw std::invalid_argument("unknown arch '" + cfg.arch + "'");
   arch = a->make();
   cpus.reserve(cfg.cpus);
+  last_fault_vma.resize(cfg.cpus);
   eng.reserve_actors(cfg.cpus + 1);  // the CPUs and the RCU kthread
   for (unsigned i = 0; i < cfg.cpus; ++i) {
     cpus.emplace_back(i, mem);

@@ -81,6 +81,9 @@ struct kernel {
   std::vector<std::unique_ptr<mm::mm_struct>> mms;        // [0] is init_mm
   std::vector<std::unique_ptr<mm::address_space>> files;  // hugetlbfs files
   lockless_walks walks;  // GUP-fast and perf NMI walks in progress (monitor bookkeeping)
+  // Simulator speed only, not kernel state: per CPU, the VMA its last page fault found
+  // (kernel/fault.cpp find_fault_vma).
+  std::vector<std::shared_ptr<mm::vm_area_struct>> last_fault_vma;
   // check: per CPU, sized when the first CPU blocks there (kernel/user_access.cpp).
   std::vector<futile_retry> futile_retries;
   // Whether the last TLB flush really sent IPIs (x86 native only; seed 002's sent_ipi).
