@@ -6,15 +6,13 @@
 // A row passes when it is equal (within host --predict's tolerance: 0.05 or 2% per op, plus
 // for the machine-wide interrupt lines what the idle window before the phase saw), when the
 // prediction explains the difference (a guest whose hypervisor flushes remote TLBs by
-// hypercall: no flush IPI arrives), or when it is one of the differences listed below with
+// hypercall: no flush IPI arrives; other CPUs that left the mm, so fewer flush IPIs were
+// sent: predict.cpp cpus_left_the_mm), or when it is one of the differences listed below with
 // its cause and stays within the range that cause can produce. The machine-wide interrupt lines get
 // 0.2 per op more, plus 300 per second of the op's time: other activity on the machine adds to them
 // while a phase runs, more than the idle window before it can show (a CI run under ASan saw 0.225
 // more call-function interrupts per 0.94 ms collapse than the model's one sync: about 240 per
-// second). remote_send_ipi may fall short of the model (a lazy CPU left the mm when another
-// task ran there), never exceed it, and then the counts that follow each sent flush IPI are
-// compared with the model scaled to the measured sends. Every passing difference is printed,
-// so a run shows what it allowed.
+// second). Every passing difference is printed, so a run shows what it allowed.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -27,7 +25,6 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "predict/predict.h"
 #include "run_binary.h"
 
 namespace {
