@@ -184,9 +184,9 @@ std::shared_ptr<mm::vm_area_struct> find_fault_vma(kernel& k, unsigned cpu, mm::
   std::shared_ptr<mm::vm_area_struct>& last = k.last_fault_vma[cpu];
   if (last && !last->detached && last->vm_mm == &mm && last->vm_start <= va && va < last->vm_end)
     return last;
-  auto it = mm.vmas.upper_bound(va);
-  if (it == mm.vmas.begin() || va >= std::prev(it)->second->vm_end) return nullptr;
-  last = std::prev(it)->second;
+  const auto it = mm.vma_entry(va);
+  if (it == mm.vmas.end()) return nullptr;
+  last = it->second;
   return last;
 }
 

@@ -67,12 +67,17 @@ struct mm_struct {
   std::map<va_t, pfn_t> deposited;
 
   explicit mm_struct(std::size_t ncpus) : cpumask_(ncpus), loaded_on(ncpus) {}
+  // The tree's entry for the VMA containing addr, or vmas.end().
+  auto vma_entry(va_t addr) const {
+    auto it = vmas.upper_bound(addr);
+    if (it == vmas.begin()) return vmas.end();
+    --it;
+    return addr < it->second->vm_end ? it : vmas.end();
+  }
   // find_vma(): the VMA containing addr, or null.
   vm_area_struct* find_vma(va_t addr) const {
-    auto it = vmas.upper_bound(addr);
-    if (it == vmas.begin()) return nullptr;
-    --it;
-    return addr < it->second->vm_end ? it->second.get() : nullptr;
+    const auto it = vma_entry(addr);
+    return it == vmas.end() ? nullptr : it->second.get();
   }
   // The VMAs overlapping [start, end), in address order, found through the tree by address
   // (the kernel's VMA iterator over the maple tree) instead of visiting every VMA.

@@ -135,6 +135,18 @@ bool cow_copy_traces(const std::string& name) {
          name == "flushes_by_reason.remote_send_ipi";
 }
 
+// A row whose difference no rule has explained yet (a range-giving twin's rows are left to
+// the range).
+bool open_difference(const count_row& r) {
+  return r.equal && !*r.equal && r.explained.empty() && !r.model_bound;
+}
+
+count_row* find_row(std::vector<count_row>& rows, const std::string& name) {
+  for (auto& r : rows)
+    if (r.name == name) return &r;
+  return nullptr;
+}
+
 // Two CPUs of a KVM guest flushing at once: whether one's flush IPI reaches the other
 // before that CPU's own local flush decides the reason its flush is counted under (the PV
 // send-IPI posts it ipi_post_lead before the sender's hypercall returns, docs/model.md). The
@@ -146,23 +158,17 @@ bool cow_copy_traces(const std::string& name) {
 // Firecracker KVM guest in tlb-flush-threads all-cpus, per round: 0.03 local and 1.99
 // remote; 0.30 and 1.72; 0.35 and 1.72; 0.61 and 1.41 (the model: 0 and 2).
 bool flushed_under_the_other_reason(std::vector<count_row>& rows) {
-  count_row* local = nullptr;
-  count_row* remote = nullptr;
-  for (auto& r : rows) {
-    if (r.name == "flushes_by_reason.local_mm_shootdown") local = &r;
-    if (r.name == "flushes_by_reason.remote_shootdown") remote = &r;
-  }
+  count_row* local = find_row(rows, "flushes_by_reason.local_mm_shootdown");
+  count_row* remote = find_row(rows, "flushes_by_reason.remote_shootdown");
   if (!local || !remote || !local->measured || !remote->measured) return false;
-  const auto open = [](const count_row& r) {
-    return r.equal && !*r.equal && r.explained.empty() && !r.model_bound;
-  };
   const double l = *local->measured - local->model, r = *remote->measured - remote->model;
   const double model = local->model + remote->model;
-  if (!(open(*local) || open(*remote)) || !((l > 0 && r < 0) || (l < 0 && r > 0)) ||
+  if (!(open_difference(*local) || open_difference(*remote)) ||
+      !((l > 0 && r < 0) || (l < 0 && r > 0)) ||
       std::fabs(l + r) > 2 * std::max(k_abs_tolerance, k_rel_tolerance * model))
     return false;
   for (count_row* row : {local, remote})
-    if (open(*row)) row->explained = "the same flushes under the other reason";
+    if (open_difference(*row)) row->explained = "the same flushes under the other reason";
   return true;
 }
 
@@ -180,20 +186,13 @@ bool flushed_under_the_other_reason(std::vector<count_row>& rows) {
 // times measured / model sends, within the tolerance. Returns whether the sends row was
 // explained.
 bool cpus_left_the_mm(std::vector<count_row>& rows) {
-  const auto find = [&rows](const std::string& name) -> count_row* {
-    for (auto& r : rows)
-      if (r.name == name) return &r;
-    return nullptr;
-  };
-  const auto open = [](const count_row& r) {
-    return r.equal && !*r.equal && r.explained.empty() && !r.model_bound;
-  };
-  count_row* sent = find("flushes_by_reason.remote_send_ipi");
-  if (!sent || !open(*sent) || !(sent->model > 0 && *sent->measured < sent->model)) return false;
+  count_row* sent = find_row(rows, "flushes_by_reason.remote_send_ipi");
+  if (!sent || !open_difference(*sent) || !(sent->model > 0 && *sent->measured < sent->model))
+    return false;
   sent->explained = "CPUs left the mm";
   const double ratio = *sent->measured / sent->model;
   for (auto& r : rows) {
-    if (!ipi_delivered(r.name) || !open(r)) continue;
+    if (!ipi_delivered(r.name) || !open_difference(r)) continue;
     const double expected = r.model * ratio;
     if (std::fabs(*r.measured - expected) <= std::max(k_abs_tolerance, k_rel_tolerance * expected))
       r.explained = "follows the flush IPIs sent";
