@@ -70,13 +70,9 @@ void memory::reuse_table(pfn_t pfn) {
 }
 
 void memory::remove_holder(pfn_t pfn, std::uint32_t slot) {
-  auto& v = holders_[pfn];
-  if (slot >= v.size()) throw std::logic_error("model bug: TLB holder slot out of range");
-  if (slot + 1 != v.size()) {
-    v[slot] = v.back();
-    *v[slot].slot = slot;
-  }
-  v.pop_back();
+  holder_list& l = holders_[pfn];
+  if (slot >= l.size()) throw std::logic_error("model bug: TLB holder slot out of range");
+  l.remove(slot);
 }
 
 }  // namespace sd::mm

@@ -12,6 +12,7 @@
 
 #include "mm/asid_directory.h"
 #include "mm/chunk_directory.h"
+#include "mm/holder_list.h"
 #include "mm/locks.h"
 #include "mm/pgtable.h"
 
@@ -21,17 +22,6 @@ enum class frame_kind : std::uint8_t { free, data, pgtable };
 
 struct pt_table {
   std::array<pt_entry, PTRS_PER_TABLE> e{};
-};
-
-// Who caches a pointer to a frame in a TLB or paging-structure cache: (cpu, asid tag).
-// One per cached entry (a 2 MiB page cached at two 4 KiB offsets has two). `slot` is the
-// entry's own record of where its holder sits in the frame's list, so removing it is O(1)
-// however many CPUs cache the frame (a full flush on every CPU is then O(entries), not
-// O(entries x CPUs)).
-struct tlb_holder {
-  std::uint32_t cpu;
-  std::uint32_t asid;
-  std::uint32_t* slot = nullptr;
 };
 
 struct frame {
@@ -82,16 +72,12 @@ class memory {
   pt_table& table(pfn_t pfn) { return *frames_[pfn].table; }
 
   // TLB / walk-cache entries that point at the frame (hw::tlb keeps them up to date).
-  const std::vector<tlb_holder>& holders(pfn_t pfn) const {
+  std::span<const tlb_holder> holders(pfn_t pfn) const {
     if (log.on) log.holders_read = true;
-    return holders_[pfn];
+    return holders_[pfn].view();
   }
   // Adds h to the frame's list; *h.slot follows its position from then on.
-  void add_holder(pfn_t pfn, tlb_holder h) {
-    auto& v = holders_[pfn];
-    *h.slot = static_cast<std::uint32_t>(v.size());
-    v.push_back(h);
-  }
+  void add_holder(pfn_t pfn, tlb_holder h) { *h.slot = holders_[pfn].push_back(h); }
   // Removes the holder at `slot` (the value its entry keeps): the last one takes its place.
   void remove_holder(pfn_t pfn, std::uint32_t slot);
   // The entry behind the holder at `slot` moved (hw::tlb's table): its record follows it.
@@ -106,7 +92,7 @@ class memory {
  private:
   pfn_t take_frame();
   std::vector<frame> frames_;
-  std::vector<std::vector<tlb_holder>> holders_;  // per frame
+  std::vector<holder_list> holders_;  // per frame
   std::vector<pfn_t> free_list_;
 };
 
