@@ -106,8 +106,7 @@ class timed_scheduler final : public scheduler {
     push_heap_key(key);
   }
   std::optional<actor_id> next() override {
-    const std::uint64_t h = heap_.empty() ? k_dead : heap_.front();
-    const std::uint64_t first = std::min(h, run_front_);
+    const std::uint64_t first = std::min(heap_.front(), run_front_);  // k_dead when empty
     if (first == k_dead) return std::nullopt;
     return actor_of(first);
   }
@@ -120,8 +119,9 @@ class timed_scheduler final : public scheduler {
     return static_cast<actor_id>(key & (k_max_actors - 1));
   }
   void push_heap_key(std::uint64_t key) {
-    const auto i = static_cast<std::uint32_t>(heap_.size());
-    heap_.push_back(key);
+    const std::uint32_t i = n_++;
+    heap_[i] = key;
+    heap_.push_back(k_dead);
     sift_up(i);
   }
   void kill_run_entry(std::uint32_t i) {
@@ -174,11 +174,10 @@ class timed_scheduler final : public scheduler {
   }
   void sift_down(std::uint32_t i) {
     const std::uint64_t e = heap_[i];
-    const auto n = static_cast<std::uint32_t>(heap_.size());
     for (;;) {
       std::uint32_t child = 2 * i + 1;
-      if (child >= n) break;
-      if (child + 1 < n) child += heap_[child + 1] < heap_[child];
+      if (child >= n_) break;
+      child += heap_[child + 1] < heap_[child];  // heap_[n_] is the sentinel
       if (!(heap_[child] < e)) break;
       place(i, heap_[child]);
       i = child;
@@ -187,13 +186,18 @@ class timed_scheduler final : public scheduler {
   }
   void remove(std::uint32_t i) {
     pos_[actor_of(heap_[i])] = npos;
-    const std::uint64_t last = heap_.back();
     heap_.pop_back();
-    if (i == heap_.size()) return;
+    const std::uint64_t last = heap_[--n_];
+    heap_[n_] = k_dead;
+    if (i == n_) return;
     place(i, last);
     sift_down(sift_up(i));
   }
-  std::vector<std::uint64_t> heap_;
+  // heap_[0, n_) is the heap; heap_[n_] is k_dead, a sentinel that no key is above, so the
+  // sift compares a last left child with it instead of testing for a right one, and next()
+  // reads heap_[0] without testing for an empty heap.
+  std::vector<std::uint64_t> heap_{k_dead};
+  std::uint32_t n_ = 0;
   // Keys in ascending order from run_head_; removed ones are k_dead until compacted, but
   // never the first or the last one.
   std::vector<std::uint64_t> run_;
