@@ -36,7 +36,8 @@ class scheduler {
 // time above actor id, so that comparing two is one integer compare and the heap is half
 // the size of (time, id) pairs: 12% less time for munmap-free-tables x86 at 1024 CPUs, 15%
 // for tlb-flush-threads x86 at 4096 (issue 12, docs/performance.md). The price: at most
-// 8192 actors (4096 CPUs and the kernel threads need 4097) and times below 2^51 ns (26
+// 8191 actors (4096 CPUs and the kernel threads need 4097; the key of an actor 8191 at the
+// last time would be k_dead, the marker of no key) and times below 2^51 ns (26
 // days of simulated time; khugepaged-collapse at its largest scan_sleep and ranges, 60 s x
 // 4096, simulates 68 hours).
 //
@@ -53,12 +54,12 @@ class timed_scheduler final : public scheduler {
  public:
   // Packed keys: (time << k_actor_bits) | actor orders as (time, actor) does.
   static constexpr unsigned k_actor_bits = 13;
-  static constexpr std::size_t k_max_actors = std::size_t{1} << k_actor_bits;
+  static constexpr std::size_t k_max_actors = (std::size_t{1} << k_actor_bits) - 1;
   static constexpr sim_time k_max_time = sim_time{1} << (64 - k_actor_bits);  // excluded
 
   void resize(std::size_t actors) override {
     if (actors > k_max_actors)
-      throw std::length_error("the timed scheduler holds at most 8192 actors");
+      throw std::length_error("the timed scheduler holds at most 8191 actors");
     pos_.resize(actors, npos);
   }
   void update(actor_id a, std::optional<sim_time> at) override {
@@ -116,7 +117,7 @@ class timed_scheduler final : public scheduler {
   static constexpr std::uint32_t k_in_run = std::uint32_t{1} << 31;
   static constexpr std::uint64_t k_dead = ~std::uint64_t{0};  // a removed run entry
   static actor_id actor_of(std::uint64_t key) {
-    return static_cast<actor_id>(key & (k_max_actors - 1));
+    return static_cast<actor_id>(key & ((std::uint64_t{1} << k_actor_bits) - 1));
   }
   void push_heap_key(std::uint64_t key) {
     const std::uint32_t i = n_++;

@@ -116,4 +116,17 @@ TEST(TimedScheduler, TimeBeyondItsRangeIsAnErrorNotAWrongOrder) {
   EXPECT_EQ(s.next(), actor_id{0});
 }
 
+// The last actor at the last time still has a key below k_dead, the heap's sentinel and
+// the run's marker of a removed entry: it is served, not taken for an empty scheduler.
+TEST(TimedScheduler, TheLastActorAtTheLastTimeIsServed) {
+  timed_scheduler s;
+  s.resize(timed_scheduler::k_max_actors);
+  const auto last = static_cast<actor_id>(timed_scheduler::k_max_actors - 1);
+  s.update_time(last, timed_scheduler::k_max_time - 1);  // joins the run
+  EXPECT_EQ(s.next(), last);
+  s.update_time(0, timed_scheduler::k_max_time - 2);  // breaks the run: both in the heap
+  s.update_time(0, never);
+  EXPECT_EQ(s.next(), last);
+}
+
 }  // namespace
