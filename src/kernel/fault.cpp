@@ -198,8 +198,10 @@ bool fault_would_be_spurious(kernel& k, unsigned cpu, mm::va_t va, bool write) {
   // No VMA, PROT_NONE, or hugetlb (not followed here): not a spurious anonymous fault.
   if (!vma || vma->detached || vma->prot_none || vma->kind == mm::vma_kind::hugetlb) return false;
   const mm::pt_entry* leaf = mm::lookup_leaf(k.mem, mm, va);
-  // do_anon_fault: a present entry that allows the access changes nothing (the accessed
-  // and dirty bits are not modeled).
+  // mm/memory.c handle_pte_fault() on a present entry that allows the access (do_anon_fault
+  // above): ptep_set_access_flags() changes nothing (the accessed and dirty bits are not
+  // modeled), and a write's flush_tlb_fix_spurious_fault() drops at most this CPU's leaf
+  // entry for va (empty on x86; arm64 with the wp-reuse patch: TLBI VALE1, arm64.cpp).
   return leaf && leaf->present() && (!write || leaf->writable());
 }
 

@@ -126,8 +126,9 @@ bool retry_is_futile(kernel& k, unsigned cpu, mm::va_t va, bool write) {
   hw::cpu& c = k.cpus[cpu];
   if (!c.loaded_mm || c.loaded_mm != c.current_mm || !c.loaded_mm->pgd) return false;
   if (c.tlb.find(hw::tlb::leaf_key(c.loaded_asid, va))) return false;
+  // A walk that finds the page fills its leaf entry (the TLB holds none): `fills` covers it.
   const walk_result w = hw_walk(k, c, va, true);
-  if (w.fills || w.stale || (w.present && (!write || w.writable))) return false;
+  if (w.fills || w.stale) return false;
   // The x86 fault drops the stale walk-cache entries (drop_stale_walk_entries).
   if (k.arch->fault_invalidates_tlb_entry() && w.from_cache) return false;
   return fault_would_be_spurious(k, cpu, va, write);
