@@ -378,6 +378,8 @@ explore_result explore_bound(const check_config& cfg, const explore_options& opt
   if (opt.jobs <= 1) {
     for (std::size_t i = 0; i < tasks.size() && first_violation.load() == tasks.size(); ++i)
       run_task(i);
+  } else if (opt.last_subtree_first) {
+    for (std::size_t i = tasks.size(); i-- > 0;) run_task(i);
   } else {
     tbb::task_arena arena(static_cast<int>(opt.jobs));
     arena.execute([&] {

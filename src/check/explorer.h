@@ -43,6 +43,11 @@ struct explore_options {
   std::size_t max_steps = 100'000;           // per execution: longer is a livelock (error)
   unsigned jobs = 1;                         // dfs: threads; the result is the serial one
   bool reduce = true;                        // dfs: sleep sets (off: to measure what they save)
+  // dfs with jobs > 1, for tests: the subtrees run one at a time, the last in dfs order
+  // first. Of the orders threads may run them in, this is the one where each runs before
+  // every subtree it follows, so each runs past its share of --max-executions and the merge
+  // must explore it again: a deterministic test of the merge.
+  bool last_subtree_first = false;
   // Called every 64 executions with the number so far (from any --jobs thread; a progress
   // indicator, which must not touch the exploration).
   std::function<void(std::uint64_t)> progress;

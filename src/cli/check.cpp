@@ -192,7 +192,11 @@ command_fn add_check(CLI::App& app) {
     } else {
       progress_line progress(!o->quiet);
       const bool sampling = opt.strat != check::strategy::dfs;
-      opt.progress = [&progress, &opt, sampling](std::uint64_t done) {
+      opt.progress = [&progress, &opt, sampling](std::uint64_t run) {
+        // A capped --jobs dfs also counts the executions its merge runs again (a subtree
+        // that ran past its share, explore_bound), which can pass the cap; the result
+        // counts each once.
+        const std::uint64_t done = std::min(run, opt.max_executions);
         const double rate = static_cast<double>(done) / std::max(progress.elapsed(), 1e-3);
         std::string eta;
         if (sampling && rate > 0)  // random/pct run exactly --max-executions

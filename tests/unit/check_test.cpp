@@ -374,6 +374,25 @@ TEST(Check, ParallelDfsGivesTheSerialResultWhenCapped) {
   EXPECT_EQ(a.exhausted, b.exhausted);
 }
 
+// The same, with the threads' order fixed at the worst for the merge: every subtree runs
+// before the ones it follows in dfs order, so each runs past its share.
+TEST(Check, ParallelDfsGivesTheSerialResultWhenCappedWhateverOrderTheSubtreesRunIn) {
+  explore_options serial, parallel;
+  serial.bound = parallel.bound = 1;
+  serial.max_executions = parallel.max_executions = 2'000;
+  parallel.jobs = 2;
+  parallel.last_subtree_first = true;
+  const check_config c = reclaim_refault("x86");
+  const explore_result a = explore(c, serial);
+  const explore_result b = explore(c, parallel);
+  EXPECT_FALSE(a.exhausted);
+  EXPECT_EQ(a.violation, b.violation);
+  EXPECT_EQ(a.executions, b.executions);
+  EXPECT_EQ(a.pruned, b.pruned);
+  EXPECT_EQ(a.max_depth, b.max_depth);
+  EXPECT_EQ(a.exhausted, b.exhausted);
+}
+
 // On arm64 the faulting CPU's walk cache keeps the table one MADV_DONTNEED unhooked until that
 // CPU's TLBI, so its retries fault spuriously until then; the explorer must let the other CPUs
 // run instead of retrying it without end ("model bug: access ... never resolved", which the
