@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The per-step ratio of bench_scale as a table: for each scenario and arch, the cost of a
-# model step at 4096 CPUs divided by the cost at 8, and the steps of each run (issue 12,
+# model step at 4096 CPUs divided by the cost at 8, over the whole run and over the steps
+# alone (without the machine's setup and teardown), and the steps of each run (issue 12,
 # docs/performance.md). Usage: scripts/scale-table.sh [default|fixed] [BENCH_ARGS...]
 #   default: BM_scale (each size with its default parameters)
 #   fixed:   BM_scale_fixed_params (both sizes with the parameters of 8 CPUs)
@@ -35,6 +36,15 @@ awk '
     if (unit == "s") return num * 1e9
     print "unknown unit in ns_per_step=" v > "/dev/stderr"; exit 1
   }
+  # A plain counter (run_ns_per_step): a number, with k or M when it is large.
+  function si(v,   num, unit) {
+    match(v, /^[0-9.eE+-]+/)
+    num = substr(v, 1, RLENGTH); unit = substr(v, RLENGTH + 1)
+    if (unit == "") return num
+    if (unit == "k") return num * 1e3
+    if (unit == "M") return num * 1e6
+    print "unknown suffix in run_ns_per_step=" v > "/dev/stderr"; exit 1
+  }
   # With --benchmark_repetitions: the median stands for the runs (it is printed after them);
   # the other aggregates are not times per step.
   $1 ~ /_(mean|stddev|cv)$/ { next }
@@ -42,19 +52,23 @@ awk '
     split($1, p, "/"); key = p[2] "/" p[3]; cpus = p[4]
     for (i = 2; i <= NF; ++i) {
       if ($i ~ /^ns_per_step=/) { v = $i; sub(/^ns_per_step=/, "", v); ns[key, cpus] = to_ns(v) }
+      if ($i ~ /^run_ns_per_step=/) { v = $i; sub(/^run_ns_per_step=/, "", v); run[key, cpus] = si(v) }
       if ($i ~ /^steps_per_run=/) { v = $i; sub(/^steps_per_run=/, "", v); steps[key, cpus] = v }
     }
     if (!(key in seen)) { seen[key] = 1; order[++n] = key }
   }
   END {
     if (n == 0) { print "no bench_scale results" > "/dev/stderr"; exit 1 }
-    print "| scenario/arch | ns/step at 8 | ns/step at 4096 | ratio | steps at 8 | steps at 4096 |"
-    print "|---|---|---|---|---|---|"
+    print "| scenario/arch | ns/step at 8 | ns/step at 4096 | ratio | steps alone: ns/step at 8 | at 4096 | ratio | steps at 8 | steps at 4096 |"
+    print "|---|---|---|---|---|---|---|---|---|"
     for (i = 1; i <= n; ++i) {
       k = order[i]
       if (!((k, 8) in ns) || !((k, 4096) in ns)) continue
-      printf "| %s | %.1f | %.1f | %.2fx | %s | %s |\n", k, ns[k, 8], ns[k, 4096],
-             ns[k, 4096] / ns[k, 8], steps[k, 8], steps[k, 4096]
+      # In name order, whatever order the benchmarks ran in (random interleaving).
+      printf "| %s | %.1f | %.1f | %.2fx | %.1f | %.1f | %.2fx | %s | %s |\n", k, ns[k, 8],
+             ns[k, 4096], ns[k, 4096] / ns[k, 8], run[k, 8], run[k, 4096],
+             run[k, 4096] / run[k, 8], steps[k, 8], steps[k, 4096] | "sort"
     }
+    close("sort")
   }
 ' "$out"

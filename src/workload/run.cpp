@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "kernel/kernel.h"
 #include "program/runtime.h"
@@ -16,7 +17,8 @@ constexpr std::uint64_t k_max_steps = 4'000'000'000ULL;
 }  // namespace
 
 run_result simulate(const run_config& cfg, kern::trace_recorder* trace,
-                    std::function<void(std::uint64_t, sim::sim_time)> progress) {
+                    std::function<void(std::uint64_t, sim::sim_time)> progress,
+                    std::chrono::steady_clock::duration* stepping) {
   kern::machine_config mc;
   mc.arch = cfg.arch;
   mc.cpus = cfg.cpus;
@@ -38,7 +40,9 @@ run_result simulate(const run_config& cfg, kern::trace_recorder* trace,
   else
     find_builtin(cfg.scenario)->build(k, cfg.params, threads);
   k.eng.set_progress(std::move(progress));
+  const auto started = std::chrono::steady_clock::now();
   k.eng.run(k_max_steps);
+  if (stepping) *stepping = std::chrono::steady_clock::now() - started;
 
   for (sim::actor_id a : k.eng.stuck_actors()) {
     if (a >= k.ncpus()) continue;  // the RCU kthread waits for callbacks only while threads live

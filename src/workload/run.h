@@ -1,5 +1,6 @@
 // Runs one resolved configuration in timed mode and returns what it measured.
 #pragma once
+#include <chrono>
 #include <functional>
 #include <vector>
 
@@ -22,8 +23,11 @@ struct run_result {
 };
 
 // With `trace`, the run's events are recorded there (simulate --trace). `progress` is called
-// every 65,536 steps with the steps so far and the simulated time.
+// every 65,536 steps with the steps so far and the simulated time. With `stepping`, the wall
+// time of the steps alone goes there: without building the machine and the workload, and
+// without tearing them down (bench_scale's cost per step, issue 12).
 run_result simulate(const run_config& cfg, kern::trace_recorder* trace = nullptr,
-                    std::function<void(std::uint64_t, sim::sim_time)> progress = {});
+                    std::function<void(std::uint64_t, sim::sim_time)> progress = {},
+                    std::chrono::steady_clock::duration* stepping = nullptr);
 
 }  // namespace sd::workload
