@@ -26,24 +26,19 @@ trap 'rm -f "$out"' EXIT
 "$bench" --benchmark_filter="$filter" "$@" >"$out"
 # Lines: BM_scale[_fixed_params]/SCENARIO/ARCH/CPUS/process_time/real_time ... ns_per_step=X steps_per_run=Y
 awk '
-  # A time per step as the console reporter prints it: a number and an SI unit of seconds.
-  function to_ns(v,   num, unit) {
+  # A counter as the console reporter prints it: a number and a suffix, scaled by the
+  # factor `scale[suffix]` (see BEGIN); `name` for the error.
+  function scaled(v, scale, name,   num, suffix) {
     match(v, /^[0-9.eE+-]+/)
-    num = substr(v, 1, RLENGTH); unit = substr(v, RLENGTH + 1)
-    if (unit == "ns") return num
-    if (unit == "us") return num * 1e3
-    if (unit == "ms") return num * 1e6
-    if (unit == "s") return num * 1e9
-    print "unknown unit in ns_per_step=" v > "/dev/stderr"; exit 1
+    num = substr(v, 1, RLENGTH); suffix = substr(v, RLENGTH + 1)
+    if (suffix in scale) return num * scale[suffix]
+    print "unknown suffix in " name "=" v > "/dev/stderr"; exit 1
   }
-  # A plain counter (run_ns_per_step): a number, with k or M when it is large.
-  function si(v,   num, unit) {
-    match(v, /^[0-9.eE+-]+/)
-    num = substr(v, 1, RLENGTH); unit = substr(v, RLENGTH + 1)
-    if (unit == "") return num
-    if (unit == "k") return num * 1e3
-    if (unit == "M") return num * 1e6
-    print "unknown suffix in run_ns_per_step=" v > "/dev/stderr"; exit 1
+  # ns_per_step is a time with an SI unit of seconds; run_ns_per_step a plain number, with k
+  # or M when it is large.
+  BEGIN {
+    time_ns["ns"] = 1; time_ns["us"] = 1e3; time_ns["ms"] = 1e6; time_ns["s"] = 1e9
+    plain[""] = 1; plain["k"] = 1e3; plain["M"] = 1e6
   }
   # With --benchmark_repetitions: the median stands for the runs (it is printed after them);
   # the other aggregates are not times per step.
@@ -51,8 +46,8 @@ awk '
   $1 ~ /^BM_scale/ {
     split($1, p, "/"); key = p[2] "/" p[3]; cpus = p[4]
     for (i = 2; i <= NF; ++i) {
-      if ($i ~ /^ns_per_step=/) { v = $i; sub(/^ns_per_step=/, "", v); ns[key, cpus] = to_ns(v) }
-      if ($i ~ /^run_ns_per_step=/) { v = $i; sub(/^run_ns_per_step=/, "", v); run[key, cpus] = si(v) }
+      if ($i ~ /^ns_per_step=/) { v = $i; sub(/^ns_per_step=/, "", v); ns[key, cpus] = scaled(v, time_ns, "ns_per_step") }
+      if ($i ~ /^run_ns_per_step=/) { v = $i; sub(/^run_ns_per_step=/, "", v); run[key, cpus] = scaled(v, plain, "run_ns_per_step") }
       if ($i ~ /^steps_per_run=/) { v = $i; sub(/^steps_per_run=/, "", v); steps[key, cpus] = v }
     }
     if (!(key in seen)) { seen[key] = 1; order[++n] = key }
