@@ -63,7 +63,7 @@ void BM_scale(benchmark::State& state, std::string scenario, std::string arch, b
   state.counters["ns_per_step"] = benchmark::Counter(
       static_cast<double>(steps), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   // The steps alone (wall time of the engine's loop): what a step costs, without the fixed
-  // cost of setting up and tearing down a machine of this size, which is a quarter of the
+  // cost of setting up and tearing down a machine of this size, a quarter to a third of the
   // shortest runs at 4096 CPUs (docs/performance.md).
   state.counters["run_ns_per_step"] = benchmark::Counter(
       static_cast<double>(

@@ -115,7 +115,8 @@ class timed_scheduler final : public scheduler {
  private:
   static constexpr std::uint32_t npos = ~std::uint32_t{0};
   static constexpr std::uint32_t k_in_run = std::uint32_t{1} << 31;
-  static constexpr std::uint64_t k_dead = ~std::uint64_t{0};  // a removed run entry
+  // A removed run entry, and the heap's end (heap_[n_]): no key equals it (k_max_actors).
+  static constexpr std::uint64_t k_dead = ~std::uint64_t{0};
   static actor_id actor_of(std::uint64_t key) {
     return static_cast<actor_id>(key & ((std::uint64_t{1} << k_actor_bits) - 1));
   }
